@@ -1,0 +1,27 @@
+// hecs-agent: the HECS node agent (DESIGN §1, §7).
+#include <iostream>
+
+#include "agent/app/app.h"
+#include "common/config/config.h"
+
+int main(int argc, char** argv) {
+  try {
+    hecs::agent::app::Config config;
+    CLI::App cli("hecs-agent: the HECS node agent (inventory, telemetry, offline outbox)",
+                 "hecs-agent");
+    cli.set_version_flag("--version", std::string("hecs-agent ") +
+                                          std::string(hecs::agent::app::kAgentVersion));
+    cli.footer(
+        "Every key of the --config YAML file is also a flag (state_dir: → --state-dir); flags "
+        "win.\nExample: hecs-agent --state-dir /var/lib/hecs-agent --mqtt-url "
+        "mqtt://control.example:1883");
+    hecs::agent::app::add_flags(cli, config);
+    if (auto code = hecs::config::parse(cli, argc, argv, std::cout, std::cerr)) {
+      return *code;
+    }
+    return hecs::agent::app::run(config);
+  } catch (const std::exception& e) {
+    std::cerr << "hecs-agent: bug.escaped_exception what=" << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,184 @@
+#include "agent/uplink/uplink.h"
+
+#include <map>
+
+#include <boost/asio/post.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/net/mqtt.h"
+#include "proto/proto.h"
+
+namespace hecs::agent::uplink {
+namespace asio = boost::asio;
+
+struct Uplink::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io_, const Identity& identity_, SessionCounter& sessions_,
+       Outbox& outbox_, UplinkOptions options_,
+       std::function<std::string(std::uint64_t)> hello_)
+      : io(io_), identity(identity_), sessions(sessions_), outbox(outbox_),
+        options(std::move(options_)), hello(std::move(hello_)), log(log::get("agent.uplink")) {}
+
+  asio::io_context& io;
+  const Identity& identity;
+  SessionCounter& sessions;
+  Outbox& outbox;
+  UplinkOptions options;
+  std::function<std::string(std::uint64_t)> hello;
+  log::Logger log;
+  std::unique_ptr<net::MqttClient> mqtt;
+  std::map<int, std::int64_t> in_flight;  // MQTT message id → outbox seq
+  std::int64_t last_sent_seq = 0;         // highest seq handed to the broker on this link
+  std::uint64_t published = 0;
+  SystemClock clock;
+
+  std::string status_payload(proto::State state, std::uint64_t session) {
+    auto env = proto::make_envelope("status", clock.now_ms(),
+                                    proto::to_json(proto::Status{state, session}));
+    return proto::serialize(env);
+  }
+
+  void on_connect() {
+    in_flight.clear();
+    last_sent_seq = 0;
+    auto session = sessions.current();
+    // hello and status are retained state, not history: they go straight out, not through the
+    // outbox, and are sent again on every connection.
+    auto h = mqtt->publish(proto::up_topic(identity.device_id, proto::UpKind::hello),
+                           hello(session), 1, true);
+    auto s = mqtt->publish(proto::up_topic(identity.device_id, proto::UpKind::status),
+                           status_payload(proto::State::online, session), 1, true);
+    if (!h || !s) {
+      log->warn("uplink.hello_failed error={}", log::quoted(!h ? h.error().message
+                                                               : s.error().message));
+    }
+    log->info("uplink.online device={} session={}", identity.device_id, session);
+    pump();
+  }
+
+  // Sends outbox entries in order, keeping at most max_in_flight unacknowledged.
+  void pump() {
+    if (!mqtt || !mqtt->connected() || in_flight.size() >= options.max_in_flight) {
+      return;
+    }
+    auto entries = outbox.peek(last_sent_seq, options.max_in_flight - in_flight.size());
+    if (!entries) {
+      log->error("outbox.read_failed error={}", log::quoted(entries.error().message));
+      return;
+    }
+    for (auto& e : *entries) {
+      auto mid = mqtt->publish(e.topic, e.payload, 1, false);
+      if (!mid) {
+        return;  // link went down: on_connect starts again from the oldest entry
+      }
+      in_flight[*mid] = e.seq;
+      last_sent_seq = e.seq;
+    }
+  }
+
+  void on_published(int mid) {
+    auto it = in_flight.find(mid);
+    if (it == in_flight.end()) {
+      return;  // hello/status, or a message of an earlier link
+    }
+    if (auto r = outbox.remove(it->second); !r) {
+      log->error("outbox.remove_failed seq={} error={}", it->second,
+                 log::quoted(r.error().message));
+    }
+    in_flight.erase(it);
+    ++published;
+    pump();
+  }
+};
+
+Uplink::Uplink(asio::io_context& io, const Identity& identity, SessionCounter& sessions,
+               Outbox& outbox, UplinkOptions options,
+               std::function<std::string(std::uint64_t)> hello_envelope)
+    : impl_(std::make_shared<Impl>(io, identity, sessions, outbox, std::move(options),
+                                   std::move(hello_envelope))) {}
+
+Uplink::~Uplink() = default;
+
+Result<void> Uplink::start() {
+  auto impl = impl_;
+  net::MqttOptions o;
+  o.url = impl->options.mqtt_url;
+  o.client_id = impl->identity.device_id;
+  o.clean_session = true;
+  o.keepalive_s = impl->options.keepalive_s;
+  // Each connection attempt gets a new session number, and the will carries it (S28).
+  std::weak_ptr<Impl> weak = impl;
+  o.will = [weak]() -> std::optional<net::MqttWill> {
+    auto self = weak.lock();
+    if (!self) {
+      return std::nullopt;
+    }
+    auto session = self->sessions.next();
+    if (!session) {
+      self->log->error("uplink.session_store_failed error={}",
+                       log::quoted(session.error().message));
+    }
+    return net::MqttWill{
+        proto::up_topic(self->identity.device_id, proto::UpKind::status),
+        self->status_payload(proto::State::offline, self->sessions.current()), 1, true};
+  };
+  auto mqtt = net::MqttClient::create(impl->io, std::move(o));
+  if (!mqtt) {
+    return tl::unexpected(mqtt.error());
+  }
+  impl->mqtt = std::move(*mqtt);
+  impl->mqtt->on_connect = [weak] {
+    if (auto self = weak.lock()) {
+      self->on_connect();
+    }
+  };
+  impl->mqtt->on_published = [weak](int mid) {
+    if (auto self = weak.lock()) {
+      self->on_published(mid);
+    }
+  };
+  impl->mqtt->on_disconnect = [weak](int) {
+    if (auto self = weak.lock()) {
+      self->log->warn("uplink.offline device={} queued={}", self->identity.device_id,
+                      self->outbox.size().value_or(0));
+    }
+  };
+  impl->mqtt->start();
+  return {};
+}
+
+void Uplink::stop(std::function<void()> done) {
+  auto impl = impl_;
+  if (!impl->mqtt) {
+    done();
+    return;
+  }
+  // A clean stop says "offline" itself (retained), since the broker sends no will then.
+  if (impl->mqtt->connected()) {
+    (void)impl->mqtt->publish(
+        proto::up_topic(impl->identity.device_id, proto::UpKind::status),
+        impl->status_payload(proto::State::offline, impl->sessions.current()), 1, true);
+  }
+  impl->mqtt->stop(std::move(done));
+}
+
+Result<void> Uplink::send(const std::string& topic, const std::string& payload) {
+  auto seq = impl_->outbox.append(topic, payload);
+  if (!seq) {
+    return tl::unexpected(seq.error());
+  }
+  impl_->pump();
+  return {};
+}
+
+bool Uplink::connected() const {
+  return impl_->mqtt && impl_->mqtt->connected();
+}
+
+std::uint64_t Uplink::published() const {
+  return impl_->published;
+}
+
+}  // namespace hecs::agent::uplink

@@ -1,0 +1,182 @@
+#include "cli/api.h"
+
+#include <set>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "cli/json_view.h"
+#include "cli/text.h"
+
+namespace hecs::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+// A server that keeps inventing cursors must not keep us paging forever.
+constexpr int kMaxPages = 100000;
+constexpr std::size_t kMaxProblemText = 300;
+
+std::string_view reason_phrase(long status) {  // NOLINT(google-runtime-int)
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return status >= 300 && status < 400 ? "Unexpected redirect" : "Request failed";
+  }
+}
+
+Errc errc_for_status(long status) {  // NOLINT(google-runtime-int)
+  switch (status) {
+    case 400:
+    case 422:
+      return Errc::invalid_input;
+    case 401:
+    case 403:
+      return Errc::unauthorized;
+    case 404:
+      return Errc::not_found;
+    case 409:
+      return Errc::conflict;
+    case 408:
+    case 504:
+      return Errc::timeout;
+    default:
+      return status >= 500 || status == 429 ? Errc::unavailable : Errc::internal;
+  }
+}
+
+std::string clip(std::string_view text) {
+  std::string escaped = escape_for_terminal(text);
+  if (escaped.size() > kMaxProblemText) {
+    std::size_t cut = kMaxProblemText;
+    while (cut > 0 && (static_cast<unsigned char>(escaped[cut]) & 0xC0u) == 0x80u) {
+      --cut;  // do not split a UTF-8 sequence
+    }
+    escaped = escaped.substr(0, cut) + "...";
+  }
+  return escaped;
+}
+
+}  // namespace
+
+std::string devices_target(const DeviceQuery& query) {
+  std::string target = "/api/v1/devices";
+  char sep = '?';
+  auto add = [&](std::string_view key, std::string_view value) {
+    target += fmt::format("{}{}={}", sep, key, url_encode(value));
+    sep = '&';
+  };
+  if (query.limit > 0) {
+    add("limit", std::to_string(query.limit));
+  }
+  if (!query.cursor.empty()) {
+    add("cursor", query.cursor);
+  }
+  if (query.online) {
+    add("online", *query.online ? "true" : "false");
+  }
+  if (!query.text.empty()) {
+    add("q", query.text);
+  }
+  return target;
+}
+
+std::string describe_http_error(long status, std::string_view body) {  // NOLINT
+  boost::system::error_code ec;
+  json::value problem = json::parse(body, ec);
+  std::optional<std::string_view> title, detail;
+  if (!ec) {
+    title = get_string(problem, "title");
+    detail = get_string(problem, "detail");
+  }
+  std::string line = title && !title->empty() ? clip(*title) : std::string(reason_phrase(status));
+  if (detail && !detail->empty()) {
+    line += ": " + clip(*detail);
+  }
+  return fmt::format("{} (HTTP {})", line, status);
+}
+
+Result<json::value> DevicesApi::get_object(const std::string& target) {
+  auto response = http_.get(target);
+  if (!response) {
+    return tl::unexpected<Error>(std::move(response.error()));
+  }
+  if (response->status < 200 || response->status > 299) {
+    return fail(errc_for_status(response->status),
+                describe_http_error(response->status, response->body));
+  }
+  boost::system::error_code ec;
+  json::value document = json::parse(response->body, ec);
+  if (ec || !document.is_object()) {
+    return fail(Errc::corrupt,
+                fmt::format("{} answered {} with {}", escape_for_terminal(http_.base_url()),
+                            escape_for_terminal(target),
+                            ec ? "invalid JSON: " + ec.message()
+                               : std::string("JSON that is not an object")));
+  }
+  return document;
+}
+
+Result<json::value> DevicesApi::list_page(const DeviceQuery& query) {
+  std::string target = devices_target(query);
+  auto page = get_object(target);
+  if (page && get_array(*page, "items") == nullptr) {
+    return fail(Errc::corrupt,
+                fmt::format("{} answered {} without an \"items\" array",
+                            escape_for_terminal(http_.base_url()), escape_for_terminal(target)));
+  }
+  return page;
+}
+
+Result<json::value> DevicesApi::list_all(DeviceQuery query) {
+  json::array items;
+  std::set<std::string> seen_cursors;
+  for (int pages = 0; pages < kMaxPages; ++pages) {
+    auto page = list_page(query);
+    if (!page) {
+      return page;
+    }
+    for (const json::value& item : *get_array(*page, "items")) {
+      items.push_back(item);
+    }
+    auto next = get_string(*page, "next_cursor");
+    if (!next || next->empty()) {
+      std::size_t total = items.size();
+      json::object all;
+      all["items"] = std::move(items);
+      all["total"] = total;
+      return json::value(std::move(all));
+    }
+    if (!seen_cursors.emplace(*next).second) {
+      return fail(Errc::corrupt, "the server sent the same next_cursor twice; stopped paging");
+    }
+    query.cursor = std::string(*next);
+  }
+  return fail(Errc::corrupt, fmt::format("more than {} pages; stopped paging", kMaxPages));
+}
+
+Result<json::value> DevicesApi::show(std::string_view id) {
+  return get_object("/api/v1/devices/" + url_encode(id));
+}
+
+}  // namespace hecs::cli

@@ -1,0 +1,49 @@
+// The hecs-control REST calls hecsctl makes, as JSON documents checked for their outer shape.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+#include "cli/http_client.h"
+#include "common/result.h"
+
+namespace hecs::cli {
+
+struct DeviceQuery {
+  std::optional<bool> online;  // online=true|false
+  std::string text;            // q=, empty for none
+  int limit = 0;               // limit=, 0 for the server's default
+  std::string cursor;          // cursor=, from a previous page's next_cursor
+};
+
+// "/api/v1/devices?limit=50&online=true&q=pi" with each value percent-encoded.
+std::string devices_target(const DeviceQuery& query);
+
+// The one-line text of a failed answer: "<title>: <detail> (HTTP 404)" from an RFC 9457 problem,
+// or "<reason> (HTTP 502)" when the body is not one. Server text is escaped for a terminal.
+std::string describe_http_error(long status, std::string_view body);  // NOLINT(google-runtime-int)
+
+// Borrows the client, which must outlive it. Errors: those of HttpClient::get; a non-2xx answer
+// maps to the Errc of its status with describe_http_error() as the message; a 2xx answer that is
+// not the documented JSON shape is Errc::corrupt.
+class DevicesApi {
+ public:
+  explicit DevicesApi(HttpClient& http) : http_(http) {}
+
+  // One page: {"items":[...],"next_cursor":...,"total":N} as the server sent it.
+  Result<boost::json::value> list_page(const DeviceQuery& query);
+  // Every page, following next_cursor: {"items":[...],"total":<items collected>}.
+  Result<boost::json::value> list_all(DeviceQuery query);
+  // One device object.
+  Result<boost::json::value> show(std::string_view id);
+
+ private:
+  Result<boost::json::value> get_object(const std::string& target);
+
+  HttpClient& http_;
+};
+
+}  // namespace hecs::cli

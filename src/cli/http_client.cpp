@@ -1,0 +1,153 @@
+#include "cli/http_client.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include "cli/text.h"
+
+namespace hecs::cli {
+namespace {
+
+constexpr std::size_t kMaxBodyBytes = 64u << 20;
+
+// TODO: move the libcurl deleters to src/common/http when it exists (CONVENTIONS §7).
+struct CurlFree {
+  void operator()(CURL* curl) const noexcept { curl_easy_cleanup(curl); }
+};
+struct CurlSlistFree {
+  void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
+};
+
+struct BodySink {
+  std::string* body;
+  bool too_large = false;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* sink = static_cast<BodySink*>(user);
+  std::size_t bytes = size * count;
+  if (sink->body->size() + bytes > kMaxBodyBytes) {
+    sink->too_large = true;
+    return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, bytes);
+  return bytes;
+}
+
+}  // namespace
+
+struct HttpClient::Handles {
+  std::unique_ptr<CURL, CurlFree> curl;
+  std::unique_ptr<curl_slist, CurlSlistFree> headers;
+  std::array<char, CURL_ERROR_SIZE> error{};
+};
+
+std::string url_encode(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", byte);
+    }
+  }
+  return out;
+}
+
+HttpClient::HttpClient(Options options, std::unique_ptr<Handles> handles)
+    : options_(std::move(options)), handles_(std::move(handles)) {}
+HttpClient::HttpClient(HttpClient&&) noexcept = default;
+HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
+HttpClient::~HttpClient() = default;
+
+Result<HttpClient> HttpClient::create(Options options) {
+  static const CURLcode kGlobalInit = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (kGlobalInit != CURLE_OK) {
+    return fail(Errc::internal, "libcurl failed to initialise");
+  }
+  auto handles = std::make_unique<Handles>();
+  handles->curl.reset(curl_easy_init());
+  if (!handles->curl) {
+    return fail(Errc::internal, "libcurl failed to initialise");
+  }
+  curl_slist* list = nullptr;
+  for (const std::string& header :
+       {"Authorization: Bearer " + options.api_key,
+        std::string("Accept: application/json, application/problem+json")}) {
+    curl_slist* grown = curl_slist_append(list, header.c_str());
+    if (grown == nullptr) {
+      curl_slist_free_all(list);
+      return fail(Errc::internal, "out of memory");
+    }
+    list = grown;
+  }
+  handles->headers.reset(list);
+
+  CURL* curl = handles->curl.get();
+  auto timeout_ms =
+      static_cast<long>(options.timeout.count()) * 1000;  // NOLINT(google-runtime-int)
+  // Redirects are not followed: the bearer key must not travel to another host.
+  bool ok =
+      curl_easy_setopt(curl, CURLOPT_HTTPHEADER, handles->headers.get()) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 10000L)) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_USERAGENT, "hecsctl/0.1") == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, handles->error.data()) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body) == CURLE_OK;
+  if (!ok) {
+    return fail(Errc::internal, "libcurl rejected an option");
+  }
+  return HttpClient(std::move(options), std::move(handles));
+}
+
+Result<HttpResponse> HttpClient::get(std::string_view target) {
+  CURL* curl = handles_->curl.get();
+  std::string url = options_.base_url + std::string(target);
+  HttpResponse response;
+  BodySink sink{&response.body};
+  handles_->error[0] = '\0';
+  if (curl_easy_setopt(curl, CURLOPT_URL, url.c_str()) != CURLE_OK ||
+      curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
+    return fail(Errc::internal, "libcurl rejected the url");
+  }
+  CURLcode code = curl_easy_perform(curl);
+  std::string server = escape_for_terminal(options_.base_url);
+  std::string why = escape_for_terminal(handles_->error[0] != '\0' ? handles_->error.data()
+                                                                   : curl_easy_strerror(code));
+  switch (code) {
+    case CURLE_OK:
+      break;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return fail(Errc::unavailable, fmt::format("cannot connect to {}: {}", server, why));
+    case CURLE_OPERATION_TIMEDOUT:
+      return fail(Errc::timeout,
+                  fmt::format("no answer from {} within {}s", server, options_.timeout.count()));
+    case CURLE_WRITE_ERROR:
+      if (sink.too_large) {
+        return fail(Errc::corrupt,
+                    fmt::format("answer from {} is over {} MiB", server, kMaxBodyBytes >> 20));
+      }
+      [[fallthrough]];
+    default:
+      return fail(Errc::unavailable, fmt::format("request to {} failed: {}", server, why));
+  }
+  char* content_type = nullptr;
+  if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status) != CURLE_OK ||
+      curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type) != CURLE_OK) {
+    return fail(Errc::internal, "libcurl lost the response status");
+  }
+  response.content_type = content_type == nullptr ? "" : content_type;
+  return response;
+}
+
+}  // namespace hecs::cli

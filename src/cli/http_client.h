@@ -1,0 +1,55 @@
+// A blocking HTTPS/HTTP GET client over one libcurl easy handle, with the bearer key attached.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace hecs::cli {
+
+struct HttpResponse {
+  long status = 0;  // NOLINT(google-runtime-int): libcurl's type for the status code
+  std::string content_type;
+  std::string body;
+};
+
+// Percent-encodes everything but RFC 3986 unreserved characters: for a query value or a single
+// path segment.
+std::string url_encode(std::string_view text);
+
+class HttpClient {
+ public:
+  struct Options {
+    std::string base_url;  // "http://host:port[/prefix]", no trailing slash
+    std::string api_key;   // sent as "Authorization: Bearer <key>", never logged
+    std::chrono::seconds timeout{30};
+  };
+
+  // Errc::internal if libcurl cannot start.
+  static Result<HttpClient> create(Options options);
+
+  // GET base_url + target ("/api/v1/..."); any HTTP status is returned as a response.
+  // Errc::unavailable: cannot connect or resolve; Errc::timeout: no full answer in time;
+  // Errc::corrupt: body over 64 MiB. Messages name the base url, never the key.
+  Result<HttpResponse> get(std::string_view target);
+
+  const std::string& base_url() const { return options_.base_url; }
+
+  HttpClient(HttpClient&&) noexcept;
+  HttpClient& operator=(HttpClient&&) noexcept;
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+  ~HttpClient();
+
+ private:
+  struct Handles;
+  HttpClient(Options options, std::unique_ptr<Handles> handles);
+
+  Options options_;
+  std::unique_ptr<Handles> handles_;
+};
+
+}  // namespace hecs::cli

@@ -1,0 +1,29 @@
+// Lenient, non-throwing reads of server JSON (CONVENTIONS §3: no throwing as_* on untrusted
+// data). A missing key or a value of the wrong type reads as "absent".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+namespace hecs::cli {
+
+// The member itself when it is an object (so the getters below apply to it), else nullptr.
+const boost::json::value* get_object(const boost::json::value& parent, std::string_view key);
+const boost::json::array* get_array(const boost::json::value& parent, std::string_view key);
+std::optional<std::string_view> get_string(const boost::json::value& parent, std::string_view key);
+std::optional<bool> get_bool(const boost::json::value& parent, std::string_view key);
+// Any JSON number (integer or floating) as a double.
+std::optional<double> get_number(const boost::json::value& parent, std::string_view key);
+
+// Indented JSON, two spaces. Strings escape every control character (C0, DEL, C1) as \u00XX,
+// so the output is safe on a terminal and still the same JSON data.
+std::string to_pretty_json(const boost::json::value& value);
+
+// Block-style YAML of the same data. Strings that YAML would read as another type (true, null,
+// 12, 2026-11-25T...) are quoted; control characters are escaped by the emitter.
+std::string to_yaml(const boost::json::value& value);
+
+}  // namespace hecs::cli

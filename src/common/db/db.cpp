@@ -1,0 +1,464 @@
+#include "common/db/db.h"
+
+#include <fmt/format.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "common/log.h"
+
+namespace hecs::db {
+namespace {
+
+constexpr std::string_view kSqlitePrefix = "sqlite://";
+// Any constant works: it only has to be the same in every replica that migrates.
+constexpr long long kMigrationLockKey = 0x68656373;  // "hecs"
+
+log::Logger& logger() {
+  static log::Logger instance = log::get("db");
+  return instance;
+}
+
+std::int64_t now_ms() {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  using std::chrono::system_clock;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+bool is_postgresql_url(std::string_view url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+Errc sqlite_errc(int result) {
+  switch (result & 0xff) {  // the primary code of an extended one
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL:
+      return Errc::unavailable;
+    case SQLITE_CONSTRAINT:
+      return Errc::conflict;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Errc::corrupt;
+    default:
+      return Errc::internal;
+  }
+}
+
+// SQLSTATE classes: https://www.postgresql.org/docs/15/errcodes-appendix.html
+Errc postgresql_errc(const std::string& state) {
+  if (state.starts_with("08") || state.starts_with("53") || state.starts_with("57P") ||
+      state == "40001" || state == "40P01") {
+    return Errc::unavailable;  // connection, resources, shutdown, serialization, deadlock
+  }
+  if (state.starts_with("23")) {
+    return Errc::conflict;
+  }
+  if (state == "XX001" || state == "XX002") {
+    return Errc::corrupt;
+  }
+  return Errc::internal;
+}
+
+// The message leaves out SOCI's context, which quotes the statement and its bound values.
+Error to_error(const soci::soci_error& e) {
+  if (const auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
+    return {sqlite_errc(lite->result()), "sqlite: " + lite->get_error_message()};
+  }
+  Errc code = Errc::internal;
+  if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+    code = postgresql_errc(pg->sqlstate());
+  }
+  if (code == Errc::internal) {
+    switch (e.get_error_category()) {
+      case soci::soci_error::connection_error:
+        code = Errc::unavailable;
+        break;
+      case soci::soci_error::constraint_violation:
+        code = Errc::conflict;
+        break;
+      default:
+        break;
+    }
+  }
+  return {code, "database: " + e.get_error_message()};
+}
+
+// SOCI splits its connection string on blanks; double quotes keep a path with spaces whole.
+Result<std::string> sqlite_connect_string(const std::string& path) {
+  if (path.empty()) {
+    return fail(Errc::invalid_input, "db.url: empty sqlite path");
+  }
+  if (path.find('"') != std::string::npos) {
+    return fail(Errc::invalid_input, "db.url: a sqlite path cannot contain '\"'");
+  }
+  return "db=\"" + path + "\"";
+}
+
+// SOCI 4.0 reads its connection string as "key=value" words, which mangles a URL: libpq parses
+// the URL into keywords here, and they are passed on quoted.
+Result<std::string> postgresql_conninfo(const std::string& url) {
+  char* message = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &message);
+  if (options == nullptr) {
+    std::string reason = message != nullptr ? message : "out of memory";
+    PQfreemem(message);
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) {
+      reason.pop_back();
+    }
+    return fail(Errc::invalid_input, "db.url: " + reason);
+  }
+  std::string conninfo;
+  for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (option->val == nullptr || *option->val == '\0') {
+      continue;
+    }
+    conninfo += conninfo.empty() ? "" : " ";
+    conninfo += option->keyword;
+    conninfo += "='";
+    for (const char* c = option->val; *c != '\0'; ++c) {
+      if (*c == '\'' || *c == '\\') {
+        conninfo += '\\';
+      }
+      conninfo += *c;
+    }
+    conninfo += '\'';
+  }
+  PQconninfoFree(options);
+  return conninfo;
+}
+
+// Moves a damaged database and its WAL and shared-memory files aside (S32).
+Result<std::string> quarantine(const std::string& path) {
+  const std::string target = fmt::format("{}.corrupt-{}", path, now_ms());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    const std::filesystem::path from = path + suffix;
+    if (!std::filesystem::exists(from, ec)) {
+      continue;
+    }
+    std::filesystem::rename(from, target + suffix, ec);
+    if (ec) {
+      return fail(Errc::unavailable, fmt::format("move {} aside: {}", from.string(), ec.message()));
+    }
+  }
+  return target;
+}
+
+// Opens one connection to check the file: true when healthy, false when it must be quarantined,
+// an error when it cannot be told (busy, unreadable).
+Result<bool> sqlite_is_healthy(const std::string& connect) {
+  try {
+    soci::session session(soci::sqlite3, connect);
+    session << "PRAGMA busy_timeout = 5000";
+    std::string verdict;
+    session << "PRAGMA quick_check", soci::into(verdict);
+    return verdict == "ok";
+  } catch (const soci::sqlite3_soci_error& e) {
+    if (sqlite_errc(e.result()) == Errc::corrupt) {
+      return false;
+    }
+    return fail(to_error(e), "open");
+  } catch (const soci::soci_error& e) {
+    return fail(to_error(e), "open");
+  }
+}
+
+void rollback(soci::session& session) noexcept {
+  try {
+    session << "ROLLBACK";
+  } catch (const std::exception&) {
+    // SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR), and a lost
+    // connection has nothing left to roll back.
+  }
+}
+
+}  // namespace
+
+Database::~Database() = default;
+
+Result<std::unique_ptr<Database>> Database::open(const Options& options) {
+  if (options.pool_size == 0) {
+    return fail(Errc::invalid_input, "db.pool_size: must be at least 1");
+  }
+  // The constructor is private: only open() makes a Database.
+  std::unique_ptr<Database> db(new Database());
+  db->pool_size_ = options.pool_size;
+  db->pool_ = std::make_unique<soci::connection_pool>(options.pool_size);
+  if (is_postgresql_url(options.url)) {
+    db->backend_ = Backend::postgresql;
+    auto conninfo = postgresql_conninfo(options.url);
+    if (!conninfo) {
+      return tl::unexpected(std::move(conninfo.error()));
+    }
+    try {
+      for (std::size_t i = 0; i < options.pool_size; ++i) {
+        db->pool_->at(i).open(soci::postgresql, *conninfo);
+      }
+    } catch (const soci::soci_error& e) {
+      auto error = to_error(e);
+      if (error.code == Errc::internal) {
+        error.code = Errc::unavailable;  // a refused or failed connection is worth a retry
+      }
+      return fail(std::move(error), "open postgresql");
+    }
+    return db;
+  }
+
+  db->backend_ = Backend::sqlite;
+  std::string path = options.url;
+  if (path.starts_with(kSqlitePrefix)) {
+    path.erase(0, kSqlitePrefix.size());
+  }
+  auto connect = sqlite_connect_string(path);
+  if (!connect) {
+    return tl::unexpected(std::move(connect.error()));
+  }
+  auto healthy = sqlite_is_healthy(*connect);
+  if (!healthy) {
+    return fail(std::move(healthy.error()), "open " + path);
+  }
+  if (!*healthy) {
+    auto moved = quarantine(path);
+    if (!moved) {
+      return fail(std::move(moved.error()), "quarantine " + path);
+    }
+    logger()->error("db.quarantined path={} moved_to={}", log::quoted(path), log::quoted(*moved));
+    db->quarantined_ = std::move(*moved);
+  }
+  try {
+    const char* synchronous = options.synchronous_full ? "FULL" : "NORMAL";
+    for (std::size_t i = 0; i < options.pool_size; ++i) {
+      soci::session& session = db->pool_->at(i);
+      session.open(soci::sqlite3, *connect);
+      session << "PRAGMA busy_timeout = 5000";
+      if (i == 0) {
+        std::string mode;  // persistent in the file: once is enough
+        session << "PRAGMA journal_mode = WAL", soci::into(mode);
+      }
+      session << "PRAGMA foreign_keys = ON";
+      session << "PRAGMA synchronous = " << synchronous;
+    }
+  } catch (const soci::soci_error& e) {
+    return fail(to_error(e), "open " + path);
+  }
+  return db;
+}
+
+Result<void> Database::transact(const std::function<Result<void>(soci::session&)>& fn) {
+  return run(/*in_transaction=*/true, fn);
+}
+
+Result<void> Database::with_session(const std::function<Result<void>(soci::session&)>& fn) {
+  return run(/*in_transaction=*/false, fn);
+}
+
+Result<void> Database::run(bool in_transaction,
+                           const std::function<Result<void>(soci::session&)>& fn) {
+  try {
+    soci::session session(*pool_);  // leased until the end of scope
+    if (backend_ == Backend::postgresql) {
+      // A pooled connection that broke (server restart) is reopened before it is reused.
+      auto* backend = static_cast<soci::postgresql_session_backend*>(session.get_backend());
+      if (backend == nullptr || PQstatus(backend->conn_) != CONNECTION_OK) {
+        session.reconnect();
+      }
+    }
+    if (!in_transaction) {
+      return fn(session);
+    }
+    // IMMEDIATE takes SQLite's write lock up front: a deferred transaction that later writes
+    // can fail with SQLITE_BUSY at once, without waiting for busy_timeout.
+    session << (backend_ == Backend::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    try {
+      auto result = fn(session);
+      if (!result) {
+        rollback(session);
+        return result;
+      }
+      session << "COMMIT";
+      return result;
+    } catch (...) {
+      rollback(session);
+      throw;
+    }
+  } catch (const soci::soci_error& e) {
+    return tl::unexpected(to_error(e));
+  } catch (const std::exception& e) {
+    return fail(Errc::internal, std::string("database: ") + e.what());
+  }
+}
+
+Result<int> Database::schema_version() {
+  int version = 0;
+  auto read = with_session([&](soci::session& session) -> Result<void> {
+    long long tables = 0;
+    if (backend_ == Backend::sqlite) {
+      session << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+                 "name = 'schema_migrations'",
+          soci::into(tables);
+    } else {
+      session << "SELECT COUNT(*) FROM information_schema.tables WHERE "
+                 "table_schema = current_schema() AND table_name = 'schema_migrations'",
+          soci::into(tables);
+    }
+    if (tables > 0) {
+      session << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", soci::into(version);
+    }
+    return {};
+  });
+  if (!read) {
+    return fail(std::move(read.error()), "schema version");
+  }
+  return version;
+}
+
+Result<void> Database::migrate(std::span<const Migration> migrations) {
+  for (std::size_t i = 1; i < migrations.size(); ++i) {
+    if (migrations[i].version <= migrations[i - 1].version) {
+      return fail(Errc::internal, "migrations are not in increasing version order");
+    }
+  }
+  // Serialises replicas that start together: PostgreSQL through an advisory lock held until
+  // the end of each transaction, SQLite through BEGIN IMMEDIATE.
+  auto lock = [this](soci::session& session) {
+    if (backend_ == Backend::postgresql) {
+      int unused = 0;
+      session << "SELECT 1 FROM (SELECT pg_advisory_xact_lock(:key)) AS locked",
+          soci::use(kMigrationLockKey), soci::into(unused);
+    }
+  };
+  auto created = transact([&](soci::session& session) -> Result<void> {
+    lock(session);
+    session << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+               "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+    return {};
+  });
+  if (!created) {
+    return fail(std::move(created.error()), "migrate");
+  }
+  auto current = schema_version();
+  if (!current) {
+    return fail(std::move(current.error()), "migrate");
+  }
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (*current > latest) {
+    return fail(Errc::corrupt, fmt::format("migrate: database schema version {} is newer than "
+                                           "this binary's {}",
+                                           *current, latest));
+  }
+  for (const Migration& migration : migrations) {
+    if (migration.version <= *current) {
+      continue;
+    }
+    bool applied = false;
+    auto step = transact([&](soci::session& session) -> Result<void> {
+      lock(session);
+      int version = 0;
+      session << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", soci::into(version);
+      if (version >= migration.version) {
+        return {};  // another replica applied it meanwhile
+      }
+      for (const std::string& statement : split_statements(migration.sql)) {
+        session << statement;
+      }
+      const std::string name(migration.name);
+      const long long applied_at = now_ms();
+      session << "INSERT INTO schema_migrations (version, name, applied_at) "
+                 "VALUES (:version, :name, :applied_at)",
+          soci::use(migration.version), soci::use(name), soci::use(applied_at);
+      applied = true;
+      return {};
+    });
+    if (!step) {
+      return fail(std::move(step.error()), fmt::format("migrate {}", migration.name));
+    }
+    if (applied) {
+      logger()->info("db.migrated version={} name={}", migration.version, migration.name);
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> split_statements(std::string_view sql) {
+  std::vector<std::string> statements;
+  std::string current;
+  auto flush = [&] {
+    const auto first = current.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos) {
+      const auto last = current.find_last_not_of(" \t\r\n");
+      statements.push_back(current.substr(first, last - first + 1));
+    }
+    current.clear();
+  };
+  // Whether only blanks or a comment follow position i up to the end of the line.
+  auto at_line_end = [&](std::size_t i) {
+    for (; i < sql.size() && sql[i] != '\n'; ++i) {
+      if (sql[i] == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+        return true;
+      }
+      if (sql[i] != ' ' && sql[i] != '\t' && sql[i] != '\r') {
+        return false;
+      }
+    }
+    return true;
+  };
+  char quote = 0;  // ', " or $ (for $$ … $$) while inside one
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    const bool dollars = c == '$' && i + 1 < sql.size() && sql[i + 1] == '$';
+    if (quote != 0) {
+      if (quote == '$' && dollars) {
+        current += "$$";
+        ++i;
+        quote = 0;
+      } else {
+        current += c;
+        if (c == quote && quote != '$') {
+          quote = 0;
+        }
+      }
+      continue;
+    }
+    if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      while (i < sql.size() && sql[i] != '\n') {
+        ++i;  // a comment is dropped up to its line end
+      }
+      current += '\n';
+      continue;
+    }
+    if (dollars) {
+      current += "$$";
+      ++i;
+      quote = '$';
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+    }
+    if (c == ';' && at_line_end(i + 1)) {
+      flush();
+      continue;
+    }
+    current += c;
+  }
+  flush();
+  return statements;
+}
+
+}  // namespace hecs::db

@@ -1,0 +1,372 @@
+#include "common/net/http.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/object.hpp>
+#include <fmt/format.h>
+
+#include "common/log.h"
+
+namespace hecs::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+const std::string* Request::query_param(std::string_view name) const {
+  for (const auto& [k, v] : query) {
+    if (k == name) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+const std::string* Request::header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lower_name) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+Response problem(int status, std::string_view code, std::string_view title,
+                 std::string_view detail) {
+  boost::json::object o;
+  o["type"] = "about:blank";
+  o["title"] = title;
+  o["status"] = status;
+  if (!detail.empty()) {
+    o["detail"] = detail;
+  }
+  o["code"] = code;
+  Response r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  r.body = boost::json::serialize(o);
+  return r;
+}
+
+Result<std::string> url_decode(std::string_view text, bool plus_is_space) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) {
+        return fail(Errc::invalid_input, "truncated percent escape");
+      }
+      int hi = hex(text[i + 1]);
+      int lo = hex(text[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return fail(Errc::invalid_input, "bad percent escape");
+      }
+      char decoded = static_cast<char>(hi * 16 + lo);
+      if (decoded == '\0') {
+        return fail(Errc::invalid_input, "NUL in URL");
+      }
+      out += decoded;
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+Result<void> split_target(std::string_view target, Request& req) {
+  if (target.empty() || target.front() != '/') {
+    return fail(Errc::invalid_input, "request target must be an absolute path");
+  }
+  auto qpos = target.find('?');
+  auto path = url_decode(target.substr(0, qpos), false);
+  if (!path) {
+    return fail(path.error(), "path");
+  }
+  req.path = std::move(*path);
+  if (qpos == std::string_view::npos) {
+    return {};
+  }
+  std::string_view qs = target.substr(qpos + 1);
+  while (!qs.empty()) {
+    auto amp = qs.find('&');
+    auto part = qs.substr(0, amp);
+    qs = amp == std::string_view::npos ? std::string_view{} : qs.substr(amp + 1);
+    if (part.empty()) {
+      continue;
+    }
+    auto eq = part.find('=');
+    auto key = url_decode(part.substr(0, eq), true);
+    auto value = url_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1), true);
+    if (!key || !value) {
+      return fail(Errc::invalid_input, "malformed query string");
+    }
+    req.query.emplace_back(std::move(*key), std::move(*value));
+    if (req.query.size() > 64) {
+      return fail(Errc::invalid_input, "too many query parameters");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io_, asio::thread_pool& workers_, Handler handler_, HttpLimits limits_)
+      : io(io_), workers(workers_), acceptor(asio::make_strand(io_)), handler(std::move(handler_)),
+        limits(limits_), log(log::get("net.http")) {}
+
+  asio::io_context& io;
+  asio::thread_pool& workers;
+  tcp::acceptor acceptor;
+  Handler handler;
+  HttpLimits limits;
+  log::Logger log;
+  std::atomic<std::size_t> connections{0};
+  std::uint16_t port = 0;
+
+  void accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
+      : stream_(std::move(socket)), server_(std::move(server)) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      remote_ = fmt::format("{}:{}", ep.address().to_string(), ep.port());
+    }
+  }
+  ~Session() { --server_->connections; }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_->limits.header_bytes));
+    parser_->body_limit(server_->limits.body_bytes);
+    stream_.expires_after(server_->limits.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
+      close();
+      return;
+    }
+    if (ec) {
+      Response r = ec == http::error::header_limit ? problem(431, "invalid_input",
+                                                             "request header fields too large")
+                   : ec == http::error::body_limit
+                       ? problem(413, "invalid_input", "request body too large")
+                       : problem(400, "invalid_input", "malformed HTTP request", ec.message());
+      keep_alive_ = false;
+      write(std::move(r), 11);
+      return;
+    }
+    auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    auto req = std::make_shared<Request>();
+    req->method = std::string(msg.method_string());
+    req->target = std::string(msg.target());
+    req->remote = remote_;
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      req->headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    req->body = std::move(msg.body());
+    unsigned version = msg.version();
+    if (auto split = split_target(req->target, *req); !split) {
+      write(problem(400, "invalid_input", "bad request target", split.error().message), version);
+      return;
+    }
+    // The handler may block (database): run it on the worker pool, answer on our strand.
+    auto self = shared_from_this();
+    asio::post(server_->workers, [self, req, version] {
+      Response r;
+      try {
+        r = self->server_->handler(*req);
+      } catch (const std::exception& e) {
+        self->server_->log->error("bug.escaped_exception where=http_handler what={}",
+                                  log::quoted(e.what()));
+        r = problem(500, "internal", "internal error");
+      }
+      asio::post(self->stream_.get_executor(),
+                 [self, r = std::move(r), version]() mutable { self->write(std::move(r), version); });
+    });
+  }
+
+  void write(Response r, unsigned version) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(r.status), version);
+    res->set(http::field::server, "hecs");
+    res->set(http::field::content_type, r.content_type);
+    res->set(http::field::cache_control, "no-store");
+    res->set("X-Content-Type-Options", "nosniff");
+    for (auto& [k, v] : r.headers) {
+      res->set(k, v);
+    }
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    stream_.expires_after(server_->limits.read_timeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !self->keep_alive_) {
+                          self->close();
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<HttpServer::Impl> server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+  bool keep_alive_ = true;
+};
+
+Result<tcp::endpoint> parse_listen(std::string_view listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string_view::npos) {
+    return fail(Errc::invalid_input, fmt::format("listen address {} needs host:port", listen));
+  }
+  std::string host(listen.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) {
+    host = "0.0.0.0";
+  }
+  unsigned port = 0;
+  auto port_text = listen.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5) {
+    return fail(Errc::invalid_input, fmt::format("bad port in listen address {}", listen));
+  }
+  for (char c : port_text) {
+    if (c < '0' || c > '9') {
+      return fail(Errc::invalid_input, fmt::format("bad port in listen address {}", listen));
+    }
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (port > 65535) {
+    return fail(Errc::invalid_input, fmt::format("bad port in listen address {}", listen));
+  }
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    return fail(Errc::invalid_input,
+                fmt::format("listen address {}: {} is not an IP address", listen, host));
+  }
+  return tcp::endpoint(addr, static_cast<std::uint16_t>(port));
+}
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](
+                                                   beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
+      return;
+    }
+    if (!ec) {
+      if (self->connections.load() >= self->limits.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        ++self->connections;
+        std::make_shared<Session>(std::move(socket), self)->start();
+      }
+    }
+    self->accept();
+  });
+}
+
+HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::create(asio::io_context& io,
+                                                       asio::thread_pool& workers,
+                                                       std::string_view listen, Handler handler,
+                                                       HttpLimits limits) {
+  auto endpoint = parse_listen(listen);
+  if (!endpoint) {
+    return fail(endpoint.error(), "http");
+  }
+  auto impl = std::make_shared<Impl>(io, workers, std::move(handler), limits);
+  boost::system::error_code ec;
+  impl->acceptor.open(endpoint->protocol(), ec);
+  if (!ec) {
+    impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    impl->acceptor.bind(*endpoint, ec);
+  }
+  if (!ec) {
+    impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return fail(Errc::unavailable, fmt::format("http: listen on {}: {}", listen, ec.message()));
+  }
+  impl->port = impl->acceptor.local_endpoint(ec).port();
+  impl->accept();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+std::uint16_t HttpServer::port() const {
+  return impl_->port;
+}
+
+void HttpServer::stop() {
+  auto impl = impl_;
+  asio::post(impl->acceptor.get_executor(), [impl] {
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+  });
+}
+
+}  // namespace hecs::net

@@ -1,0 +1,55 @@
+// A small HTTP/1.1 server on Boost.Beast. Route handlers never see Beast: they get a plain
+// Request and return a plain Response (DESIGN §9), and run on the worker pool, so a handler
+// may block on the database without stalling the I/O threads.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "common/net/http_types.h"
+#include "common/result.h"
+
+namespace hecs::net {
+
+struct HttpLimits {
+  std::size_t header_bytes = 8 * 1024;  // larger → 431
+  std::size_t body_bytes = 1024 * 1024; // larger → 413
+  std::chrono::seconds read_timeout{30};
+  std::size_t max_connections = 10000;
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+class HttpServer {
+ public:
+  // Binds `listen` ("127.0.0.1:8080", "0.0.0.0:0", "[::1]:8080"). Errc::invalid_input for a
+  // malformed address, Errc::unavailable when the bind fails (port taken).
+  static Result<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io,
+                                                    boost::asio::thread_pool& workers,
+                                                    std::string_view listen, Handler handler,
+                                                    HttpLimits limits = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  std::uint16_t port() const;
+  void stop();  // closes the listener; open connections finish their current request
+
+ struct Impl;  // public only so the .cpp's session class can name it
+
+ private:
+  explicit HttpServer(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hecs::net

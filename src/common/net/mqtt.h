@@ -1,0 +1,87 @@
+// An MQTT client on the process's Asio loop: libmosquitto through its socket, no thread of its
+// own (CONVENTIONS §6). Reconnects by itself with jittered exponential backoff and renews its
+// subscriptions on every connection.
+//
+// Threading: every public method may be called from any thread (it posts to the client's
+// strand); every callback runs on that strand. Destroy only after stop() and after the
+// io_context stopped running handlers of this client.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "common/result.h"
+
+namespace hecs::net {
+
+struct MqttWill {
+  std::string topic;
+  std::string payload;
+  int qos = 1;
+  bool retain = true;
+};
+
+struct MqttOptions {
+  std::string url = "mqtt://127.0.0.1:1883";  // mqtt://host:port
+  std::string client_id;
+  bool clean_session = true;
+  int keepalive_s = 30;
+  std::chrono::milliseconds min_backoff{500};
+  std::chrono::milliseconds max_backoff{30000};
+  // Called before every connection attempt: a will that changes per session (S28).
+  std::function<std::optional<MqttWill>()> will;
+};
+
+struct MqttMessage {
+  std::string topic;
+  std::string payload;
+  int qos = 0;
+  bool retain = false;
+};
+
+struct MqttUrl {
+  std::string host;
+  std::uint16_t port = 1883;
+};
+// "mqtt://host:port" or "host:port" or "host"; Errc::invalid_input otherwise.
+Result<MqttUrl> parse_mqtt_url(std::string_view url);
+
+class MqttClient {
+ public:
+  // Errc::invalid_input for a bad URL or client id.
+  static Result<std::unique_ptr<MqttClient>> create(boost::asio::io_context& io,
+                                                    MqttOptions options);
+  ~MqttClient();
+  MqttClient(const MqttClient&) = delete;
+  MqttClient& operator=(const MqttClient&) = delete;
+
+  std::function<void()> on_connect;               // after CONNACK accepted and resubscribe
+  std::function<void(int rc)> on_disconnect;      // link lost (rc 0: we asked for it)
+  std::function<void(const MqttMessage&)> on_message;
+  std::function<void(int mid)> on_published;      // QoS 0 sent / QoS 1 PUBACK received
+
+  void start();  // first connection attempt; later ones are automatic
+  // Disconnects cleanly (no will), stops reconnecting; `done` runs on the strand afterwards.
+  void stop(std::function<void()> done = {});
+  // Drops the TCP connection without DISCONNECT, as a crash would (the broker sends the will).
+  void drop_for_test();
+
+  bool connected() const;
+  // Queues a message. Returns the message id (for on_published), or Errc::unavailable while
+  // disconnected (libmosquitto would queue it in memory; callers own durability instead).
+  Result<int> publish(const std::string& topic, const std::string& payload, int qos, bool retain);
+  void subscribe(std::string pattern, int qos);  // kept and renewed on every connection
+
+ private:
+  struct Impl;
+  explicit MqttClient(std::unique_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hecs::net

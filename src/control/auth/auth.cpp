@@ -1,0 +1,147 @@
+#include "control/auth/auth.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+namespace hecs::control::auth {
+namespace {
+
+constexpr std::string_view kBase62 =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+constexpr std::size_t kRandomChars = 32;
+constexpr std::size_t kChecksumChars = 6;
+
+std::string checksum(std::string_view body) {
+  std::uint32_t crc = 0;
+  for (unsigned char c : body) {
+    // CRC-32 (IEEE), bitwise: keys are short and this runs once per request.
+    crc ^= c;
+    for (int k = 0; k < 8; ++k) {
+      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+  }
+  std::string out(kChecksumChars, '0');
+  for (std::size_t i = kChecksumChars; i-- > 0;) {
+    out[i] = kBase62[crc % 62];
+    crc /= 62;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string generate_api_key() {
+  std::string body;
+  while (body.size() < kRandomChars) {
+    std::array<unsigned char, 64> bytes{};
+    HECS_CHECK(RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) == 1, "no randomness");
+    for (unsigned char b : bytes) {
+      if (b < 248 && body.size() < kRandomChars) {  // 248 = 4 * 62: no modulo bias
+        body += kBase62[b % 62];
+      }
+    }
+  }
+  return std::string(kKeyPrefix) + body + checksum(body);
+}
+
+bool well_formed_api_key(std::string_view key) {
+  if (key.size() != kKeyPrefix.size() + kRandomChars + kChecksumChars ||
+      !key.starts_with(kKeyPrefix)) {
+    return false;
+  }
+  auto rest = key.substr(kKeyPrefix.size());
+  for (char c : rest) {
+    if (kBase62.find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return checksum(rest.substr(0, kRandomChars)) == rest.substr(kRandomChars);
+}
+
+std::string hash_api_key(std::string_view key) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest.data());
+  std::string out;
+  out.reserve(digest.size() * 2);
+  for (unsigned char b : digest) {
+    out += fmt::format("{:02x}", b);
+  }
+  return out;
+}
+
+Result<Principal> authenticate(store::IdentityStore& identities, const std::string* header,
+                               const Clock& clock) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header == nullptr) {
+    return fail(Errc::unauthorized, "missing Authorization: Bearer header");
+  }
+  std::string_view value = *header;
+  if (!value.starts_with(kBearer) || !well_formed_api_key(value.substr(kBearer.size()))) {
+    return fail(Errc::unauthorized, "invalid API key");
+  }
+  auto key = identities.find_api_key_by_hash(hash_api_key(value.substr(kBearer.size())));
+  if (!key) {
+    if (key.error().code == Errc::not_found) {
+      return fail(Errc::unauthorized, "invalid API key");
+    }
+    return tl::unexpected(key.error());
+  }
+  if (key->revoked_at && *key->revoked_at <= clock.now_ms()) {
+    return fail(Errc::unauthorized, "invalid API key");
+  }
+  return Principal{key->tenant_id, key->id, key->role};
+}
+
+Result<Bootstrap> bootstrap(store::IdentityStore& identities,
+                            const std::filesystem::path& data_dir, const Clock& clock) {
+  auto existing = identities.find_tenant_by_name(std::string(kDefaultTenant));
+  if (!existing) {
+    return fail(existing.error(), "bootstrap");
+  }
+  if (*existing) {
+    return Bootstrap{(*existing)->id, std::nullopt};
+  }
+  store::Tenant tenant{random_uuid(), std::string(kDefaultTenant), clock.now_ms()};
+  std::string key = generate_api_key();
+  store::ApiKey record;
+  record.id = random_uuid();
+  record.tenant_id = tenant.id;
+  record.prefix = key.substr(0, kKeyPrefix.size() + 6);
+  record.hash = hash_api_key(key);
+  record.role = "admin";
+  record.created_at = clock.now_ms();
+
+  // Write the credentials file first: if we die before the database commit, the next start
+  // simply makes a new key and overwrites it, and no key exists that nobody can read.
+  auto path = data_dir / "admin-credentials";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return fail(Errc::unavailable,
+                fmt::format("bootstrap: cannot write {}: {}", path.string(), std::strerror(errno)));
+  }
+  ::fchmod(fd, 0600);
+  std::string text = fmt::format("# hecs-control admin API key of tenant 'default'\n{}\n", key);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    return fail(Errc::unavailable, fmt::format("bootstrap: cannot write {}", path.string()));
+  }
+  if (auto r = identities.create_tenant(tenant); !r) {
+    return fail(r.error(), "bootstrap: create tenant");
+  }
+  if (auto r = identities.create_api_key(record); !r) {
+    return fail(r.error(), "bootstrap: create admin key");
+  }
+  return Bootstrap{tenant.id, key};
+}
+
+}  // namespace hecs::control::auth

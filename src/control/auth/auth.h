@@ -1,0 +1,47 @@
+// API keys and the first-start bootstrap of hecs-control. Keys look like
+// "hecs_<32 base62 characters><6 base62 checksum>": the visible prefix lets secret scanners
+// find leaked keys, the checksum rejects a mistyped key before any database lookup (S42).
+// Only the SHA-256 of a key is stored.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "control/store/store.h"
+
+namespace hecs::control::auth {
+
+inline constexpr std::string_view kKeyPrefix = "hecs_";
+inline constexpr std::string_view kDefaultTenant = "default";
+
+std::string generate_api_key();
+// Format and checksum only; says nothing of whether the key exists.
+bool well_formed_api_key(std::string_view key);
+std::string hash_api_key(std::string_view key);  // lower-case hex SHA-256
+
+struct Principal {
+  std::string tenant_id;
+  std::string key_id;
+  std::string role;
+};
+
+// Checks "Authorization: Bearer KEY": Errc::unauthorized for a missing, malformed, unknown or
+// revoked key (one message for all, so a caller learns nothing about which).
+Result<Principal> authenticate(store::IdentityStore& identities, const std::string* header,
+                               const Clock& clock);
+
+struct Bootstrap {
+  std::string tenant_id;
+  std::optional<std::string> admin_key;  // set only on the very first start
+};
+
+// On first start (no default tenant yet) creates the default tenant and an admin API key,
+// and writes the key to DATA_DIR/admin-credentials with mode 0600. Later starts only look the
+// tenant up. The key is never stored anywhere else in clear.
+Result<Bootstrap> bootstrap(store::IdentityStore& identities,
+                            const std::filesystem::path& data_dir, const Clock& clock);
+
+}  // namespace hecs::control::auth

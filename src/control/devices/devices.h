@@ -1,0 +1,51 @@
+// Device ingest: turns up-messages from the broker into batched store writes (DESIGN §5: the
+// ingest path never does one transaction per message). Validation is strict (proto); each
+// rejected message is counted by reason and logged, never fatal.
+//
+// Threading: on_message() may be called from any thread; batches are written on the worker
+// pool, one at a time, in arrival order.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "common/clock.h"
+#include "common/metrics/metrics.h"
+#include "control/store/store.h"
+
+namespace hecs::control::devices {
+
+struct IngestOptions {
+  std::string tenant_id;  // until enrolment maps devices to tenants, all join this one
+  std::size_t max_batch = 2000;
+  std::chrono::milliseconds flush_interval{50};
+  std::size_t max_backlog = 200000;  // beyond it the oldest telemetry is dropped, and counted
+  std::size_t max_message_bytes = 64 * 1024;
+};
+
+class Ingest {
+ public:
+  Ingest(boost::asio::io_context& io, boost::asio::thread_pool& workers,
+         store::DeviceStore& devices, metrics::Registry& metrics, const Clock& clock,
+         IngestOptions options);  // all references outlive us
+  ~Ingest();
+  Ingest(const Ingest&) = delete;
+  Ingest& operator=(const Ingest&) = delete;
+
+  void start();
+  void on_message(const std::string& topic, const std::string& payload);
+  // Writes what is queued, then stops the flush timer. Blocks the caller until done.
+  void stop();
+  std::size_t backlog() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace hecs::control::devices

@@ -1,0 +1,249 @@
+#include <deque>
+#include <future>
+#include <mutex>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "control/devices/devices.h"
+#include "proto/proto.h"
+
+namespace hecs::control::devices {
+namespace asio = boost::asio;
+using store::IngestItem;
+
+struct Ingest::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io, asio::thread_pool& workers_, store::DeviceStore& devices_,
+       metrics::Registry& metrics_, const Clock& clock_, IngestOptions options_)
+      : timer(io), workers(workers_), devices(devices_), metrics(metrics_), clock(clock_),
+        options(std::move(options_)), log(log::get("control.ingest")) {
+    batches = &metrics.counter("hecs_ingest_batches_total", "Ingest transactions committed");
+    stored = &metrics.counter("hecs_ingest_messages_stored_total", "Messages written to the store");
+    duplicates = &metrics.counter("hecs_ingest_duplicates_total",
+                                  "Telemetry messages already stored under the same id");
+    stale = &metrics.counter("hecs_ingest_stale_total",
+                             "hello/status of an older session, ignored");
+    dropped = &metrics.counter("hecs_ingest_dropped_total",
+                               "Messages dropped because the backlog was full");
+    failures = &metrics.counter("hecs_ingest_store_errors_total", "Failed ingest transactions");
+  }
+
+  asio::steady_timer timer;
+  asio::thread_pool& workers;
+  store::DeviceStore& devices;
+  metrics::Registry& metrics;
+  const Clock& clock;
+  IngestOptions options;
+  log::Logger log;
+  metrics::Counter* batches;
+  metrics::Counter* stored;
+  metrics::Counter* duplicates;
+  metrics::Counter* stale;
+  metrics::Counter* dropped;
+  metrics::Counter* failures;
+
+  mutable std::mutex mutex;
+  std::deque<IngestItem> queue;
+  bool writing = false;
+  bool stopped = false;
+  std::promise<void>* drained = nullptr;
+
+  void reject(std::string_view reason, const std::string& topic, const std::string& why) {
+    metrics
+        .counter("hecs_mqtt_messages_rejected_total", "Up-messages rejected, by reason",
+                 {{"reason", std::string(reason)}})
+        .inc();
+    log->warn("message.rejected topic={} reason={} detail={}", log::quoted(topic), reason,
+              log::quoted(why));
+  }
+
+  void on_message(const std::string& topic, const std::string& payload) {
+    auto up = proto::parse_up_topic(topic);
+    if (!up) {
+      reject("topic", topic, up.error().message);
+      return;
+    }
+    if (payload.empty()) {
+      return;  // a retained message being cleared: nothing to store
+    }
+    metrics
+        .counter("hecs_mqtt_messages_received_total", "Up-messages received, by kind",
+                 {{"kind", std::string(proto::up_kind_name(up->kind))}})
+        .inc();
+    if (payload.size() > options.max_message_bytes) {
+      reject("too_large", topic, fmt::format("{} bytes", payload.size()));
+      return;
+    }
+    auto env = proto::parse_envelope(payload, options.max_message_bytes);
+    if (!env) {
+      reject("envelope", topic, env.error().message);
+      return;
+    }
+    if (env->type != proto::up_kind_name(up->kind)) {
+      reject("type_mismatch", topic, fmt::format("type {} on a {} topic", env->type,
+                                                 proto::up_kind_name(up->kind)));
+      return;
+    }
+    IngestItem item;
+    item.tenant_id = options.tenant_id;
+    item.device_id = up->device_id;
+    item.message_id = env->id;
+    item.ts = env->ts;
+    item.received_at = clock.now_ms();
+    switch (up->kind) {
+      case proto::UpKind::hello: {
+        auto hello = proto::parse_hello(env->body);
+        if (!hello) {
+          reject("body", topic, hello.error().message);
+          return;
+        }
+        item.kind = IngestItem::Kind::hello;
+        item.session = hello->session;
+        item.hostname = hello->hostname;
+        item.body = boost::json::serialize(proto::to_json(*hello));
+        break;
+      }
+      case proto::UpKind::status: {
+        auto status = proto::parse_status(env->body);
+        if (!status) {
+          reject("body", topic, status.error().message);
+          return;
+        }
+        item.kind = IngestItem::Kind::status;
+        item.session = status->session;
+        item.online = status->state == proto::State::online;
+        break;
+      }
+      case proto::UpKind::telemetry: {
+        auto telemetry = proto::parse_telemetry(env->body);
+        if (!telemetry) {
+          reject("body", topic, telemetry.error().message);
+          return;
+        }
+        item.kind = IngestItem::Kind::telemetry;
+        item.body = boost::json::serialize(proto::to_json(*telemetry));
+        break;
+      }
+      case proto::UpKind::result:
+      case proto::UpKind::event:
+        reject("unsupported", topic, "no consumer for this kind yet");  // tasks: issue 6
+        return;
+    }
+    std::lock_guard lock(mutex);
+    if (queue.size() >= options.max_backlog) {
+      // Drop the oldest telemetry first; hello and status carry state that must not be lost.
+      auto it = std::find_if(queue.begin(), queue.end(), [](const IngestItem& i) {
+        return i.kind == IngestItem::Kind::telemetry;
+      });
+      if (it != queue.end()) {
+        queue.erase(it);
+      } else {
+        queue.pop_front();
+      }
+      dropped->inc();
+    }
+    queue.push_back(std::move(item));
+  }
+
+  void arm_timer() {
+    timer.expires_after(options.flush_interval);
+    timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) {
+        return;
+      }
+      self->flush();
+      self->arm_timer();
+    });
+  }
+
+  void flush() {
+    std::vector<IngestItem> batch;
+    {
+      std::lock_guard lock(mutex);
+      if (writing || queue.empty()) {
+        return;
+      }
+      std::size_t n = std::min(queue.size(), options.max_batch);
+      batch.assign(std::make_move_iterator(queue.begin()),
+                   std::make_move_iterator(queue.begin() + static_cast<long>(n)));
+      queue.erase(queue.begin(), queue.begin() + static_cast<long>(n));
+      writing = true;
+    }
+    asio::post(workers, [self = shared_from_this(), batch = std::move(batch)]() mutable {
+      self->write(std::move(batch));
+    });
+  }
+
+  void write(std::vector<IngestItem> batch) {
+    auto result = devices.ingest(batch);
+    std::lock_guard lock(mutex);
+    writing = false;
+    if (result) {
+      batches->inc();
+      stored->inc(result->applied);
+      duplicates->inc(result->duplicates);
+      stale->inc(result->stale);
+      log->debug("ingest.batch size={} duplicates={} stale={}", batch.size(),
+                 result->duplicates, result->stale);
+    } else {
+      failures->inc();
+      log->error("ingest.failed size={} error={}", batch.size(),
+                 log::quoted(result.error().message));
+      if (result.error().code == Errc::unavailable) {
+        // Database busy, disk full: keep the batch at the front and try again on the next tick.
+        queue.insert(queue.begin(), std::make_move_iterator(batch.begin()),
+                     std::make_move_iterator(batch.end()));
+      }
+    }
+    if (drained != nullptr && (queue.empty() || !result)) {
+      drained->set_value();
+      drained = nullptr;
+    } else if (drained != nullptr) {
+      asio::post(workers, [self = shared_from_this()] { self->flush(); });
+    }
+  }
+};
+
+Ingest::Ingest(asio::io_context& io, asio::thread_pool& workers, store::DeviceStore& devices,
+               metrics::Registry& metrics, const Clock& clock, IngestOptions options)
+    : impl_(std::make_shared<Impl>(io, workers, devices, metrics, clock, std::move(options))) {}
+
+Ingest::~Ingest() {
+  boost::system::error_code ec;
+  impl_->timer.cancel();
+}
+
+void Ingest::start() {
+  impl_->arm_timer();
+}
+
+void Ingest::on_message(const std::string& topic, const std::string& payload) {
+  impl_->on_message(topic, payload);
+}
+
+void Ingest::stop() {
+  impl_->timer.cancel();
+  std::promise<void> done;
+  auto future = done.get_future();
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->queue.empty() && !impl_->writing) {
+      return;
+    }
+    impl_->drained = &done;
+  }
+  asio::post(impl_->workers, [impl = impl_] { impl->flush(); });
+  future.wait_for(std::chrono::seconds(30));
+  std::lock_guard lock(impl_->mutex);
+  impl_->drained = nullptr;
+}
+
+std::size_t Ingest::backlog() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->queue.size();
+}
+
+}  // namespace hecs::control::devices

@@ -1,0 +1,139 @@
+#include "cli/settings.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "cli/cli_harness.h"
+#include "support/tempdir.h"
+
+namespace hecs::cli {
+namespace {
+
+using test::ScopedEnv;
+
+// Each test gets an empty HOME and none of the variables hecsctl reads.
+class SettingsResolution : public ::testing::Test {
+ protected:
+  void write_config(const std::string& text) {
+    std::filesystem::create_directories(config_path().parent_path());
+    std::ofstream(config_path()) << text;
+  }
+  std::filesystem::path config_path() const {
+    return home_.path() / ".config" / "hecs" / "config.yaml";
+  }
+
+  hecs::test::TempDir home_{"cli-home"};
+  ScopedEnv env_{{{"HOME", home_.path().string()},
+                  {"XDG_CONFIG_HOME", std::nullopt},
+                  {"HECS_URL", std::nullopt},
+                  {"HECS_API_KEY", std::nullopt}}};
+};
+
+TEST_F(SettingsResolution, FlagWinsOverEnvironmentAndConfigFile) {
+  write_config("url: http://file:1\napi_key: file-key\n");
+  ScopedEnv env({{"HECS_URL", "http://env:2"}, {"HECS_API_KEY", "env-key"}});
+  auto settings = resolve_settings({.url = "http://flag:3", .api_key = "flag-key"});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->url, "http://flag:3");
+  EXPECT_EQ(settings->api_key, "flag-key");
+}
+
+TEST_F(SettingsResolution, EnvironmentWinsOverConfigFile) {
+  write_config("url: http://file:1\napi_key: file-key\n");
+  ScopedEnv env({{"HECS_URL", "http://env:2"}, {"HECS_API_KEY", "env-key"}});
+  auto settings = resolve_settings({});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->url, "http://env:2");
+  EXPECT_EQ(settings->api_key, "env-key");
+}
+
+TEST_F(SettingsResolution, ConfigFileIsUsedWhenNoFlagOrEnvironmentIsSet) {
+  write_config("url: https://control.example/hecs/\napi_key: file-key\n");
+  auto settings = resolve_settings({});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->url, "https://control.example/hecs");  // trailing slash dropped
+  EXPECT_EQ(settings->api_key, "file-key");
+}
+
+TEST_F(SettingsResolution, DefaultUrlIsLocalControlWhenNothingSetsOne) {
+  auto settings = resolve_settings({.api_key = "k"});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->url, "http://127.0.0.1:8080");
+  EXPECT_EQ(settings->timeout, std::chrono::seconds(30));
+}
+
+TEST_F(SettingsResolution, XdgConfigHomeMovesTheDefaultConfigFile) {
+  hecs::test::TempDir xdg("cli-xdg");
+  std::filesystem::create_directories(xdg.path() / "hecs");
+  std::ofstream(xdg.path() / "hecs" / "config.yaml") << "api_key: xdg-key\n";
+  ScopedEnv env({{"XDG_CONFIG_HOME", xdg.path().string()}});
+  auto settings = resolve_settings({});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->api_key, "xdg-key");
+}
+
+TEST_F(SettingsResolution, ExplicitConfigPathIsRead) {
+  hecs::test::TempDir dir("cli-conf");
+  std::ofstream(dir.path() / "other.yaml") << "url: http://other:9\napi_key: other-key\n";
+  auto settings = resolve_settings({.config_path = (dir.path() / "other.yaml").string()});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->url, "http://other:9");
+}
+
+TEST_F(SettingsResolution, UnknownConfigKeyIsRejectedByName) {
+  write_config("url: http://file:1\napi-key: oops\n");
+  auto settings = resolve_settings({.api_key = "k"});
+  ASSERT_FALSE(settings);
+  EXPECT_EQ(settings.error().code, Errc::invalid_input);
+  EXPECT_NE(settings.error().message.find("unknown key \"api-key\""), std::string::npos)
+      << settings.error().message;
+}
+
+TEST_F(SettingsResolution, MalformedYamlNamesTheFileAndLine) {
+  write_config("url: http://file:1\napi_key: [unclosed\n");
+  auto settings = resolve_settings({});
+  ASSERT_FALSE(settings);
+  EXPECT_NE(settings.error().message.find(config_path().string()), std::string::npos);
+  EXPECT_NE(settings.error().message.find("line "), std::string::npos) << settings.error().message;
+}
+
+TEST_F(SettingsResolution, MissingExplicitConfigFileIsAnError) {
+  auto settings = resolve_settings({.api_key = "k", .config_path = "/nonexistent/hecs.yaml"});
+  ASSERT_FALSE(settings);
+  EXPECT_NE(settings.error().message.find("/nonexistent/hecs.yaml"), std::string::npos);
+}
+
+TEST_F(SettingsResolution, MissingApiKeySaysWhereToPutIt) {
+  auto settings = resolve_settings({});
+  ASSERT_FALSE(settings);
+  const std::string& message = settings.error().message;
+  EXPECT_NE(message.find("HECS_API_KEY"), std::string::npos) << message;
+  EXPECT_NE(message.find("--api-key"), std::string::npos) << message;
+  EXPECT_NE(message.find(config_path().string()), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+}
+
+TEST_F(SettingsResolution, UrlWithoutHttpSchemeIsRejected) {
+  auto settings = resolve_settings({.url = "control.example:8080", .api_key = "k"});
+  ASSERT_FALSE(settings);
+  EXPECT_NE(settings.error().message.find("--url"), std::string::npos) << settings.error().message;
+}
+
+TEST_F(SettingsResolution, ApiKeyWithANewlineIsRejectedWithoutEchoingIt) {
+  auto settings = resolve_settings({.api_key = "s3cret\r\nX-Evil: 1"});
+  ASSERT_FALSE(settings);
+  EXPECT_EQ(settings.error().message.find("s3cret"), std::string::npos);
+}
+
+TEST_F(SettingsResolution, BadConfigFileMakesRunExitWithUsageCode) {
+  write_config("colour: blue\n");
+  test::FixedClock clock(0);
+  auto outcome = test::run_cli({"devices", "list", "--api-key", "k"}, {.clock = clock});
+  EXPECT_EQ(outcome.exit_code, kExitUsage);
+  EXPECT_EQ(outcome.err, "hecsctl: config " + config_path().string() +
+                             ": unknown key \"colour\" (known: url, api_key)\n");
+}
+
+}  // namespace
+}  // namespace hecs::cli

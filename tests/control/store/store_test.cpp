@@ -1,0 +1,420 @@
+#include "control/store/store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/postgres.h"
+#include "support/tempdir.h"
+
+namespace hecs::control::store {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+constexpr const char* kTenantA = "11111111-1111-4111-8111-111111111111";
+constexpr const char* kTenantB = "22222222-2222-4222-8222-222222222222";
+
+// One server for the whole test binary, started on first use by a PostgreSQL test and stopped
+// at exit; each test gets its own database in it.
+test::Postgres& postgres() {
+  static const std::unique_ptr<test::Postgres> server = test::Postgres::start();
+  return *server;
+}
+
+// Items as the ingest consumer makes them (fields assigned: g++ 12 warns about designated
+// initialisers that leave members to their defaults).
+IngestItem item(IngestItem::Kind kind, const std::string& tenant, const std::string& device,
+                std::int64_t at) {
+  IngestItem out;
+  out.kind = kind;
+  out.tenant_id = tenant;
+  out.device_id = device;
+  out.ts = at;
+  out.received_at = at;
+  return out;
+}
+
+IngestItem hello(const std::string& device, std::uint64_t session, std::int64_t at,
+                 const std::string& hostname = "host", const std::string& tenant = kTenantA) {
+  IngestItem out = item(IngestItem::Kind::hello, tenant, device, at);
+  out.message_id = device + "-hello-" + std::to_string(at);
+  out.session = session;
+  out.hostname = hostname;
+  out.body = R"({"hostname":")" + hostname + "\"}";
+  return out;
+}
+
+IngestItem status(const std::string& device, std::uint64_t session, bool online, std::int64_t at,
+                  const std::string& tenant = kTenantA) {
+  IngestItem out = item(IngestItem::Kind::status, tenant, device, at);
+  out.message_id = device + "-status-" + std::to_string(at);
+  out.session = session;
+  out.online = online;
+  return out;
+}
+
+IngestItem telemetry(const std::string& device, const std::string& message_id, std::int64_t ts,
+                     std::int64_t received_at, const std::string& tenant = kTenantA) {
+  IngestItem out = item(IngestItem::Kind::telemetry, tenant, device, ts);
+  out.message_id = message_id;
+  out.received_at = received_at;
+  out.body = R"({"ts":)" + std::to_string(ts) + "}";
+  return out;
+}
+
+db::Options options(const std::string& url) {
+  db::Options out;
+  out.url = url;
+  return out;
+}
+
+DeviceFilter page(std::size_t limit, const std::string& after_id = "") {
+  DeviceFilter filter;
+  filter.limit = limit;
+  filter.after_id = after_id;
+  return filter;
+}
+
+DeviceFilter matching(const std::string& q, std::size_t limit = 50) {
+  DeviceFilter filter;
+  filter.q = q;
+  filter.limit = limit;
+  return filter;
+}
+
+DeviceFilter by_state(bool online, const std::string& q = "") {
+  DeviceFilter filter;
+  filter.online = online;
+  filter.q = q;
+  return filter;
+}
+
+std::vector<std::string> ids(const DevicePage& page) {
+  std::vector<std::string> out;
+  for (const Device& device : page.items) {
+    out.push_back(device.id);
+  }
+  return out;
+}
+
+class Store : public ::testing::TestWithParam<db::Backend> {
+ protected:
+  void SetUp() override {
+    url_ = GetParam() == db::Backend::sqlite ? (dir_.path() / "control.db").string()
+                                             : postgres().create_database(next_database_name());
+    auto opened = open_and_migrate(options(url_));
+    ASSERT_TRUE(opened) << opened.error().message;
+    db_ = std::move(*opened);
+    ASSERT_EQ(db_->backend(), GetParam());
+    identity_.emplace(*db_);
+    devices_.emplace(*db_);
+    telemetry_.emplace(*db_);
+  }
+
+  static std::string next_database_name() {
+    static std::atomic<int> counter{0};
+    return "store_test_" + std::to_string(++counter);
+  }
+
+  IngestStats ingest(const std::vector<IngestItem>& batch) {
+    auto stats = devices_->ingest(batch);
+    EXPECT_TRUE(stats) << stats.error().message;
+    return stats ? *stats : IngestStats{};
+  }
+
+  Device device(const std::string& id, const std::string& tenant = kTenantA) {
+    auto found = devices_->get(tenant, id);
+    EXPECT_TRUE(found) << found.error().message;
+    return found ? *found : Device{};
+  }
+
+  DevicePage list(const DeviceFilter& filter, const std::string& tenant = kTenantA) {
+    auto page = devices_->list(tenant, filter);
+    EXPECT_TRUE(page) << page.error().message;
+    return page ? *page : DevicePage{};
+  }
+
+  test::TempDir dir_{"store"};
+  std::string url_;
+  std::unique_ptr<db::Database> db_;
+  std::optional<IdentityStore> identity_;  // made in SetUp, once db_ is open
+  std::optional<DeviceStore> devices_;
+  std::optional<TelemetryStore> telemetry_;
+};
+
+TEST_P(Store, AppliesItsMigrationsOnStartAndNothingMoreOnReopen) {
+  const int latest = migrations(GetParam()).back().version;
+  auto version = db_->schema_version();
+  ASSERT_TRUE(version);
+  EXPECT_EQ(*version, latest);
+  ASSERT_TRUE(identity_->create_tenant({.id = kTenantA, .name = "default", .created_at = 1}));
+
+  auto again = open_and_migrate(options(url_));
+  ASSERT_TRUE(again) << again.error().message;
+  auto reopened_version = (*again)->schema_version();
+  ASSERT_TRUE(reopened_version);
+  EXPECT_EQ(*reopened_version, latest);
+  auto tenant = IdentityStore(**again).find_tenant_by_name("default");
+  ASSERT_TRUE(tenant);
+  EXPECT_TRUE(tenant->has_value());
+}
+
+TEST_P(Store, CreatesATenantAndFindsItByName) {
+  ASSERT_TRUE(identity_->create_tenant({.id = kTenantA, .name = "default", .created_at = 1000}));
+  auto found = identity_->find_tenant_by_name("default");
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, kTenantA);
+  EXPECT_EQ((*found)->created_at, 1000);
+
+  auto missing = identity_->find_tenant_by_name("other");
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_P(Store, RejectsASecondTenantWithTheSameNameAsConflict) {
+  ASSERT_TRUE(identity_->create_tenant({.id = kTenantA, .name = "default", .created_at = 1}));
+  auto again = identity_->create_tenant({.id = kTenantB, .name = "default", .created_at = 2});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::conflict);
+}
+
+TEST_P(Store, CreatesAnApiKeyAndFindsItByHash) {
+  ASSERT_TRUE(identity_->create_tenant({.id = kTenantA, .name = "default", .created_at = 1}));
+  ApiKey key;
+  key.id = "33333333-3333-4333-8333-333333333333";
+  key.tenant_id = kTenantA;
+  key.prefix = "hecs_ab12";
+  key.hash = std::string(64, 'e');
+  key.role = "admin";
+  key.created_at = 5;
+  ASSERT_TRUE(identity_->create_api_key(key));
+  ASSERT_TRUE(identity_->touch_api_key(key.id, 9));
+
+  auto found = identity_->find_api_key_by_hash(key.hash);
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(found->id, key.id);
+  EXPECT_EQ(found->tenant_id, kTenantA);
+  EXPECT_EQ(found->prefix, "hecs_ab12");
+  EXPECT_EQ(found->role, "admin");
+  EXPECT_EQ(found->created_at, 5);
+  EXPECT_FALSE(found->revoked_at);
+}
+
+TEST_P(Store, ReportsAnUnknownApiKeyHashAsNotFound) {
+  auto found = identity_->find_api_key_by_hash(std::string(64, '0'));
+  ASSERT_FALSE(found);
+  EXPECT_EQ(found.error().code, Errc::not_found);
+}
+
+TEST_P(Store, RejectsAnApiKeyOfAnUnknownTenant) {
+  ApiKey key;
+  key.id = "k1";
+  key.tenant_id = kTenantB;  // never created
+  key.prefix = "p";
+  key.hash = "h";
+  key.role = "admin";
+  auto created = identity_->create_api_key(key);
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error().code, Errc::conflict);
+}
+
+TEST_P(Store, StoresHelloStatusAndTelemetryOfANewDevice) {
+  auto stats = ingest({hello("dev-1", 4, 1000, "pi-kitchen"), telemetry("dev-1", "m1", 1100, 1200),
+                       status("dev-1", 4, false, 1300)});
+  EXPECT_EQ(stats.applied, 3U);
+
+  const Device stored = device("dev-1");
+  EXPECT_EQ(stored.tenant_id, kTenantA);
+  EXPECT_EQ(stored.hostname, "pi-kitchen");
+  EXPECT_EQ(stored.inventory, R"({"hostname":"pi-kitchen"})");
+  EXPECT_FALSE(stored.online);
+  EXPECT_EQ(stored.session, 4U);
+  EXPECT_EQ(stored.first_seen, 1000);
+  EXPECT_EQ(stored.last_seen, 1300);
+  EXPECT_EQ(stored.telemetry, R"({"ts":1100})");
+  EXPECT_EQ(stored.telemetry_ts, 1100);
+}
+
+TEST_P(Store, KeepsLastSeenMovingForwardOnly) {
+  ingest({hello("dev-1", 1, 5000)});
+  ingest({telemetry("dev-1", "m1", 100, 4000)});  // a late batch of another consumer
+  EXPECT_EQ(device("dev-1").last_seen, 5000);
+  EXPECT_EQ(device("dev-1").first_seen, 5000);
+}
+
+TEST_P(Store, IgnoresAStatusOfAnOlderSession) {  // S28
+  ingest({hello("dev-1", 4, 1000)});
+  // The broker delivers the last will of session 3 after the hello of session 4.
+  auto stats = ingest({status("dev-1", 3, false, 1100)});
+  EXPECT_EQ(stats.applied, 0U);
+  EXPECT_EQ(stats.stale, 1U);
+  const Device stored = device("dev-1");
+  EXPECT_TRUE(stored.online);
+  EXPECT_EQ(stored.session, 4U);
+  EXPECT_EQ(stored.last_seen, 1100);
+}
+
+TEST_P(Store, IgnoresAHelloOfAnOlderSessionWithinOneBatch) {  // S28
+  auto stats = ingest({hello("dev-1", 4, 1000, "new-name"), hello("dev-1", 3, 1001, "old-name"),
+                       status("dev-1", 4, false, 1002)});
+  EXPECT_EQ(stats.applied, 2U);
+  EXPECT_EQ(stats.stale, 1U);
+  EXPECT_EQ(device("dev-1").hostname, "new-name");
+  EXPECT_FALSE(device("dev-1").online);
+}
+
+TEST_P(Store, KeepsTelemetryOnceWhenItsMessageIdArrivesTwice) {
+  ingest({telemetry("dev-1", "m1", 100, 1000)});
+  auto stats = ingest({telemetry("dev-1", "m1", 100, 2000), telemetry("dev-1", "m2", 200, 2000)});
+  EXPECT_EQ(stats.applied, 1U);
+  EXPECT_EQ(stats.duplicates, 1U);
+  auto rows = telemetry_->count(kTenantA, "dev-1");
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(*rows, 2U);
+}
+
+TEST_P(Store, KeepsTheNewestTelemetryWhenAnOlderOneArrivesLater) {
+  ingest({telemetry("dev-1", "m2", 200, 1000)});
+  ingest({telemetry("dev-1", "m1", 100, 2000)});  // buffered offline, sent after
+  const Device stored = device("dev-1");
+  EXPECT_EQ(stored.telemetry, R"({"ts":200})");
+  EXPECT_EQ(stored.telemetry_ts, 200);
+  EXPECT_EQ(stored.last_seen, 2000);
+}
+
+TEST_P(Store, PagesThroughDevicesInIdOrder) {
+  ingest({hello("dev-3", 1, 1), hello("dev-1", 1, 1), hello("dev-5", 1, 1), hello("dev-2", 1, 1),
+          hello("dev-4", 1, 1)});
+  auto first = list(page(2));
+  EXPECT_THAT(ids(first), ElementsAre("dev-1", "dev-2"));
+  EXPECT_TRUE(first.more);
+  EXPECT_EQ(first.total, 5U);
+
+  auto second = list(page(2, "dev-2"));
+  EXPECT_THAT(ids(second), ElementsAre("dev-3", "dev-4"));
+  EXPECT_TRUE(second.more);
+  EXPECT_EQ(second.total, 5U);
+
+  auto last = list(page(2, "dev-4"));
+  EXPECT_THAT(ids(last), ElementsAre("dev-5"));
+  EXPECT_FALSE(last.more);
+
+  auto exact = list(page(5));
+  EXPECT_EQ(exact.items.size(), 5U);
+  EXPECT_FALSE(exact.more);
+}
+
+TEST_P(Store, FiltersDevicesByOnlineState) {
+  ingest({hello("dev-1", 1, 1), hello("dev-2", 1, 1), hello("dev-3", 1, 1),
+          status("dev-2", 1, false, 2)});
+  auto online = list(by_state(true));
+  EXPECT_THAT(ids(online), ElementsAre("dev-1", "dev-3"));
+  EXPECT_EQ(online.total, 2U);
+  auto offline = list(by_state(false));
+  EXPECT_THAT(ids(offline), ElementsAre("dev-2"));
+  EXPECT_EQ(offline.total, 1U);
+
+  auto counted = devices_->count(true);
+  ASSERT_TRUE(counted);
+  EXPECT_EQ(*counted, 2U);
+}
+
+TEST_P(Store, FiltersDevicesByACaseInsensitiveSubstringOfIdOrHostname) {
+  ingest({hello("Edge-Gw-01", 1, 1, "router"), hello("node-2", 1, 1, "Kitchen-PI"),
+          hello("node-3", 1, 1, "garage")});
+  EXPECT_THAT(ids(list(matching("gw-0"))), ElementsAre("Edge-Gw-01"));
+  EXPECT_THAT(ids(list(matching("KITCHEN"))), ElementsAre("node-2"));
+  auto nodes = list(matching("node", 1));
+  EXPECT_THAT(ids(nodes), ElementsAre("node-2"));
+  EXPECT_TRUE(nodes.more);
+  EXPECT_EQ(nodes.total, 2U);
+  EXPECT_THAT(ids(list(by_state(true, "garage"))), ElementsAre("node-3"));
+}
+
+TEST_P(Store, TreatsPercentUnderscoreAndBackslashInTheQueryAsPlainCharacters) {
+  ingest({hello("a_b", 1, 1, "x"), hello("axb", 1, 1, "100%"), hello("a\\b", 1, 1, "y"),
+          hello("c", 1, 1, "1000")});
+  EXPECT_THAT(ids(list(matching("a_b"))), ElementsAre("a_b"));
+  EXPECT_THAT(ids(list(matching("_"))), ElementsAre("a_b"));
+  EXPECT_THAT(ids(list(matching("0%"))), ElementsAre("axb"));
+  EXPECT_THAT(ids(list(matching("%"))), ElementsAre("axb"));
+  EXPECT_THAT(ids(list(matching("a\\b"))), ElementsAre("a\\b"));
+}
+
+TEST_P(Store, ReportsAnUnknownDeviceAsNotFound) {
+  auto found = devices_->get(kTenantA, "nobody");
+  ASSERT_FALSE(found);
+  EXPECT_EQ(found.error().code, Errc::not_found);
+}
+
+TEST_P(Store, KeepsADeviceOfOneTenantOutOfAnotherTenantsView) {
+  ingest({hello("dev-a", 2, 1000, "host-a", kTenantA), telemetry("dev-a", "m1", 10, 1000)});
+  EXPECT_THAT(list(DeviceFilter{}, kTenantB).items, IsEmpty());
+  EXPECT_EQ(list(DeviceFilter{}, kTenantB).total, 0U);
+  auto got = devices_->get(kTenantB, "dev-a");
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, Errc::not_found);
+  auto rows = telemetry_->count(kTenantB, "dev-a");
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(*rows, 0U);
+
+  // The same device id sent under tenant B changes nothing of tenant A's device.
+  auto stats = ingest({hello("dev-a", 9, 2000, "intruder", kTenantB),
+                       status("dev-a", 9, false, 2000, kTenantB),
+                       telemetry("dev-a", "m2", 20, 2000, kTenantB)});
+  EXPECT_EQ(stats.rejected, 3U);
+  const Device stored = device("dev-a", kTenantA);
+  EXPECT_EQ(stored.hostname, "host-a");
+  EXPECT_TRUE(stored.online);
+  EXPECT_EQ(stored.session, 2U);
+  EXPECT_EQ(stored.last_seen, 1000);
+  EXPECT_EQ(stored.telemetry_ts, 10);
+}
+
+TEST_P(Store, ReturnsARawTelemetryWindowOldestFirst) {
+  ingest({telemetry("dev-1", "m3", 300, 1), telemetry("dev-1", "m1", 100, 1),
+          telemetry("dev-1", "m2", 200, 1), telemetry("dev-2", "x", 150, 1)});
+  auto window = telemetry_->window(kTenantA, "dev-1", 100, 300, 10);
+  ASSERT_TRUE(window) << window.error().message;
+  ASSERT_EQ(window->size(), 2U);
+  EXPECT_EQ((*window)[0].message_id, "m1");
+  EXPECT_EQ((*window)[1].message_id, "m2");
+  EXPECT_EQ((*window)[1].ts, 200);
+  EXPECT_EQ((*window)[1].body, R"({"ts":200})");
+}
+
+TEST_P(Store, PrunesRawTelemetryOlderThanTheCutoff) {
+  ingest({telemetry("dev-1", "m1", 100, 1), telemetry("dev-1", "m2", 200, 1),
+          telemetry("dev-1", "m3", 300, 1)});
+  auto pruned = telemetry_->prune(300);
+  ASSERT_TRUE(pruned) << pruned.error().message;
+  EXPECT_EQ(*pruned, 2U);
+  auto rows = telemetry_->count(kTenantA, "dev-1");
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(*rows, 1U);
+  EXPECT_EQ(device("dev-1").telemetry_ts, 300);  // the latest snapshot stays
+}
+
+TEST_P(Store, StoresNothingOfABatchWithAnInvalidItem) {
+  IngestItem broken = telemetry("dev-2", "", 1, 1);  // no message id
+  auto stats = devices_->ingest(std::vector{hello("dev-1", 1, 1), broken});
+  ASSERT_FALSE(stats);
+  EXPECT_EQ(stats.error().code, Errc::invalid_input);
+  EXPECT_EQ(list(DeviceFilter{}).total, 0U);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Store,
+                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
+                         [](const ::testing::TestParamInfo<db::Backend>& backend) {
+                           return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
+                         });
+
+}  // namespace
+}  // namespace hecs::control::store

@@ -1,0 +1,191 @@
+#include "support/hecs.h"
+
+#include <curl/curl.h>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <boost/json/parse.hpp>
+
+namespace hecs::test {
+
+boost::json::value HttpResult::json() const {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  return ec ? boost::json::value(nullptr) : v;
+}
+
+namespace {
+std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+}  // namespace
+
+HttpResult http_request(const std::string& method, const std::string& url,
+                        const std::vector<std::string>& headers, const std::string& body) {
+  HttpResult result;
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) {
+    list = curl_slist_append(list, h.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  if (!body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+    char* ct = nullptr;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
+    result.content_type = ct != nullptr ? ct : "";
+  }
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return result;
+}
+
+HttpResult http_get(const std::string& url, const std::string& api_key) {
+  std::vector<std::string> headers;
+  if (!api_key.empty()) {
+    headers.push_back("Authorization: Bearer " + api_key);
+  }
+  return http_request("GET", url, headers);
+}
+
+// ---- Control ------------------------------------------------------------------------------
+
+std::unique_ptr<Control> Control::start(const std::string& mqtt_url, const std::string& db,
+                                        const std::vector<std::string>& extra) {
+  auto c = std::unique_ptr<Control>(new Control());
+  c->dir_ = std::make_unique<TempDir>("control");
+  c->mqtt_url_ = mqtt_url;
+  c->db_ = db;
+  c->extra_ = extra;
+  c->port_ = free_port();
+  c->launch();
+  std::ifstream creds(c->dir_->path() / "admin-credentials");
+  std::string line;
+  while (std::getline(creds, line)) {
+    if (line.rfind("hecs_", 0) == 0) {
+      c->api_key_ = line;
+    }
+  }
+  if (c->api_key_.empty()) {
+    throw std::runtime_error("no admin key written: " + c->process_->log_text());
+  }
+  return c;
+}
+
+void Control::launch() {
+  std::vector<std::string> argv = {(bin_dir() / "hecs-control").string(),
+                                   "--data-dir", dir_->path().string(),
+                                   "--http-listen", "127.0.0.1:" + std::to_string(port_),
+                                   "--mqtt-url", mqtt_url_,
+                                   "--mqtt-client-id", "hecs-control-" + std::to_string(port_),
+                                   "--log-level", "debug"};
+  if (!db_.empty()) {
+    argv.push_back("--db");
+    argv.push_back(db_);
+  }
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
+  process_ = Process::spawn(argv, dir_->path() / "control.log");
+  bool up = wait_until(
+      [this] {
+        return process_->running() && http_get(url() + "/readyz").status == 200;
+      },
+      std::chrono::seconds(20));
+  if (!up) {
+    throw std::runtime_error("hecs-control did not become ready: " + process_->log_text());
+  }
+}
+
+std::string Control::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
+
+void Control::kill(int sig) {
+  process_->signal(sig);
+  process_->wait(std::chrono::seconds(20));
+}
+
+void Control::restart() {
+  launch();
+}
+
+HttpResult Control::get(const std::string& path) const {
+  return http_get(url() + path, api_key_);
+}
+
+boost::json::value Control::device(const std::string& id) const {
+  auto r = get("/api/v1/devices/" + id);
+  return r.status == 200 ? r.json() : boost::json::value(nullptr);
+}
+
+std::vector<boost::json::value> Control::devices() const {
+  std::vector<boost::json::value> out;
+  std::string cursor;
+  for (int page = 0; page < 1000; ++page) {
+    auto r = get("/api/v1/devices?limit=500" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    if (r.status != 200) {
+      break;
+    }
+    auto v = r.json();
+    for (const auto& item : v.at("items").as_array()) {
+      out.push_back(item);
+    }
+    const auto& next = v.at("next_cursor");
+    if (!next.is_string()) {
+      break;
+    }
+    cursor = std::string(next.as_string());
+  }
+  return out;
+}
+
+// ---- Agent --------------------------------------------------------------------------------
+
+std::unique_ptr<Agent> Agent::start(const std::string& mqtt_url, int interval_s,
+                                    int keepalive_s) {
+  auto a = std::unique_ptr<Agent>(new Agent());
+  a->dir_ = std::make_unique<TempDir>("agent");
+  a->mqtt_url_ = mqtt_url;
+  a->interval_s_ = interval_s;
+  a->keepalive_s_ = keepalive_s;
+  a->launch();
+  auto id_file = a->dir_->path() / "device-id";
+  if (!wait_until([&] { return std::filesystem::exists(id_file); }, std::chrono::seconds(10))) {
+    throw std::runtime_error("hecs-agent wrote no device id: " + a->process_->log_text());
+  }
+  std::ifstream in(id_file);
+  std::getline(in, a->device_id_);
+  return a;
+}
+
+void Agent::launch() {
+  process_ = Process::spawn(
+      {(bin_dir() / "hecs-agent").string(), "--state-dir", dir_->path().string(), "--mqtt-url",
+       mqtt_url_, "--telemetry-interval", std::to_string(interval_s_), "--keepalive",
+       std::to_string(keepalive_s_), "--log-level", "debug"},
+      dir_->path() / "agent.log");
+}
+
+void Agent::kill(int sig) {
+  process_->signal(sig);
+  process_->wait(std::chrono::seconds(20));
+}
+
+void Agent::restart() {
+  launch();
+}
+
+}  // namespace hecs::test
