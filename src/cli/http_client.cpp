@@ -23,7 +23,7 @@ struct CurlSlistFree {
 };
 
 struct BodySink {
-  std::string* body;
+  std::string* body = nullptr;
   bool too_large = false;
 };
 

@@ -91,11 +91,11 @@ std::size_t display_width(std::string_view text) {
 }
 
 std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
-  auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
+  auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<std::int64_t> {
     if (pos + n > text.size()) {
       return std::nullopt;
     }
-    int value = 0;
+    std::int64_t value = 0;
     auto [end, ec] = std::from_chars(text.data() + pos, text.data() + pos + n, value);
     if (ec != std::errc() || end != text.data() + pos + n) {
       return std::nullopt;
@@ -112,7 +112,7 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
       *second > 60) {
     return std::nullopt;
   }
-  std::chrono::year_month_day date{std::chrono::year{*year},
+  std::chrono::year_month_day date{std::chrono::year{static_cast<int>(*year)},
                                    std::chrono::month{static_cast<unsigned>(*month)},
                                    std::chrono::day{static_cast<unsigned>(*day)}};
   if (!date.ok()) {

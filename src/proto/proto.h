@@ -10,6 +10,7 @@
 // command.h / command.cpp of this module, next to the up-message code.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>

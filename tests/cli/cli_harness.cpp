@@ -18,9 +18,9 @@ ScopedEnv::ScopedEnv(const std::map<std::string, std::optional<std::string>>& va
     const char* old = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): test setup
     saved_[name] = old == nullptr ? std::nullopt : std::optional<std::string>(old);
     if (value) {
-      ::setenv(name.c_str(), value->c_str(), 1);
+      ::setenv(name.c_str(), value->c_str(), 1);  // NOLINT(concurrency-mt-unsafe): tests
     } else {
-      ::unsetenv(name.c_str());
+      ::unsetenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): tests
     }
   }
 }
@@ -28,9 +28,9 @@ ScopedEnv::ScopedEnv(const std::map<std::string, std::optional<std::string>>& va
 ScopedEnv::~ScopedEnv() {
   for (const auto& [name, value] : saved_) {
     if (value) {
-      ::setenv(name.c_str(), value->c_str(), 1);
+      ::setenv(name.c_str(), value->c_str(), 1);  // NOLINT(concurrency-mt-unsafe): tests
     } else {
-      ::unsetenv(name.c_str());
+      ::unsetenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): tests
     }
   }
 }
@@ -39,6 +39,7 @@ Outcome run_cli(const std::vector<std::string>& args, const RunContext& context)
   std::vector<std::string> storage{"hecsctl"};
   storage.insert(storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(storage.size() + 1);
   for (std::string& arg : storage) {
     argv.push_back(arg.data());
   }

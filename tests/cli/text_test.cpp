@@ -59,9 +59,9 @@ TEST(Rfc3339, RejectsWhatIsNotATimestamp) {
 TEST(RelativeTime, UsesTheLargestWholeUnit) {
   constexpr std::int64_t kNow = 1'000'000'000;
   EXPECT_EQ(relative_time(kNow - 12'400, kNow), "12s ago");
-  EXPECT_EQ(relative_time(kNow - 5 * 60'000, kNow), "5m ago");
-  EXPECT_EQ(relative_time(kNow - 3 * 3'600'000 - 1, kNow), "3h ago");
-  EXPECT_EQ(relative_time(kNow - 2 * 86'400'000, kNow), "2d ago");
+  EXPECT_EQ(relative_time(kNow - 300'000, kNow), "5m ago");
+  EXPECT_EQ(relative_time(kNow - 10'800'001, kNow), "3h ago");
+  EXPECT_EQ(relative_time(kNow - 172'800'000, kNow), "2d ago");
 }
 
 TEST(RelativeTime, SaysInForATimeAheadOfTheLocalClock) {

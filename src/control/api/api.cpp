@@ -1,5 +1,7 @@
 #include "control/api/api.h"
 
+#include <charconv>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>

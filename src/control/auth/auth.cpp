@@ -1,6 +1,7 @@
 #include "control/auth/auth.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>

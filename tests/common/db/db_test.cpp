@@ -4,67 +4,158 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "support/postgres.h"
 #include "support/tempdir.h"
 
-namespace hecs::db {
+namespace hecs {
 namespace {
 
-using ::testing::ElementsAre;
+using db::Backend;
+using db::Migration;
+using db::Options;
+using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 constexpr Migration kNotes[] = {
-    {1, "0001_notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"},
+    {1, "0001_notes", "CREATE TABLE notes (id BIGINT UNIQUE, body TEXT NOT NULL);"},
+};
+constexpr Migration kNotesAndTags[] = {
+    kNotes[0],
+    {2, "0002_tags", "CREATE TABLE tags (name TEXT NOT NULL);\nINSERT INTO tags VALUES ('x');"},
 };
 
-class SqliteDatabase : public ::testing::Test {
+// Started on first use by a PostgreSQL test, stopped at exit.
+test::Postgres& postgres() {
+  static const std::unique_ptr<test::Postgres> server = test::Postgres::start();
+  return *server;
+}
+
+Options options(const std::string& url, std::size_t pool_size = 2, bool synchronous_full = false) {
+  Options out;
+  out.url = url;
+  out.pool_size = pool_size;
+  out.synchronous_full = synchronous_full;
+  return out;
+}
+
+Result<void> insert_note(db::Database& db, const std::string& body) {
+  return db.transact([&](soci::session& sql) -> Result<void> {
+    sql << "INSERT INTO notes (body) VALUES (:body)", soci::use(body);
+    return {};
+  });
+}
+
+long long count_notes(db::Database& db) {
+  long long notes = -1;
+  auto read = db.with_session([&](soci::session& sql) -> Result<void> {
+    sql << "SELECT COUNT(*) FROM notes", soci::into(notes);
+    return {};
+  });
+  EXPECT_TRUE(read) << read.error().message;
+  return notes;
+}
+
+// ---- behaviour shared by both backends ------------------------------------------------------
+
+class Database : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> databases{0};
+    const std::string url =
+        GetParam() == Backend::sqlite
+            ? (dir_.path() / "hecs.db").string()
+            : postgres().create_database("db_test_" + std::to_string(++databases));
+    auto opened = db::Database::open(options(url));
+    ASSERT_TRUE(opened) << opened.error().message;
+    db_ = std::move(*opened);
+    ASSERT_EQ(db_->backend(), GetParam());
+    ASSERT_TRUE(db_->migrate(kNotes));
+  }
+
+  test::TempDir dir_{"db"};
+  std::unique_ptr<db::Database> db_;
+};
+
+TEST_P(Database, RollsBackATransactionWhoseFunctionFails) {
+  auto failed = db_->transact([](soci::session& sql) -> Result<void> {
+    sql << "INSERT INTO notes (body) VALUES ('lost')";
+    return fail(Errc::invalid_input, "changed my mind");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Errc::invalid_input);
+  EXPECT_EQ(count_notes(*db_), 0);
+}
+
+TEST_P(Database, ReportsAConstraintViolationAsConflictAndKeepsNothingOfTheTransaction) {
+  auto twice = db_->transact([](soci::session& sql) -> Result<void> {
+    sql << "INSERT INTO notes (id, body) VALUES (1, 'a')";
+    sql << "INSERT INTO notes (id, body) VALUES (1, 'b')";
+    return {};
+  });
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, Errc::conflict);
+  EXPECT_THAT(twice.error().message, HasSubstr("notes"));  // the engine's own text
+  EXPECT_EQ(count_notes(*db_), 0);
+  ASSERT_TRUE(insert_note(*db_, "the session still works"));
+}
+
+TEST_P(Database, AppliesEachMigrationOnceAndRecordsTheVersion) {
+  ASSERT_TRUE(db_->migrate(kNotesAndTags));
+  ASSERT_TRUE(db_->migrate(kNotesAndTags));
+  auto version = db_->schema_version();
+  ASSERT_TRUE(version);
+  EXPECT_EQ(*version, 2);
+  long long tags = 0;
+  ASSERT_TRUE(db_->with_session([&](soci::session& sql) -> Result<void> {
+    sql << "SELECT COUNT(*) FROM tags", soci::into(tags);
+    return {};
+  }));
+  EXPECT_EQ(tags, 1);
+}
+
+TEST_P(Database, RefusesADatabaseNewerThanTheBinary) {
+  ASSERT_TRUE(db_->migrate(kNotesAndTags));
+  auto older = db_->migrate(kNotes);
+  ASSERT_FALSE(older);
+  EXPECT_EQ(older.error().code, Errc::corrupt);
+}
+
+INSTANTIATE_TEST_SUITE_P(db, Database, ::testing::Values(Backend::sqlite, Backend::postgresql),
+                         [](const ::testing::TestParamInfo<Backend>& backend) {
+                           return backend.param == Backend::sqlite ? "sqlite" : "postgresql";
+                         });
+
+// ---- SQLite files, with synchronous NORMAL and FULL -----------------------------------------
+
+class SqliteFile : public ::testing::TestWithParam<bool> {
  protected:
   std::string path() const { return (dir_.path() / "hecs.db").string(); }
 
-  std::unique_ptr<Database> open(std::size_t pool_size = 2) {
-    Options options;
-    options.url = path();
-    options.pool_size = pool_size;
-    auto db = Database::open(options);
+  std::unique_ptr<db::Database> open(std::size_t pool_size = 2) {
+    auto db = db::Database::open(options(path(), pool_size, /*synchronous_full=*/GetParam()));
     EXPECT_TRUE(db) << db.error().message;
     return db ? std::move(*db) : nullptr;
   }
 
-  static Result<void> insert_note(Database& db, const std::string& body) {
-    return db.transact([&](soci::session& sql) -> Result<void> {
-      sql << "INSERT INTO notes (body) VALUES (:body)", soci::use(body);
-      return {};
-    });
-  }
-
-  static long long count_notes(Database& db) {
-    long long notes = -1;
-    auto read = db.with_session([&](soci::session& sql) -> Result<void> {
-      sql << "SELECT COUNT(*) FROM notes", soci::into(notes);
-      return {};
-    });
-    EXPECT_TRUE(read) << read.error().message;
-    return notes;
-  }
-
-  // A database of many pages, so that cutting it in half loses b-tree pages.
-  void write_a_database_of_a_few_hundred_kilobytes() {
-    auto db = open();
-    ASSERT_TRUE(db->migrate(kNotes));
-    for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(insert_note(*db, std::string(4000, static_cast<char>('a' + i % 26))));
+  static void write_garbage(const std::string& file, int bytes) {
+    std::ofstream out(file, std::ios::binary);
+    for (int i = 0; i < bytes; ++i) {
+      out.put(static_cast<char>((i * 7919) % 251));
     }
   }
 
   test::TempDir dir_{"db"};
 };
 
-TEST_F(SqliteDatabase, CreatesAFreshFileAndKeepsItsDataOnReopen) {
+TEST_P(SqliteFile, KeepsItsDataOnReopen) {
   {
     auto db = open();
     ASSERT_TRUE(db->migrate(kNotes));
@@ -75,7 +166,7 @@ TEST_F(SqliteDatabase, CreatesAFreshFileAndKeepsItsDataOnReopen) {
   EXPECT_EQ(count_notes(*db), 1);
 }
 
-TEST_F(SqliteDatabase, RunsInWalModeWithForeignKeysOnEveryPooledSession) {
+TEST_P(SqliteFile, RunsInWalModeWithForeignKeysOnEveryPooledSession) {
   auto db = open(/*pool_size=*/3);
   int checked = 0;
   // Nested, so that the three sessions are leased at once and each one is checked.
@@ -83,10 +174,13 @@ TEST_F(SqliteDatabase, RunsInWalModeWithForeignKeysOnEveryPooledSession) {
     return db->with_session([&](soci::session& sql) -> Result<void> {
       std::string mode;
       int foreign_keys = 0;
+      int synchronous = 0;
       sql << "PRAGMA journal_mode", soci::into(mode);
       sql << "PRAGMA foreign_keys", soci::into(foreign_keys);
+      sql << "PRAGMA synchronous", soci::into(synchronous);
       EXPECT_EQ(mode, "wal");
       EXPECT_EQ(foreign_keys, 1);
+      EXPECT_EQ(synchronous, GetParam() ? 2 : 1);  // FULL : NORMAL
       return ++checked < 3 ? check() : Result<void>{};
     });
   };
@@ -94,26 +188,28 @@ TEST_F(SqliteDatabase, RunsInWalModeWithForeignKeysOnEveryPooledSession) {
   EXPECT_EQ(checked, 3);
 }
 
-TEST_F(SqliteDatabase, QuarantinesAGarbageFileAndStartsAFreshOne) {  // S32
-  {
-    std::ofstream garbage(path(), std::ios::binary);
-    for (int i = 0; i < 10000; ++i) {
-      garbage.put(static_cast<char>((i * 7919) % 251));
-    }
-  }
+TEST_P(SqliteFile, QuarantinesAGarbageFileAndStartsAFreshOne) {  // S32
+  write_garbage(path(), 10000);
+  write_garbage(path() + "-wal", 5000);  // SQLite drops it on close; none may reach the new file
   auto db = open();
   ASSERT_TRUE(db);
   ASSERT_TRUE(db->quarantined_path());
-  EXPECT_THAT(*db->quarantined_path(), StartsWith(path() + ".corrupt-"));
-  EXPECT_TRUE(std::filesystem::exists(*db->quarantined_path()));
-  EXPECT_EQ(std::filesystem::file_size(*db->quarantined_path()), 10000U);
+  const std::string moved = *db->quarantined_path();
+  EXPECT_THAT(moved, StartsWith(path() + ".corrupt-"));
+  EXPECT_EQ(std::filesystem::file_size(moved), 10000U);
   ASSERT_TRUE(db->migrate(kNotes));
   ASSERT_TRUE(insert_note(*db, "fresh"));
   EXPECT_EQ(count_notes(*db), 1);
 }
 
-TEST_F(SqliteDatabase, QuarantinesATruncatedFileAndStartsAFreshOne) {  // S32
-  write_a_database_of_a_few_hundred_kilobytes();
+TEST_P(SqliteFile, QuarantinesATruncatedFileAndStartsAFreshOne) {  // S32
+  {
+    auto db = open();
+    ASSERT_TRUE(db->migrate(kNotes));
+    for (int i = 0; i < 100; ++i) {  // many pages, so that half the file loses b-tree pages
+      ASSERT_TRUE(insert_note(*db, std::string(4000, static_cast<char>('a' + i % 26))));
+    }
+  }
   const auto size = std::filesystem::file_size(path());
   ASSERT_GT(size, 100000U);
   std::filesystem::resize_file(path(), size / 2);
@@ -130,7 +226,7 @@ TEST_F(SqliteDatabase, QuarantinesATruncatedFileAndStartsAFreshOne) {  // S32
   EXPECT_EQ(count_notes(*db), 1);
 }
 
-TEST_F(SqliteDatabase, ReportsAFullDiskAsUnavailableAndWritesAgainOnceSpaceIsBack) {  // S30
+TEST_P(SqliteFile, ReportsAFullDiskAsUnavailableAndWritesAgainOnceSpaceIsBack) {  // S30
   auto db = open(/*pool_size=*/1);  // max_page_count holds for one connection only
   ASSERT_TRUE(db->migrate(kNotes));
   ASSERT_TRUE(insert_note(*db, "before"));
@@ -152,7 +248,7 @@ TEST_F(SqliteDatabase, ReportsAFullDiskAsUnavailableAndWritesAgainOnceSpaceIsBac
     return {};
   }));
   EXPECT_EQ(integrity, "ok");
-  EXPECT_EQ(count_notes(*db), 1);  // reads still served
+  EXPECT_EQ(count_notes(*db), 1);  // reads are still served
 
   ASSERT_TRUE(db->with_session([](soci::session& sql) -> Result<void> {
     sql << "PRAGMA max_page_count = 1073741823";
@@ -163,84 +259,78 @@ TEST_F(SqliteDatabase, ReportsAFullDiskAsUnavailableAndWritesAgainOnceSpaceIsBac
   EXPECT_EQ(count_notes(*db), 2);
 }
 
-TEST_F(SqliteDatabase, RollsBackATransactionWhoseFunctionFails) {
-  auto db = open();
-  ASSERT_TRUE(db->migrate(kNotes));
-  auto failed = db->transact([](soci::session& sql) -> Result<void> {
-    sql << "INSERT INTO notes (body) VALUES ('lost')";
-    return fail(Errc::invalid_input, "changed my mind");
-  });
-  ASSERT_FALSE(failed);
-  EXPECT_EQ(failed.error().code, Errc::invalid_input);
-  EXPECT_EQ(count_notes(*db), 0);
-}
+INSTANTIATE_TEST_SUITE_P(db, SqliteFile, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& full) {
+                           return full.param ? "synchronous_full" : "synchronous_normal";
+                         });
 
-TEST_F(SqliteDatabase, ReportsAConstraintViolationAsConflict) {
-  auto db = open();
-  ASSERT_TRUE(db->migrate(kNotes));
-  auto twice = db->transact([](soci::session& sql) -> Result<void> {
-    sql << "INSERT INTO notes (id, body) VALUES (1, 'a')";
-    sql << "INSERT INTO notes (id, body) VALUES (1, 'b')";
-    return {};
-  });
-  ASSERT_FALSE(twice);
-  EXPECT_EQ(twice.error().code, Errc::conflict);
-  EXPECT_THAT(twice.error().message, HasSubstr("UNIQUE"));
-  EXPECT_EQ(count_notes(*db), 0);
-}
+// ---- URLs that cannot be opened ---------------------------------------------------------------
 
-TEST_F(SqliteDatabase, AppliesEachMigrationOnceAndRecordsTheVersion) {
-  auto db = open();
-  constexpr Migration kTwo[] = {
-      kNotes[0],
-      {2, "0002_tags", "CREATE TABLE tags (name TEXT);\nINSERT INTO tags VALUES ('x');"},
-  };
-  ASSERT_TRUE(db->migrate(kNotes));
-  ASSERT_TRUE(db->migrate(kTwo));
-  ASSERT_TRUE(db->migrate(kTwo));
-  auto version = db->schema_version();
-  ASSERT_TRUE(version);
-  EXPECT_EQ(*version, 2);
-}
+struct BadUrl {
+  const char* name;
+  std::function<std::string(const std::filesystem::path& dir)> url;
+  Errc expected;
+};
 
-TEST_F(SqliteDatabase, RefusesADatabaseNewerThanTheBinary) {
-  auto db = open();
-  constexpr Migration kTwo[] = {kNotes[0], {2, "0002_tags", "CREATE TABLE tags (name TEXT);"}};
-  ASSERT_TRUE(db->migrate(kTwo));
-  auto older = db->migrate(kNotes);
-  ASSERT_FALSE(older);
-  EXPECT_EQ(older.error().code, Errc::corrupt);
-}
+class Opening : public ::testing::TestWithParam<BadUrl> {};
 
-TEST_F(SqliteDatabase, RejectsAPathWithADoubleQuote) {
-  Options options;
-  options.url = (dir_.path() / "a\"b.db").string();
-  auto db = Database::open(options);
+TEST_P(Opening, FailsWithTheErrorTheCallerCanActOn) {
+  test::TempDir dir("db");
+  auto db = db::Database::open(options(GetParam().url(dir.path())));
   ASSERT_FALSE(db);
-  EXPECT_EQ(db.error().code, Errc::invalid_input);
+  EXPECT_EQ(db.error().code, GetParam().expected) << db.error().message;
 }
 
-TEST(PostgresqlDatabase, ReportsAnUnreachableServerAsUnavailable) {
-  const auto port = test::free_port();  // nothing listens there
-  Options options;
-  options.url = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/postgres";
-  auto db = Database::open(options);
-  ASSERT_FALSE(db);
-  EXPECT_EQ(db.error().code, Errc::unavailable);
+INSTANTIATE_TEST_SUITE_P(
+    db, Opening,
+    ::testing::Values(
+        BadUrl{"sqlite_path_with_a_double_quote",
+               [](const auto& dir) { return (dir / "a\"b.db").string(); }, Errc::invalid_input},
+        BadUrl{"sqlite_file_in_a_missing_directory",
+               [](const auto& dir) { return (dir / "missing" / "hecs.db").string(); },
+               Errc::unavailable},
+        BadUrl{"postgresql_url_that_does_not_parse",
+               [](const auto&) { return std::string("postgresql://[::1"); }, Errc::invalid_input},
+        BadUrl{"postgresql_server_that_is_not_running",
+               [](const auto&) {
+                 return "postgresql://postgres@127.0.0.1:" + std::to_string(test::free_port()) +
+                        "/postgres";
+               },
+               Errc::unavailable}),
+    [](const ::testing::TestParamInfo<BadUrl>& url) { return url.param.name; });
+
+// ---- splitting migration scripts ---------------------------------------------------------------
+
+struct Script {
+  const char* name;
+  const char* sql;
+  std::vector<std::string> statements;
+};
+
+class SplitStatements : public ::testing::TestWithParam<Script> {};
+
+TEST_P(SplitStatements, YieldsOneStatementPerSemicolonAtALineEnd) {
+  EXPECT_THAT(db::split_statements(GetParam().sql), ElementsAreArray(GetParam().statements));
 }
 
-TEST(SplitStatements, SplitsAtSemicolonsThatEndALine) {
-  EXPECT_THAT(split_statements("CREATE TABLE a (x INT);\n\nCREATE TABLE b (y INT);  \n"),
-              ElementsAre("CREATE TABLE a (x INT)", "CREATE TABLE b (y INT)"));
-}
-
-TEST(SplitStatements, KeepsSemicolonsInsideQuotesAndDropsComments) {
-  EXPECT_THAT(split_statements("-- a comment; with a semicolon\n"
-                               "INSERT INTO t VALUES ('a;\nb');  -- trailing\n"
-                               "INSERT INTO t VALUES ('c'); INSERT INTO t VALUES ('d');\n"),
-              ElementsAre("INSERT INTO t VALUES ('a;\nb')",
-                          "INSERT INTO t VALUES ('c'); INSERT INTO t VALUES ('d')"));
-}
+INSTANTIATE_TEST_SUITE_P(
+    db, SplitStatements,
+    ::testing::Values(
+        Script{"two_statements",
+               "CREATE TABLE a (x INT);\n\nCREATE TABLE b (y INT);  \n",
+               {"CREATE TABLE a (x INT)", "CREATE TABLE b (y INT)"}},
+        Script{"last_statement_without_semicolon", "SELECT 1;\nSELECT 2", {"SELECT 1", "SELECT 2"}},
+        Script{"semicolon_inside_a_string",
+               "INSERT INTO t VALUES ('a;\nb');\n",
+               {"INSERT INTO t VALUES ('a;\nb')"}},
+        Script{"comments_dropped",
+               "-- a comment; with a semicolon\nSELECT 1;  -- trailing\n-- only a comment\n",
+               {"SELECT 1"}},
+        Script{"semicolon_inside_a_line_kept", "SELECT 1; SELECT 2;\n", {"SELECT 1; SELECT 2"}},
+        Script{"dollar_quoted_body",
+               "CREATE FUNCTION f() RETURNS int AS $$\nSELECT 1;\n$$ LANGUAGE sql;\n",
+               {"CREATE FUNCTION f() RETURNS int AS $$\nSELECT 1;\n$$ LANGUAGE sql"}}),
+    [](const ::testing::TestParamInfo<Script>& script) { return script.param.name; });
 
 }  // namespace
-}  // namespace hecs::db
+}  // namespace hecs

@@ -410,7 +410,7 @@ TEST_P(Store, StoresNothingOfABatchWithAnInvalidItem) {
   EXPECT_EQ(list(DeviceFilter{}).total, 0U);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Store,
+INSTANTIATE_TEST_SUITE_P(store, Store,
                          ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
                          [](const ::testing::TestParamInfo<db::Backend>& backend) {
                            return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
