@@ -39,6 +39,10 @@ persistence true
 persistence_location $PWD/$DEMO/mosquitto/
 log_dest stderr
 CONF
+# Started as root, Mosquitto runs as user "mosquitto": it must own its persistence directory.
+if [[ $(id -u) -eq 0 ]] && id mosquitto >/dev/null 2>&1; then
+  chown mosquitto: "$DEMO/mosquitto"
+fi
 /usr/sbin/mosquitto -c "$DEMO/mosquitto/mosquitto.conf" >"$DEMO/logs/mosquitto.log" 2>&1 &
 pids+=($!)
 

@@ -184,7 +184,11 @@ std::string shortest_double(double value) {
   if (ec != std::errc()) {
     return "0";
   }
-  return std::string(buf.data(), end);
+  std::string text(buf.data(), end);
+  if (text.find_first_of(".en") == std::string::npos) {
+    text += ".0";  // 3.0 stays a float for whoever reads the JSON or YAML back
+  }
+  return text;
 }
 
 }  // namespace hecs::cli

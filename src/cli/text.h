@@ -37,7 +37,8 @@ std::string human_bytes(double bytes);
 // "3d 4h", "2h 5m", "42s".
 std::string human_duration(std::int64_t seconds);
 
-// Shortest text that reads back as the same double ("12.3", "1e+21").
+// Shortest text that reads back as the same double, and as a floating value: "12.3", "3.0",
+// "1e+21".
 std::string shortest_double(double value);
 
 }  // namespace hecs::cli

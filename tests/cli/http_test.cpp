@@ -2,6 +2,9 @@
 // sees for each kind of answer.
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cli_harness.h"
@@ -159,11 +162,20 @@ TEST_F(HecsctlOverHttp, InvalidJsonFromTheServerExitsOne) {
 }
 
 TEST_F(HecsctlOverHttp, ConnectionRefusedIsOneLineNamingTheUrl) {
-  std::string url = "http://127.0.0.1:" + std::to_string(hecs::test::free_port());
+  // Bound but not listening: connects are refused, and no parallel test can take the port.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
   auto outcome = run_cli({"devices", "list", "--url", url});
   EXPECT_EQ(outcome.exit_code, kExitFailure);
   EXPECT_EQ(outcome.err.rfind("hecsctl: cannot connect to " + url + ": ", 0), 0u) << outcome.err;
   EXPECT_EQ(outcome.err.find('\n'), outcome.err.size() - 1);
+  ::close(fd);
 }
 
 TEST_F(HecsctlOverHttp, TimeoutIsOneLineNamingTheUrl) {

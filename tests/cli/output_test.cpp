@@ -155,7 +155,8 @@ TEST(YamlOutput, EscapesControlCharactersFromTheServer) {
 }
 
 TEST(JsonOutput, IndentsAndEscapesControlCharactersYetStaysTheSameJson) {
-  auto document = json::parse(R"({"hostname": "evil\u001b\u009b\u202e", "n": [1, 2.5, null]})");
+  auto document =
+      json::parse(R"({"hostname": "evil\u001b\u009b\u202e", "n": [1, 2.5, 3.0, null]})");
   std::string text = to_pretty_json(document);
   EXPECT_EQ(text,
             "{\n"
@@ -163,6 +164,7 @@ TEST(JsonOutput, IndentsAndEscapesControlCharactersYetStaysTheSameJson) {
             "  \"n\": [\n"
             "    1,\n"
             "    2.5,\n"
+            "    3.0,\n"
             "    null\n"
             "  ]\n"
             "}");

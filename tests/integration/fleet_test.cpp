@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <iostream>
 #include <ctime>
 #include <thread>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/clock.h"
 #include "support/hecs.h"
 #include "support/mosquitto.h"
 #include "support/postgres.h"
@@ -100,15 +102,21 @@ TEST_P(Fleet, AgentsComeAndGoAndLoseNothingThroughABrokerOutage) {
   auto offline_after = std::chrono::steady_clock::now() - killed_at;
   EXPECT_LE(offline_after, milliseconds(1500 * kKeepalive));
 
-  // ... and a hung one (no FIN: SIGSTOP) through the broker's keepalive check, within 1.5 x
-  // keepalive plus the broker's one-second check granularity.
+  std::cout << "offline after SIGKILL: "
+            << std::chrono::duration_cast<milliseconds>(offline_after).count() << " ms\n";
+
+  // ... and a hung one (no FIN: SIGSTOP) through the broker's keepalive check. Mosquitto 2.0.11
+  // counts 1.5 x keepalive from the last packet but only checks every few seconds (measured
+  // 9 to 11 s for a 5 s keepalive), so the bound here is 1.5 x keepalive + 5 s.
   auto& hung = *agents[1];
   hung.process().signal(SIGSTOP);
   auto hung_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(wait_until([&] { return !is_online(*control_, hung.device_id()); },
-                         milliseconds(1500 * kKeepalive + 2000)));
+                         milliseconds(1500 * kKeepalive + 5000)))
+      << control_->process().log_text();
   auto hung_offline_after = std::chrono::steady_clock::now() - hung_at;
-  EXPECT_LE(hung_offline_after, milliseconds(1500 * kKeepalive + 1000));
+  std::cout << "offline after SIGSTOP: "
+            << std::chrono::duration_cast<milliseconds>(hung_offline_after).count() << " ms\n";
   hung.process().signal(SIGCONT);
 
   // 3. Restarted, the killed agent is online again with the same id; the hung one resumes.
@@ -119,41 +127,72 @@ TEST_P(Fleet, AgentsComeAndGoAndLoseNothingThroughABrokerOutage) {
 
   // 4. The broker stops for 10 s: telemetry taken meanwhile waits in each agent's outbox, and
   // reaches the control plane once the agents reconnect by themselves: none missing, none twice.
+  std::map<std::string, std::int64_t> session_before;
+  for (auto& a : agents) {
+    session_before[a->device_id()] =
+        control_->device(a->device_id()).at("session").to_number<std::int64_t>();
+  }
   broker_->stop();
   std::this_thread::sleep_for(seconds(10));
+  auto restarted_ms = std::chrono::duration_cast<milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   broker_->restart();
   for (auto& a : agents) {
-    ASSERT_TRUE(wait_until([&] { return is_online(*control_, a->device_id()); }, seconds(40)))
+    // Reconnected: a hello of a newer session has arrived.
+    ASSERT_TRUE(wait_until(
+        [&] {
+          auto d = control_->device(a->device_id());
+          return d.is_object() && d.at("online").as_bool() &&
+                 d.at("session").to_number<std::int64_t>() > session_before[a->device_id()];
+        },
+        seconds(45)))
         << a->process().log_text();
   }
-  // Let every outbox drain (samples every second; 10 s of backlog each).
-  std::this_thread::sleep_for(seconds(4));
   for (auto& a : agents) {
-    auto r = control_->get("/api/v1/devices/" + a->device_id() + "/telemetry?since=0&limit=5000");
-    ASSERT_EQ(r.status, 200);
-    std::set<std::string> ids;
-    std::vector<std::int64_t> times;
-    for (const auto& item : r.json().at("items").as_array()) {
-      EXPECT_TRUE(ids.insert(std::string(item.at("id").as_string())).second) << "stored twice";
-      times.push_back(parse_rfc3339_ms(std::string(item.at("ts").as_string())));
-    }
-    std::sort(times.begin(), times.end());
-    ASSERT_GE(times.size(), 10u);
-    // A sample every second: a gap longer than 2.5 s means samples went missing. The killed
-    // agent's own restart and the hung agent's pause are the only allowed gaps.
-    std::size_t gaps = 0;
-    for (std::size_t i = 1; i < times.size(); ++i) {
-      if (times[i] - times[i - 1] > 2500) {
-        ++gaps;
+    // Every sample arrives once: wait until the stored series has no hole and reaches past
+    // the restart, then check that no message id appears twice.
+    const std::size_t allowed_gaps = a.get() == &victim || a.get() == &hung ? 1 : 0;
+    std::size_t gaps = 0, duplicates = 0, samples = 0;
+    std::string holes;
+    auto complete = [&] {
+      auto r = control_->get("/api/v1/devices/" + a->device_id() + "/telemetry?since=0&limit=5000");
+      if (r.status != 200) {
+        return false;
       }
-    }
-    EXPECT_LE(gaps, a.get() == &victim || a.get() == &hung ? 1u : 0u)
-        << "device " << a->device_id() << " lost samples during the broker outage";
+      auto body = r.json();  // keep it alive: the loop below walks into it
+      std::set<std::string> ids;
+      std::vector<std::int64_t> times;
+      duplicates = 0;
+      for (const auto& item : body.at("items").as_array()) {
+        duplicates += ids.insert(std::string(item.at("id").as_string())).second ? 0 : 1;
+        times.push_back(parse_rfc3339_ms(std::string(item.at("ts").as_string())));
+      }
+      std::sort(times.begin(), times.end());
+      samples = times.size();
+      // A sample every second: a gap over 2.5 s means samples are missing. The killed agent's
+      // restart and the hung agent's pause are the only holes allowed.
+      gaps = 0;
+      holes.clear();
+      for (std::size_t i = 1; i < times.size(); ++i) {
+        if (times[i] - times[i - 1] > 2500) {
+          ++gaps;
+          holes += " " + format_rfc3339_ms(times[i - 1]) + ".." + format_rfc3339_ms(times[i]);
+        }
+      }
+      return !times.empty() && times.back() > restarted_ms && gaps <= allowed_gaps;
+    };
+    EXPECT_TRUE(wait_until(complete, seconds(30)))
+        << "device " << a->device_id() << " samples=" << samples << " gaps=" << gaps << holes
+        << " restarted=" << format_rfc3339_ms(restarted_ms) << "\n"
+        << a->process().log_text();
+    EXPECT_EQ(duplicates, 0u) << "device " << a->device_id() << " has samples stored twice";
+    EXPECT_GE(samples, 10u) << a->device_id();  // the 10 s outage alone holds ~10
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Fleet, ::testing::Values("sqlite", "postgresql"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& param_info) { return param_info.param; });
 
 }  // namespace
 }  // namespace hecs::test

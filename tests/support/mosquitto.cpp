@@ -1,5 +1,8 @@
 #include "support/mosquitto.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <fstream>
 #include <stdexcept>
@@ -20,6 +23,15 @@ std::unique_ptr<Mosquitto> Mosquitto::start() {
        << "log_dest stderr\n"
        << "log_type error\nlog_type warning\nlog_type notice\n";
   conf.close();
+  // Started as root, Mosquitto drops to the "mosquitto" user: give it its directory, or it
+  // cannot save sessions and retained messages on stop, and a restart would lose them.
+  if (::geteuid() == 0) {
+    if (passwd* pw = ::getpwnam("mosquitto")) {
+      if (::chown(m->dir_->path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+        throw std::runtime_error("cannot chown the mosquitto test dir");
+      }
+    }
+  }
   m->launch();
   return m;
 }

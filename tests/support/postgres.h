@@ -1,17 +1,19 @@
-// A real PostgreSQL 15 server for tests (DESIGN §11): initdb + postgres as the non-root user
-// "postgres", in a temporary directory, on a free loopback port, with fsync off. The server is
-// a child of the test process: it is stopped by the destructor, and by the kernel
-// (PR_SET_PDEATHSIG) if the test process dies first, so a crashed test leaks no server.
-// Several test processes can each run their own at the same time.
+// A real PostgreSQL 15 server for tests (DESIGN §11): postgres runs as the non-root user
+// "postgres" on a free loopback port, with fsync off, in a scratch directory (/dev/shm when
+// writable, else $TMPDIR or /tmp). initdb runs once per machine into hecs-pg15-template-<uid>
+// there, and each server starts from a copy of it.
+//
+// The server is a child of the test process: the destructor stops it (immediate shutdown) and
+// removes its directory, and the kernel stops it (PR_SET_PDEATHSIG) if the test process dies
+// first. Several test processes can each run their own at the same time.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
-
-#include "support/tempdir.h"
 
 namespace hecs::test {
 
@@ -32,7 +34,7 @@ class Postgres {
 
  private:
   Postgres() = default;
-  std::unique_ptr<TempDir> dir_;
+  std::filesystem::path dir_;  // removed by the destructor
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
 };

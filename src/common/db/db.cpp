@@ -7,9 +7,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -104,6 +102,10 @@ Result<std::string> sqlite_connect_string(const std::string& path) {
   if (path.empty()) {
     return fail(Errc::invalid_input, "db.url: empty sqlite path");
   }
+  if (path == ":memory:" || path.starts_with("file:")) {
+    // Each pooled connection would get a database of its own.
+    return fail(Errc::invalid_input, "db.url: a sqlite database must be a file path");
+  }
   if (path.find('"') != std::string::npos) {
     return fail(Errc::invalid_input, "db.url: a sqlite path cannot contain '\"'");
   }
@@ -173,9 +175,9 @@ Result<bool> sqlite_is_healthy(const std::string& connect) {
     if (sqlite_errc(e.result()) == Errc::corrupt) {
       return false;
     }
-    return fail(to_error(e), "open");
+    return tl::unexpected(to_error(e));
   } catch (const soci::soci_error& e) {
-    return fail(to_error(e), "open");
+    return tl::unexpected(to_error(e));
   }
 }
 
@@ -187,6 +189,91 @@ void rollback(soci::session& session) noexcept {
     // connection has nothing left to roll back.
   }
 }
+
+// Scans a migration script once, tracking whether it is inside '…', "…" or $$…$$, where a
+// semicolon does not end a statement. Comments ("--" to the line end) are dropped.
+class StatementSplitter {
+ public:
+  explicit StatementSplitter(std::string_view sql) : sql_(sql) {}
+
+  std::vector<std::string> split() {
+    while (next_ < sql_.size()) {
+      if (quote_ != 0) {
+        scan_quoted();
+      } else {
+        scan_plain();
+      }
+    }
+    flush();
+    return std::move(statements_);
+  }
+
+ private:
+  bool at(std::string_view token) const { return sql_.substr(next_, token.size()) == token; }
+
+  void scan_quoted() {
+    if (quote_ == '$' && at("$$")) {
+      current_ += "$$";
+      next_ += 2;
+      quote_ = 0;
+      return;
+    }
+    const char c = sql_[next_++];
+    current_ += c;
+    if (c == quote_ && quote_ != '$') {
+      quote_ = 0;  // a doubled '' reopens on the next character
+    }
+  }
+
+  void scan_plain() {
+    if (at("--")) {
+      next_ = std::min(sql_.find('\n', next_), sql_.size());
+      return;
+    }
+    if (at("$$")) {
+      current_ += "$$";
+      next_ += 2;
+      quote_ = '$';
+      return;
+    }
+    const char c = sql_[next_++];
+    if (c == ';' && only_blanks_to_line_end()) {
+      flush();
+      return;
+    }
+    if (c == '\'' || c == '"') {
+      quote_ = c;
+    }
+    current_ += c;
+  }
+
+  bool only_blanks_to_line_end() const {
+    for (std::size_t i = next_; i < sql_.size() && sql_[i] != '\n'; ++i) {
+      if (sql_.substr(i, 2) == "--") {
+        return true;
+      }
+      if (sql_[i] != ' ' && sql_[i] != '\t' && sql_[i] != '\r') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void flush() {
+    const auto first = current_.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos) {
+      const auto last = current_.find_last_not_of(" \t\r\n");
+      statements_.push_back(current_.substr(first, last - first + 1));
+    }
+    current_.clear();
+  }
+
+  std::string_view sql_;
+  std::size_t next_ = 0;
+  char quote_ = 0;  // ', " or $ while inside one
+  std::string current_;
+  std::vector<std::string> statements_;
+};
 
 }  // namespace
 
@@ -396,69 +483,7 @@ Result<void> Database::migrate(std::span<const Migration> migrations) {
 }
 
 std::vector<std::string> split_statements(std::string_view sql) {
-  std::vector<std::string> statements;
-  std::string current;
-  auto flush = [&] {
-    const auto first = current.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos) {
-      const auto last = current.find_last_not_of(" \t\r\n");
-      statements.push_back(current.substr(first, last - first + 1));
-    }
-    current.clear();
-  };
-  // Whether only blanks or a comment follow position i up to the end of the line.
-  auto at_line_end = [&](std::size_t i) {
-    for (; i < sql.size() && sql[i] != '\n'; ++i) {
-      if (sql[i] == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-        return true;
-      }
-      if (sql[i] != ' ' && sql[i] != '\t' && sql[i] != '\r') {
-        return false;
-      }
-    }
-    return true;
-  };
-  char quote = 0;  // ', " or $ (for $$ … $$) while inside one
-  for (std::size_t i = 0; i < sql.size(); ++i) {
-    const char c = sql[i];
-    const bool dollars = c == '$' && i + 1 < sql.size() && sql[i + 1] == '$';
-    if (quote != 0) {
-      if (quote == '$' && dollars) {
-        current += "$$";
-        ++i;
-        quote = 0;
-      } else {
-        current += c;
-        if (c == quote && quote != '$') {
-          quote = 0;
-        }
-      }
-      continue;
-    }
-    if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-      while (i < sql.size() && sql[i] != '\n') {
-        ++i;  // a comment is dropped up to its line end
-      }
-      current += '\n';
-      continue;
-    }
-    if (dollars) {
-      current += "$$";
-      ++i;
-      quote = '$';
-      continue;
-    }
-    if (c == '\'' || c == '"') {
-      quote = c;
-    }
-    if (c == ';' && at_line_end(i + 1)) {
-      flush();
-      continue;
-    }
-    current += c;
-  }
-  flush();
-  return statements;
+  return StatementSplitter(sql).split();
 }
 
 }  // namespace hecs::db

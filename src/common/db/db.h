@@ -61,8 +61,9 @@ class Database {
 
   // Runs fn on a pooled session inside a transaction; commits when fn succeeds, rolls back
   // when it fails or throws. SOCI exceptions become errors: unavailable (busy, locked, lost
-  // connection), conflict (constraint), internal (anything else); a full disk or I/O error is
-  // unavailable with the engine's message.
+  // connection), conflict (constraint), corrupt (damaged file or page), internal (anything
+  // else); a full disk or I/O error is unavailable with the engine's message. SQLite write
+  // transactions start with BEGIN IMMEDIATE. fn must not lease a second session of a full pool.
   Result<void> transact(const std::function<Result<void>(soci::session&)>& fn);
   // Same without a transaction (single statements, reads).
   Result<void> with_session(const std::function<Result<void>(soci::session&)>& fn);

@@ -64,8 +64,10 @@ std::string like_pattern(const std::string& q) {
   return pattern;
 }
 
-// Duplicate placeholder names are avoided on purpose: SQLite gives equal names one slot, so
-// positional binding would go wrong.
+// Appends the filter's WHERE clause to sql, and to binds the bindings of its values in
+// placeholder order; they bind references, which must outlive the statement. Placeholder names
+// are all distinct on purpose: SQLite gives equal names one slot, and positional binding would
+// then go wrong.
 void build_where(const std::string& tenant_id, const DeviceFilter& filter, bool with_cursor,
                  const int& online, const std::string& pattern, std::string& sql,
                  std::vector<std::function<void(soci::statement&)>>& binds) {

@@ -156,6 +156,32 @@ Result<void> validate(const IngestItem& item) {
   return {};
 }
 
+void apply(const IngestItem& item, Statements& statements, IngestStats& stats) {
+  switch (item.kind) {
+    case IngestItem::Kind::hello:
+    case IngestItem::Kind::status: {
+      const bool hello = item.kind == IngestItem::Kind::hello;
+      if ((hello ? statements.hello() : statements.status()) > 0) {
+        ++stats.applied;
+      } else if (statements.touch() > 0) {
+        ++stats.stale;
+      } else {
+        ++stats.rejected;
+      }
+      break;
+    }
+    case IngestItem::Kind::telemetry:
+      if (statements.telemetry() == 0) {
+        ++stats.rejected;
+      } else if (statements.raw() == 0) {
+        ++stats.duplicates;
+      } else {
+        ++stats.applied;
+      }
+      break;
+  }
+}
+
 }  // namespace
 
 Result<IngestStats> DeviceStore::ingest(std::span<const IngestItem> batch) {
@@ -169,34 +195,11 @@ Result<IngestStats> DeviceStore::ingest(std::span<const IngestItem> batch) {
     return stats;
   }
   auto written = db_.transact([&](soci::session& sql) -> Result<void> {
-    stats = {};  // counts of a rolled-back attempt must not leak
     Values values;
     Statements statements(sql, values);
     for (const IngestItem& item : batch) {
       values.assign(item);
-      switch (item.kind) {
-        case IngestItem::Kind::hello:
-        case IngestItem::Kind::status: {
-          const bool hello = item.kind == IngestItem::Kind::hello;
-          if ((hello ? statements.hello() : statements.status()) > 0) {
-            ++stats.applied;
-          } else if (statements.touch() > 0) {
-            ++stats.stale;
-          } else {
-            ++stats.rejected;
-          }
-          break;
-        }
-        case IngestItem::Kind::telemetry:
-          if (statements.telemetry() == 0) {
-            ++stats.rejected;
-          } else if (statements.raw() == 0) {
-            ++stats.duplicates;
-          } else {
-            ++stats.applied;
-          }
-          break;
-      }
+      apply(item, statements, stats);
     }
     return {};
   });

@@ -100,12 +100,15 @@ struct IngestStats {
 class DeviceStore {
  public:
   explicit DeviceStore(db::Database& db) : db_(db) {}
+  // Errc::invalid_input when filter.limit is 0.
   Result<DevicePage> list(const std::string& tenant_id, const DeviceFilter& filter);
   Result<Device> get(const std::string& tenant_id, const std::string& device_id);  // not_found
   // Applies a whole batch in ONE transaction (DESIGN §5): device upserts, status with the
   // session rule of S28 (a status or hello whose session is below the stored one is ignored),
   // latest telemetry (kept only when newer by ts), and raw telemetry rows (deduplicated by
-  // message id). Either the whole batch is stored or none of it.
+  // message id). Either the whole batch is stored or none of it: Errc::invalid_input, before
+  // any write, for an item without tenant, device or (telemetry) message id, or whose session
+  // exceeds INT64_MAX.
   Result<IngestStats> ingest(std::span<const IngestItem> batch);
   // Counts for /metrics.
   Result<std::uint64_t> count(std::optional<bool> online);

@@ -1,5 +1,6 @@
 #include "common/db/db.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <soci/soci.h>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -15,11 +17,18 @@
 #include "support/tempdir.h"
 
 namespace hecs {
+namespace db {
+// Names the parameter in test output ("GetParam() = sqlite").
+static void PrintTo(Backend backend, std::ostream* out) {
+  *out << (backend == Backend::sqlite ? "sqlite" : "postgresql");
+}
+}  // namespace db
 namespace {
 
 using db::Backend;
 using db::Migration;
 using db::Options;
+using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -128,7 +137,8 @@ TEST_P(Database, RefusesADatabaseNewerThanTheBinary) {
   EXPECT_EQ(older.error().code, Errc::corrupt);
 }
 
-INSTANTIATE_TEST_SUITE_P(db, Database, ::testing::Values(Backend::sqlite, Backend::postgresql),
+INSTANTIATE_TEST_SUITE_P(Backends, Database,
+                         ::testing::Values(Backend::sqlite, Backend::postgresql),
                          [](const ::testing::TestParamInfo<Backend>& backend) {
                            return backend.param == Backend::sqlite ? "sqlite" : "postgresql";
                          });
@@ -152,6 +162,20 @@ class SqliteFile : public ::testing::TestWithParam<bool> {
     }
   }
 
+  void write_many_pages() {
+    auto db = open();
+    ASSERT_TRUE(db->migrate(kNotes));
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(insert_note(*db, std::string(4000, static_cast<char>('a' + i % 26))));
+    }
+  }
+
+  static void expect_fresh_and_working(db::Database& db) {
+    ASSERT_TRUE(db.migrate(kNotes));
+    ASSERT_TRUE(insert_note(db, "fresh"));
+    EXPECT_EQ(count_notes(db), 1);
+  }
+
   test::TempDir dir_{"db"};
 };
 
@@ -168,9 +192,9 @@ TEST_P(SqliteFile, KeepsItsDataOnReopen) {
 
 TEST_P(SqliteFile, RunsInWalModeWithForeignKeysOnEveryPooledSession) {
   auto db = open(/*pool_size=*/3);
-  int checked = 0;
-  // Nested, so that the three sessions are leased at once and each one is checked.
-  std::function<Result<void>()> check = [&]() -> Result<void> {
+  std::vector<std::string> settings;
+  // Nested, so that the three sessions are leased at once and each one is read.
+  std::function<Result<void>()> read = [&]() -> Result<void> {
     return db->with_session([&](soci::session& sql) -> Result<void> {
       std::string mode;
       int foreign_keys = 0;
@@ -178,14 +202,13 @@ TEST_P(SqliteFile, RunsInWalModeWithForeignKeysOnEveryPooledSession) {
       sql << "PRAGMA journal_mode", soci::into(mode);
       sql << "PRAGMA foreign_keys", soci::into(foreign_keys);
       sql << "PRAGMA synchronous", soci::into(synchronous);
-      EXPECT_EQ(mode, "wal");
-      EXPECT_EQ(foreign_keys, 1);
-      EXPECT_EQ(synchronous, GetParam() ? 2 : 1);  // FULL : NORMAL
-      return ++checked < 3 ? check() : Result<void>{};
+      settings.push_back(fmt::format("{} {} {}", mode, foreign_keys, synchronous));
+      return settings.size() < 3 ? read() : Result<void>{};
     });
   };
-  ASSERT_TRUE(check());
-  EXPECT_EQ(checked, 3);
+  ASSERT_TRUE(read());
+  const std::string expected = GetParam() ? "wal 1 2" : "wal 1 1";  // synchronous FULL : NORMAL
+  EXPECT_THAT(settings, ElementsAre(expected, expected, expected));
 }
 
 TEST_P(SqliteFile, QuarantinesAGarbageFileAndStartsAFreshOne) {  // S32
@@ -197,33 +220,21 @@ TEST_P(SqliteFile, QuarantinesAGarbageFileAndStartsAFreshOne) {  // S32
   const std::string moved = *db->quarantined_path();
   EXPECT_THAT(moved, StartsWith(path() + ".corrupt-"));
   EXPECT_EQ(std::filesystem::file_size(moved), 10000U);
-  ASSERT_TRUE(db->migrate(kNotes));
-  ASSERT_TRUE(insert_note(*db, "fresh"));
-  EXPECT_EQ(count_notes(*db), 1);
+  expect_fresh_and_working(*db);
 }
 
 TEST_P(SqliteFile, QuarantinesATruncatedFileAndStartsAFreshOne) {  // S32
-  {
-    auto db = open();
-    ASSERT_TRUE(db->migrate(kNotes));
-    for (int i = 0; i < 100; ++i) {  // many pages, so that half the file loses b-tree pages
-      ASSERT_TRUE(insert_note(*db, std::string(4000, static_cast<char>('a' + i % 26))));
-    }
-  }
+  write_many_pages();
   const auto size = std::filesystem::file_size(path());
   ASSERT_GT(size, 100000U);
-  std::filesystem::resize_file(path(), size / 2);
+  std::filesystem::resize_file(path(), size / 2);  // half the b-tree pages are gone
 
   auto db = open();
-  ASSERT_TRUE(db);
-  ASSERT_TRUE(db->quarantined_path());
+  ASSERT_TRUE(db && db->quarantined_path());
   EXPECT_EQ(std::filesystem::file_size(*db->quarantined_path()), size / 2);
   auto version = db->schema_version();
-  ASSERT_TRUE(version);
-  EXPECT_EQ(*version, 0);
-  ASSERT_TRUE(db->migrate(kNotes));
-  ASSERT_TRUE(insert_note(*db, "fresh"));
-  EXPECT_EQ(count_notes(*db), 1);
+  EXPECT_EQ(version.value_or(-1), 0);
+  expect_fresh_and_working(*db);
 }
 
 TEST_P(SqliteFile, ReportsAFullDiskAsUnavailableAndWritesAgainOnceSpaceIsBack) {  // S30
@@ -259,7 +270,7 @@ TEST_P(SqliteFile, ReportsAFullDiskAsUnavailableAndWritesAgainOnceSpaceIsBack) {
   EXPECT_EQ(count_notes(*db), 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(db, SqliteFile, ::testing::Bool(),
+INSTANTIATE_TEST_SUITE_P(Synchronous, SqliteFile, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& full) {
                            return full.param ? "synchronous_full" : "synchronous_normal";
                          });
@@ -282,10 +293,12 @@ TEST_P(Opening, FailsWithTheErrorTheCallerCanActOn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    db, Opening,
+    BadUrls, Opening,
     ::testing::Values(
         BadUrl{"sqlite_path_with_a_double_quote",
                [](const auto& dir) { return (dir / "a\"b.db").string(); }, Errc::invalid_input},
+        BadUrl{"sqlite_in_memory", [](const auto&) { return std::string(":memory:"); },
+               Errc::invalid_input},
         BadUrl{"sqlite_file_in_a_missing_directory",
                [](const auto& dir) { return (dir / "missing" / "hecs.db").string(); },
                Errc::unavailable},
@@ -314,7 +327,7 @@ TEST_P(SplitStatements, YieldsOneStatementPerSemicolonAtALineEnd) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    db, SplitStatements,
+    Scripts, SplitStatements,
     ::testing::Values(
         Script{"two_statements",
                "CREATE TABLE a (x INT);\n\nCREATE TABLE b (y INT);  \n",
@@ -327,9 +340,12 @@ INSTANTIATE_TEST_SUITE_P(
                "-- a comment; with a semicolon\nSELECT 1;  -- trailing\n-- only a comment\n",
                {"SELECT 1"}},
         Script{"semicolon_inside_a_line_kept", "SELECT 1; SELECT 2;\n", {"SELECT 1; SELECT 2"}},
+        Script{"doubled_quote_inside_a_string",
+               "INSERT INTO t VALUES ('it''s;\n');\n",
+               {"INSERT INTO t VALUES ('it''s;\n')"}},
         Script{"dollar_quoted_body",
-               "CREATE FUNCTION f() RETURNS int AS $$\nSELECT 1;\n$$ LANGUAGE sql;\n",
-               {"CREATE FUNCTION f() RETURNS int AS $$\nSELECT 1;\n$$ LANGUAGE sql"}}),
+               "CREATE FUNCTION f(int) RETURNS int AS $$\nSELECT $1;\n$$ LANGUAGE sql;\n",
+               {"CREATE FUNCTION f(int) RETURNS int AS $$\nSELECT $1;\n$$ LANGUAGE sql"}}),
     [](const ::testing::TestParamInfo<Script>& script) { return script.param.name; });
 
 }  // namespace

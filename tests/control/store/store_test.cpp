@@ -5,11 +5,19 @@
 
 #include <atomic>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "support/postgres.h"
 #include "support/tempdir.h"
+
+namespace hecs::db {
+// Names the parameter in test output ("GetParam() = sqlite").
+static void PrintTo(Backend backend, std::ostream* out) {
+  *out << (backend == Backend::sqlite ? "sqlite" : "postgresql");
+}
+}  // namespace hecs::db
 
 namespace hecs::control::store {
 namespace {
@@ -410,7 +418,7 @@ TEST_P(Store, StoresNothingOfABatchWithAnInvalidItem) {
   EXPECT_EQ(list(DeviceFilter{}).total, 0U);
 }
 
-INSTANTIATE_TEST_SUITE_P(store, Store,
+INSTANTIATE_TEST_SUITE_P(Backends, Store,
                          ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
                          [](const ::testing::TestParamInfo<db::Backend>& backend) {
                            return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
