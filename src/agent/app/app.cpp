@@ -14,15 +14,29 @@
 #include "agent/uplink/uplink.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/net/mqtt.h"
 #include "proto/proto.h"
 
 namespace hecs::agent::app {
 namespace asio = boost::asio;
 
+namespace {
+CLI::Validator mqtt_url() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto ok = net::parse_mqtt_url(value);
+        return ok ? std::string() : ok.error().message;
+      },
+      "URL");
+}
+}  // namespace
+
 void add_flags(CLI::App& cli, Config& c) {
   cli.add_option("--state-dir", c.state_dir, "Directory for the device id, session and outbox")
       ->capture_default_str();
-  cli.add_option("--mqtt-url", c.mqtt_url, "Broker URL, mqtt://host:port")->capture_default_str();
+  cli.add_option("--mqtt-url", c.mqtt_url, "Broker URL, mqtt://host:port")
+      ->check(mqtt_url())
+      ->capture_default_str();
   cli.add_option("--telemetry-interval", c.telemetry_interval, "Seconds between samples")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();

@@ -304,6 +304,14 @@ Result<tcp::endpoint> parse_listen(std::string_view listen) {
 
 }  // namespace
 
+Result<void> check_listen_address(std::string_view listen) {
+  auto endpoint = parse_listen(listen);
+  if (!endpoint) {
+    return tl::unexpected(endpoint.error());
+  }
+  return {};
+}
+
 void HttpServer::Impl::accept() {
   acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](
                                                    beast::error_code ec, tcp::socket socket) {

@@ -30,6 +30,9 @@ struct HttpLimits {
 
 using Handler = std::function<Response(const Request&)>;
 
+// Checks a listen address ("127.0.0.1:8080", "[::1]:0"); Errc::invalid_input says what is wrong.
+Result<void> check_listen_address(std::string_view listen);
+
 class HttpServer {
  public:
   // Binds `listen` ("127.0.0.1:8080", "0.0.0.0:0", "[::1]:8080"). Errc::invalid_input for a

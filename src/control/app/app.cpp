@@ -28,12 +28,36 @@
 namespace hecs::control::app {
 namespace asio = boost::asio;
 
+namespace {
+// CLI11 validators that reuse the parsers the servers use, so a bad value fails at start-up
+// with exit code 2 instead of later.
+CLI::Validator listen_address() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto ok = net::check_listen_address(value);
+        return ok ? std::string() : ok.error().message;
+      },
+      "HOST:PORT");
+}
+CLI::Validator mqtt_url() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto ok = net::parse_mqtt_url(value);
+        return ok ? std::string() : ok.error().message;
+      },
+      "URL");
+}
+}  // namespace
+
 void add_flags(CLI::App& cli, Config& c) {
   cli.add_option("--data-dir", c.data_dir, "Directory for the database and credentials")
       ->capture_default_str();
   cli.add_option("--http-listen", c.http_listen, "REST API address, host:port")
+      ->check(listen_address())
       ->capture_default_str();
-  cli.add_option("--mqtt-url", c.mqtt_url, "Broker URL, mqtt://host:port")->capture_default_str();
+  cli.add_option("--mqtt-url", c.mqtt_url, "Broker URL, mqtt://host:port")
+      ->check(mqtt_url())
+      ->capture_default_str();
   cli.add_option("--db", c.db,
                  "Database: a SQLite file path (default DATA_DIR/hecs.db) or postgresql://…");
   cli.add_option("--mqtt-client-id", c.mqtt_client_id,

@@ -136,11 +136,8 @@ Result<Bootstrap> bootstrap(store::IdentityStore& identities,
   if (!ok) {
     return fail(Errc::unavailable, fmt::format("bootstrap: cannot write {}", path.string()));
   }
-  if (auto r = identities.create_tenant(tenant); !r) {
-    return fail(r.error(), "bootstrap: create tenant");
-  }
-  if (auto r = identities.create_api_key(record); !r) {
-    return fail(r.error(), "bootstrap: create admin key");
+  if (auto r = identities.create_tenant(tenant, record); !r) {
+    return fail(r.error(), "bootstrap");
   }
   return Bootstrap{tenant.id, key};
 }

@@ -25,11 +25,35 @@ Result<std::optional<Tenant>> IdentityStore::find_tenant_by_name(const std::stri
   return found;
 }
 
-Result<void> IdentityStore::create_tenant(const Tenant& tenant) {
-  auto written = db_.with_session([&](soci::session& sql) -> Result<void> {
-    const long long created_at = tenant.created_at;
-    sql << "INSERT INTO tenants (id, name, created_at) VALUES (:id, :name, :created_at)",
-        soci::use(tenant.id), soci::use(tenant.name), soci::use(created_at);
+namespace {
+
+void insert_tenant(soci::session& sql, const Tenant& tenant) {
+  const long long created_at = tenant.created_at;
+  sql << "INSERT INTO tenants (id, name, created_at) VALUES (:id, :name, :created_at)",
+      soci::use(tenant.id), soci::use(tenant.name), soci::use(created_at);
+}
+
+void insert_api_key(soci::session& sql, const ApiKey& key) {
+  const long long created_at = key.created_at;
+  long long revoked_at = key.revoked_at.value_or(0);
+  soci::indicator revoked = key.revoked_at ? soci::i_ok : soci::i_null;
+  sql << "INSERT INTO api_keys (id, tenant_id, prefix, hash, role, created_at, revoked_at) "
+         "VALUES (:id, :tenant_id, :prefix, :hash, :role, :created_at, :revoked_at)",
+      soci::use(key.id), soci::use(key.tenant_id), soci::use(key.prefix), soci::use(key.hash),
+      soci::use(key.role), soci::use(created_at), soci::use(revoked_at, revoked);
+}
+
+}  // namespace
+
+Result<void> IdentityStore::create_tenant(const Tenant& tenant,
+                                          const std::optional<ApiKey>& first_key) {
+  // One transaction: a tenant never exists without the key that was made for it, even if we
+  // die in between (the bootstrap would otherwise leave nobody able to log in).
+  auto written = db_.transact([&](soci::session& sql) -> Result<void> {
+    insert_tenant(sql, tenant);
+    if (first_key) {
+      insert_api_key(sql, *first_key);
+    }
     return {};
   });
   if (!written) {
@@ -40,13 +64,7 @@ Result<void> IdentityStore::create_tenant(const Tenant& tenant) {
 
 Result<void> IdentityStore::create_api_key(const ApiKey& key) {
   auto written = db_.with_session([&](soci::session& sql) -> Result<void> {
-    const long long created_at = key.created_at;
-    long long revoked_at = key.revoked_at.value_or(0);
-    soci::indicator revoked = key.revoked_at ? soci::i_ok : soci::i_null;
-    sql << "INSERT INTO api_keys (id, tenant_id, prefix, hash, role, created_at, revoked_at) "
-           "VALUES (:id, :tenant_id, :prefix, :hash, :role, :created_at, :revoked_at)",
-        soci::use(key.id), soci::use(key.tenant_id), soci::use(key.prefix), soci::use(key.hash),
-        soci::use(key.role), soci::use(created_at), soci::use(revoked_at, revoked);
+    insert_api_key(sql, key);
     return {};
   });
   if (!written) {

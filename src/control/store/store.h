@@ -37,7 +37,9 @@ class IdentityStore {
  public:
   explicit IdentityStore(db::Database& db) : db_(db) {}  // db outlives us
   Result<std::optional<Tenant>> find_tenant_by_name(const std::string& name);
-  Result<void> create_tenant(const Tenant& tenant);
+  // The tenant and, when given, its first API key, in one transaction.
+  Result<void> create_tenant(const Tenant& tenant,
+                             const std::optional<ApiKey>& first_key = std::nullopt);
   Result<void> create_api_key(const ApiKey& key);
   // Errc::not_found when no key has this hash.
   Result<ApiKey> find_api_key_by_hash(const std::string& hash);
