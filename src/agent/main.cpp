@@ -9,8 +9,8 @@ int main(int argc, char** argv) {
     hecs::agent::app::Config config;
     CLI::App cli("hecs-agent: the HECS node agent (inventory, telemetry, offline outbox)",
                  "hecs-agent");
-    cli.set_version_flag("--version", std::string("hecs-agent ") +
-                                          std::string(hecs::agent::app::kAgentVersion));
+    cli.set_version_flag("--version",
+                         std::string("hecs-agent ") + std::string(hecs::agent::app::kAgentVersion));
     cli.footer(
         "Every key of the --config YAML file is also a flag (state_dir: → --state-dir); flags "
         "win.\nExample: hecs-agent --state-dir /var/lib/hecs-agent --mqtt-url "

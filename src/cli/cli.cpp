@@ -19,7 +19,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kGlobalGroup = "Global options";
-constexpr int kMaxLimit = 10000;
+constexpr int kMaxLimit = 500;  // the server's page-size cap (docs/api.md)
 
 struct Invocation {
   GlobalFlags global;

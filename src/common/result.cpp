@@ -16,14 +16,22 @@ tl::unexpected<Error> fail(Error error, std::string_view doing) {
 
 std::string_view errc_name(Errc code) {
   switch (code) {
-    case Errc::invalid_input: return "invalid_input";
-    case Errc::unauthorized: return "unauthorized";
-    case Errc::not_found: return "not_found";
-    case Errc::conflict: return "conflict";
-    case Errc::unavailable: return "unavailable";
-    case Errc::timeout: return "timeout";
-    case Errc::corrupt: return "corrupt";
-    case Errc::internal: return "internal";
+    case Errc::invalid_input:
+      return "invalid_input";
+    case Errc::unauthorized:
+      return "unauthorized";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::conflict:
+      return "conflict";
+    case Errc::unavailable:
+      return "unavailable";
+    case Errc::timeout:
+      return "timeout";
+    case Errc::corrupt:
+      return "corrupt";
+    case Errc::internal:
+      return "internal";
   }
   return "internal";
 }

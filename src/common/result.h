@@ -38,11 +38,11 @@ std::string_view errc_name(Errc code);
 }  // namespace hecs
 
 // Aborts in every build: for broken invariants (our bugs), never for input.
-#define HECS_CHECK(cond, why) \
-  do {                        \
-    if (!(cond)) {            \
+#define HECS_CHECK(cond, why)                               \
+  do {                                                      \
+    if (!(cond)) {                                          \
       ::hecs::check_failed(#cond, why, __FILE__, __LINE__); \
-    }                         \
+    }                                                       \
   } while (0)
 
 namespace hecs {

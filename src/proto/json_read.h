@@ -3,9 +3,6 @@
 // Nothing here throws: only the if_*() accessors are used, never as_*().
 #pragma once
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -13,6 +10,10 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "common/result.h"
 

@@ -51,8 +51,8 @@ Result<UpTopic> parse_up_topic(std::string_view topic);
 // {"v":1,"id":"<uuid>","type":"…","ts":<unix ms>,"body":{…}}
 struct Envelope {
   int v = kVersion;
-  std::string id;    // message id (UUID), unique per message: the receiver's dedup key
-  std::string type;  // "hello", "status", "telemetry", …; equals the topic's kind
+  std::string id;       // message id (UUID), unique per message: the receiver's dedup key
+  std::string type;     // "hello", "status", "telemetry", …; equals the topic's kind
   std::int64_t ts = 0;  // unix milliseconds when the sender made the message
   boost::json::object body;
 };

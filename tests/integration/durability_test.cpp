@@ -1,16 +1,16 @@
 // S29: SIGKILL at random points while the agent writes its outbox and while the control plane
 // writes ingest batches. A short run is part of `make test`; `make soak` runs 1,000 iterations
 // (HECS_DURABILITY_ITERATIONS is set by the soak build).
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <csignal>
-#include <iostream>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "proto/proto.h"
@@ -53,8 +53,8 @@ TEST(Durability, AnAgentKilledWhileWritingItsOutboxLosesNoCommittedSample) {
   auto broker = Mosquitto::start();
   auto control = Control::start(broker->url());
   auto agent = Agent::start(broker->url(), /*interval_s=*/1, 5);
-  ASSERT_TRUE(wait_until([&] { return control->device(agent->device_id()).is_object(); },
-                         seconds(20)));
+  ASSERT_TRUE(
+      wait_until([&] { return control->device(agent->device_id()).is_object(); }, seconds(20)));
   broker->stop();  // from here on every sample goes to the outbox
 
   std::mt19937 rng(std::random_device{}());

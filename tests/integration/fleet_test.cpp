@@ -1,16 +1,15 @@
 // The walking skeleton end to end (issue 2, point 7): real Mosquitto, real hecs-control, real
 // hecs-agents; the same scenario on SQLite and on PostgreSQL.
-#include <gtest/gtest.h>
-
 #include <csignal>
 #include <cstdio>
-#include <iostream>
 #include <ctime>
-#include <thread>
+#include <iostream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "support/hecs.h"
@@ -42,8 +41,8 @@ bool has_full_inventory(const json::value& device) {
   }
   return inv.at("cpu_count").to_number<std::int64_t>() >= 1 &&
          inv.at("memory_bytes").to_number<std::int64_t>() > 0 &&
-         inv.at("boot_time").to_number<std::int64_t>() > 0 &&
-         !inv.at("disks").as_array().empty() && !inv.at("interfaces").as_array().empty();
+         inv.at("boot_time").to_number<std::int64_t>() > 0 && !inv.at("disks").as_array().empty() &&
+         !inv.at("interfaces").as_array().empty();
 }
 
 // "2026-11-25T18:57:30.123Z" → unix ms (the API's time format).
@@ -134,9 +133,9 @@ TEST_P(Fleet, AgentsComeAndGoAndLoseNothingThroughABrokerOutage) {
   }
   broker_->stop();
   std::this_thread::sleep_for(seconds(10));
-  auto restarted_ms = std::chrono::duration_cast<milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  auto restarted_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   broker_->restart();
   for (auto& a : agents) {
     // Reconnected: a hello of a newer session has arrived.

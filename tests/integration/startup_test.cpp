@@ -1,10 +1,9 @@
 // Start-up: broken configuration is one line and exit code 2; a damaged database is moved
 // aside and replaced (S32); the CLI works against a real control plane.
-#include <gtest/gtest.h>
-
 #include <fstream>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "support/hecs.h"
@@ -64,8 +63,8 @@ TEST_F(Startup, BrokenConfigurationIsOneLineNamingTheKeyAndExitCode2) {
     auto o = run_binary(c.binary, c.args);
     EXPECT_EQ(o.code, 2) << c.binary << " " << c.args << "\n" << o.output;
     EXPECT_EQ(lines(o.output), 1u) << c.binary << " " << c.args << "\n" << o.output;
-    EXPECT_NE(o.output.find(c.must_name), std::string::npos)
-        << c.binary << " " << c.args << "\n" << o.output;
+    EXPECT_NE(o.output.find(c.must_name), std::string::npos) << c.binary << " " << c.args << "\n"
+                                                             << o.output;
   }
 }
 
@@ -88,15 +87,17 @@ TEST_F(Startup, HelpExplainsEveryFlagAndExitsZero) {
 TEST_F(Startup, FlagsWinOverTheConfigFile) {
   auto broker = Mosquitto::start();
   auto port = free_port();
-  auto config = write("control.yaml", "data_dir: " + (dir_.path() / "data").string() +
-                                          "\nhttp_listen: 127.0.0.1:1\nmqtt_url: " +
-                                          broker->url() + "\n");
+  auto config =
+      write("control.yaml", "data_dir: " + (dir_.path() / "data").string() +
+                                "\nhttp_listen: 127.0.0.1:1\nmqtt_url: " + broker->url() + "\n");
   auto p = Process::spawn({(bin_dir() / "hecs-control").string(), "--config", config,
                            "--http-listen", "127.0.0.1:" + std::to_string(port)},
                           dir_.path() / "control.log");
-  EXPECT_TRUE(wait_until([&] { return http_get("http://127.0.0.1:" + std::to_string(port) +
-                                               "/healthz").status == 200; },
-                         seconds(15)))
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return http_get("http://127.0.0.1:" + std::to_string(port) + "/healthz").status == 200;
+      },
+      seconds(15)))
       << p->log_text();
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "data" / "admin-credentials"));
   auto perms = std::filesystem::status(dir_.path() / "data" / "admin-credentials").permissions();
@@ -109,13 +110,15 @@ TEST_F(Startup, AGarbageControlDatabaseIsMovedAsideAndReplaced) {  // S32
   TempDir data("s32control");
   std::ofstream(data.path() / "hecs.db") << std::string(8192, 'G');
   auto port = free_port();
-  auto p = Process::spawn({(bin_dir() / "hecs-control").string(), "--data-dir",
-                           data.path().string(), "--http-listen",
-                           "127.0.0.1:" + std::to_string(port), "--mqtt-url", broker->url()},
-                          dir_.path() / "control.log");
-  ASSERT_TRUE(wait_until([&] { return http_get("http://127.0.0.1:" + std::to_string(port) +
-                                               "/readyz").status == 200; },
-                         seconds(15)))
+  auto p = Process::spawn(
+      {(bin_dir() / "hecs-control").string(), "--data-dir", data.path().string(), "--http-listen",
+       "127.0.0.1:" + std::to_string(port), "--mqtt-url", broker->url()},
+      dir_.path() / "control.log");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return http_get("http://127.0.0.1:" + std::to_string(port) + "/readyz").status == 200;
+      },
+      seconds(15)))
       << p->log_text();
   EXPECT_NE(p->log_text().find("store.corrupt_quarantined"), std::string::npos) << p->log_text();
   bool moved = false;
@@ -130,12 +133,12 @@ TEST_F(Startup, AGarbageAgentOutboxIsMovedAsideAndTheAgentStillComesOnline) {  /
   auto control = Control::start(broker->url());
   TempDir state("s32agent");
   std::ofstream(state.path() / "outbox.db") << "SQLite format 3" << std::string(5000, '\x01');
-  auto p = Process::spawn({(bin_dir() / "hecs-agent").string(), "--state-dir",
-                           state.path().string(), "--mqtt-url", broker->url(),
-                           "--telemetry-interval", "1"},
-                          dir_.path() / "agent.log");
-  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(state.path() / "device-id"); },
-                         seconds(10)));
+  auto p =
+      Process::spawn({(bin_dir() / "hecs-agent").string(), "--state-dir", state.path().string(),
+                      "--mqtt-url", broker->url(), "--telemetry-interval", "1"},
+                     dir_.path() / "agent.log");
+  ASSERT_TRUE(
+      wait_until([&] { return std::filesystem::exists(state.path() / "device-id"); }, seconds(10)));
   std::string id;
   std::ifstream(state.path() / "device-id") >> id;
   ASSERT_TRUE(wait_until(
@@ -182,8 +185,8 @@ TEST_F(Startup, HecsctlListsAndShowsDevicesOfARealControlPlane) {
 
   // From the environment, as the README shows.
   Outcome env_run;
-  env_run.code = run_command("HECS_URL=" + control->url() + " HECS_API_KEY=" +
-                                 control->api_key() + " HOME=" + dir_.path().string() + " " +
+  env_run.code = run_command("HECS_URL=" + control->url() + " HECS_API_KEY=" + control->api_key() +
+                                 " HOME=" + dir_.path().string() + " " +
                                  (bin_dir() / "hecsctl").string() + " devices list 2>&1",
                              &env_run.output);
   EXPECT_EQ(env_run.code, 0) << env_run.output;
@@ -194,9 +197,10 @@ TEST_F(Startup, HecsctlListsAndShowsDevicesOfARealControlPlane) {
   EXPECT_EQ(lines(missing.output), 1u) << missing.output;
   EXPECT_NE(missing.output.find("404"), std::string::npos) << missing.output;
 
-  auto wrong_key = run_binary("hecsctl", "--url " + control->url() +
-                                             " --api-key hecs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000"
-                                             " devices list");
+  auto wrong_key =
+      run_binary("hecsctl", "--url " + control->url() +
+                                " --api-key hecs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000"
+                                " devices list");
   EXPECT_EQ(wrong_key.code, 1);
   EXPECT_EQ(lines(wrong_key.output), 1u) << wrong_key.output;
   EXPECT_EQ(wrong_key.output.find("hecs_AAAA"), std::string::npos) << "the key was echoed";

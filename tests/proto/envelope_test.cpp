@@ -1,10 +1,10 @@
-#include <gtest/gtest.h>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <cstdint>
 #include <limits>
 #include <string>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "proto/proto.h"

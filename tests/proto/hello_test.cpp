@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <cstdint>
 #include <limits>
 #include <ostream>
 #include <string>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
 
 #include "proto/proto.h"
 

@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
-
-#include <boost/json/parse.hpp>
 #include <ostream>
 #include <string>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
 
 #include "proto/proto.h"
 

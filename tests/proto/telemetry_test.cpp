@@ -1,9 +1,9 @@
-#include <gtest/gtest.h>
+#include <ostream>
+#include <string>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <ostream>
-#include <string>
+#include <gtest/gtest.h>
 
 #include "proto/proto.h"
 

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include <ostream>
+
+#include <gtest/gtest.h>
 
 #include "proto/proto.h"
 

@@ -1,13 +1,12 @@
 #include "support/hecs.h"
 
-#include <curl/curl.h>
-
 #include <csignal>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include <boost/json/parse.hpp>
+#include <curl/curl.h>
 
 namespace hecs::test {
 
@@ -88,11 +87,16 @@ std::unique_ptr<Control> Control::start(const std::string& mqtt_url, const std::
 
 void Control::launch() {
   std::vector<std::string> argv = {(bin_dir() / "hecs-control").string(),
-                                   "--data-dir", dir_->path().string(),
-                                   "--http-listen", "127.0.0.1:" + std::to_string(port_),
-                                   "--mqtt-url", mqtt_url_,
-                                   "--mqtt-client-id", "hecs-control-" + std::to_string(port_),
-                                   "--log-level", "debug"};
+                                   "--data-dir",
+                                   dir_->path().string(),
+                                   "--http-listen",
+                                   "127.0.0.1:" + std::to_string(port_),
+                                   "--mqtt-url",
+                                   mqtt_url_,
+                                   "--mqtt-client-id",
+                                   "hecs-control-" + std::to_string(port_),
+                                   "--log-level",
+                                   "debug"};
   if (!db_.empty()) {
     argv.push_back("--db");
     argv.push_back(db_);
@@ -100,31 +104,23 @@ void Control::launch() {
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   process_ = Process::spawn(argv, dir_->path() / "control.log");
   bool up = wait_until(
-      [this] {
-        return process_->running() && http_get(url() + "/readyz").status == 200;
-      },
+      [this] { return process_->running() && http_get(url() + "/readyz").status == 200; },
       std::chrono::seconds(20));
   if (!up) {
     throw std::runtime_error("hecs-control did not become ready: " + process_->log_text());
   }
 }
 
-std::string Control::url() const {
-  return "http://127.0.0.1:" + std::to_string(port_);
-}
+std::string Control::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
 void Control::kill(int sig) {
   process_->signal(sig);
   process_->wait(std::chrono::seconds(20));
 }
 
-void Control::restart() {
-  launch();
-}
+void Control::restart() { launch(); }
 
-HttpResult Control::get(const std::string& path) const {
-  return http_get(url() + path, api_key_);
-}
+HttpResult Control::get(const std::string& path) const { return http_get(url() + path, api_key_); }
 
 boost::json::value Control::device(const std::string& id) const {
   auto r = get("/api/v1/devices/" + id);
@@ -154,8 +150,7 @@ std::vector<boost::json::value> Control::devices() const {
 
 // ---- Agent --------------------------------------------------------------------------------
 
-std::unique_ptr<Agent> Agent::start(const std::string& mqtt_url, int interval_s,
-                                    int keepalive_s) {
+std::unique_ptr<Agent> Agent::start(const std::string& mqtt_url, int interval_s, int keepalive_s) {
   auto a = std::unique_ptr<Agent>(new Agent());
   a->dir_ = std::make_unique<TempDir>("agent");
   a->mqtt_url_ = mqtt_url;
@@ -172,11 +167,11 @@ std::unique_ptr<Agent> Agent::start(const std::string& mqtt_url, int interval_s,
 }
 
 void Agent::launch() {
-  process_ = Process::spawn(
-      {(bin_dir() / "hecs-agent").string(), "--state-dir", dir_->path().string(), "--mqtt-url",
-       mqtt_url_, "--telemetry-interval", std::to_string(interval_s_), "--keepalive",
-       std::to_string(keepalive_s_), "--log-level", "debug"},
-      dir_->path() / "agent.log");
+  process_ =
+      Process::spawn({(bin_dir() / "hecs-agent").string(), "--state-dir", dir_->path().string(),
+                      "--mqtt-url", mqtt_url_, "--telemetry-interval", std::to_string(interval_s_),
+                      "--keepalive", std::to_string(keepalive_s_), "--log-level", "debug"},
+                     dir_->path() / "agent.log");
 }
 
 void Agent::kill(int sig) {
@@ -184,8 +179,6 @@ void Agent::kill(int sig) {
   process_->wait(std::chrono::seconds(20));
 }
 
-void Agent::restart() {
-  launch();
-}
+void Agent::restart() { launch(); }
 
 }  // namespace hecs::test

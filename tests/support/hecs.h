@@ -37,10 +37,10 @@ class Control {
   const std::filesystem::path& data_dir() const { return dir_->path(); }
   Process& process() { return *process_; }
   void kill(int sig);
-  void restart();  // same data dir, port and database
-  HttpResult get(const std::string& path) const;  // authenticated GET
+  void restart();                                          // same data dir, port and database
+  HttpResult get(const std::string& path) const;           // authenticated GET
   boost::json::value device(const std::string& id) const;  // null when absent
-  std::vector<boost::json::value> devices() const;          // all pages
+  std::vector<boost::json::value> devices() const;         // all pages
 
  private:
   Control() = default;

@@ -1,11 +1,11 @@
 #include "support/mosquitto.h"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <csignal>
 #include <fstream>
 #include <stdexcept>
+
+#include <pwd.h>
+#include <unistd.h>
 
 namespace hecs::test {
 
@@ -23,8 +23,7 @@ std::unique_ptr<Mosquitto> Mosquitto::start() {
        // Started as root, Mosquitto would switch to user "mosquitto": that clears the
        // parent-death signal (a crashed test would leak the broker) and leaves it unable to
        // write persistence into our directory. Tests keep it as the user that started it.
-       << (::geteuid() == 0 ? "user root\n" : "")
-       << "log_dest stderr\n"
+       << (::geteuid() == 0 ? "user root\n" : "") << "log_dest stderr\n"
        << "log_type error\nlog_type warning\nlog_type notice\n";
   conf.close();
   m->launch();
@@ -32,8 +31,9 @@ std::unique_ptr<Mosquitto> Mosquitto::start() {
 }
 
 void Mosquitto::launch() {
-  process_ = Process::spawn({"/usr/sbin/mosquitto", "-c", (dir_->path() / "mosquitto.conf").string()},
-                            dir_->path() / "mosquitto.log");
+  process_ =
+      Process::spawn({"/usr/sbin/mosquitto", "-c", (dir_->path() / "mosquitto.conf").string()},
+                     dir_->path() / "mosquitto.log");
   if (!wait_until([this] { return port_open(port_); }, std::chrono::seconds(10))) {
     throw std::runtime_error("mosquitto did not start: " + process_->log_text());
   }
@@ -46,21 +46,15 @@ Mosquitto::~Mosquitto() {
   }
 }
 
-std::string Mosquitto::url() const {
-  return "mqtt://127.0.0.1:" + std::to_string(port_);
-}
+std::string Mosquitto::url() const { return "mqtt://127.0.0.1:" + std::to_string(port_); }
 
 void Mosquitto::stop() {
   process_->signal(SIGTERM);
   process_->wait(std::chrono::seconds(10));
 }
 
-void Mosquitto::restart() {
-  launch();
-}
+void Mosquitto::restart() { launch(); }
 
-bool Mosquitto::running() {
-  return process_ && process_->running();
-}
+bool Mosquitto::running() { return process_ && process_->running(); }
 
 }  // namespace hecs::test

@@ -8,12 +8,12 @@
 // first. Several test processes can each run their own at the same time.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+
+#include <sys/types.h>
 
 namespace hecs::test {
 

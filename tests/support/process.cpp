@@ -1,5 +1,12 @@
 #include "support/process.h"
 
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -8,13 +15,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <array>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
-#include <thread>
 
 namespace hecs::test {
 

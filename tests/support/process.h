@@ -2,8 +2,6 @@
 // dies with the test process (PR_SET_PDEATHSIG), so a failed test never leaks a server.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace hecs::test {
 

@@ -1,7 +1,5 @@
 #include "agent/app/app.h"
 
-#include <sys/stat.h>
-
 #include <csignal>
 #include <filesystem>
 
@@ -9,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include "agent/telemetry/telemetry.h"
 #include "agent/uplink/uplink.h"
@@ -64,23 +63,23 @@ int run(const Config& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.state_dir, ec);
   if (ec) {
-    return start_failed(fmt::format("cannot create state dir {}: {}", config.state_dir,
-                                    ec.message()));
+    return start_failed(
+        fmt::format("cannot create state dir {}: {}", config.state_dir, ec.message()));
   }
   ::chmod(config.state_dir.c_str(), 0700);
 
-  auto identity = uplink::load_or_create_identity(config.state_dir);
-  if (!identity) {
-    return start_failed(identity.error().message);
-  }
   auto sessions = uplink::SessionCounter::open(config.state_dir);
   if (!sessions) {
     return start_failed(sessions.error().message);
   }
+  auto identity = uplink::load_or_create_identity(config.state_dir);
+  if (!identity) {
+    return start_failed(identity.error().message);
+  }
   uplink::OutboxLimits limits;
   limits.max_entries = config.outbox_max_entries;
-  auto outbox = uplink::Outbox::open(std::filesystem::path(config.state_dir) / "outbox.db",
-                                     limits, /*synchronous_full=*/false);
+  auto outbox = uplink::Outbox::open(std::filesystem::path(config.state_dir) / "outbox.db", limits,
+                                     /*synchronous_full=*/false);
   if (!outbox) {
     return start_failed(outbox.error().message);
   }

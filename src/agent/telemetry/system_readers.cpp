@@ -1,15 +1,5 @@
 #include "agent/telemetry/system_readers.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <fmt/format.h>
-#include <ifaddrs.h>
-#include <limits.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -19,6 +9,16 @@
 #include <memory>
 #include <span>
 #include <system_error>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 namespace hecs::agent::telemetry {
 namespace {

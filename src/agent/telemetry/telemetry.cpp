@@ -1,9 +1,9 @@
 #include "agent/telemetry/telemetry.h"
 
-#include <sys/utsname.h>
-
 #include <algorithm>
 #include <utility>
+
+#include <sys/utsname.h>
 
 #include "agent/telemetry/proc_readers.h"
 #include "agent/telemetry/system_readers.h"

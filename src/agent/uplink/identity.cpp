@@ -1,13 +1,12 @@
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "agent/uplink/uplink.h"
 #include "common/clock.h"
@@ -83,6 +82,13 @@ Result<SessionCounter> SessionCounter::open(const std::filesystem::path& state_d
   SessionCounter c;
   c.path_ = state_dir / "session";
   auto text = read_small_file(c.path_);
+  std::error_code ec;
+  if (!text && std::filesystem::exists(state_dir / "device-id", ec)) {
+    // A device that has an id but lost its counter has sent sessions we no longer know: restart
+    // above them (wall-clock milliseconds only grow), or the control plane would ignore its
+    // hello and status as stale (S28).
+    c.value_ = static_cast<std::uint64_t>(SystemClock{}.now_ms());
+  }
   if (text) {
     auto [p, err] = std::from_chars(text->data(), text->data() + text->size(), c.value_);
     if (err != std::errc() || p != text->data() + text->size()) {

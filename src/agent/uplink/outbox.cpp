@@ -1,8 +1,7 @@
-#include <sqlite3.h>
-
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "agent/uplink/uplink.h"
 #include "common/clock.h"
@@ -64,9 +63,9 @@ Result<Stmt> prepare(sqlite3* db, const char* sql) {
 // Opens and checks; Errc::corrupt when the file is not a healthy database.
 Result<Db> open_checked(const std::filesystem::path& path, bool synchronous_full) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Db db(raw);
   if (rc != SQLITE_OK) {
     return sql_error(raw, rc, "open");
@@ -75,8 +74,8 @@ Result<Db> open_checked(const std::filesystem::path& path, bool synchronous_full
   if (auto r = exec(db.get(), "PRAGMA journal_mode=WAL"); !r) {
     return tl::unexpected(r.error());
   }
-  if (auto r = exec(db.get(), synchronous_full ? "PRAGMA synchronous=FULL"
-                                               : "PRAGMA synchronous=NORMAL");
+  if (auto r = exec(db.get(),
+                    synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
       !r) {
     return tl::unexpected(r.error());
   }
@@ -115,8 +114,8 @@ Outbox::Outbox(std::unique_ptr<Handles> handles, OutboxLimits limits)
 
 Outbox::~Outbox() = default;
 
-Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& path,
-                                             OutboxLimits limits, bool synchronous_full) {
+Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& path, OutboxLimits limits,
+                                             bool synchronous_full) {
   std::string quarantined;
   auto db = open_checked(path, synchronous_full);
   if (!db && db.error().code == Errc::corrupt) {
@@ -147,8 +146,9 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& path,
       {&h->remove, "DELETE FROM outbox WHERE seq = ?"},
       {&h->count, "SELECT COUNT(*) FROM outbox"},
       {&h->bytes, "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"},
-      {&h->drop_oldest, "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq "
-                        "LIMIT ?)"},
+      {&h->drop_oldest,
+       "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq "
+       "LIMIT ?)"},
   };
   for (auto& s : statements) {
     auto prepared = prepare(h->db.get(), s.sql);

@@ -15,11 +15,15 @@ namespace hecs::agent::uplink {
 namespace asio = boost::asio;
 
 struct Uplink::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io_, const Identity& identity_, SessionCounter& sessions_,
-       Outbox& outbox_, UplinkOptions options_,
-       std::function<std::string(std::uint64_t)> hello_)
-      : io(io_), identity(identity_), sessions(sessions_), outbox(outbox_),
-        options(std::move(options_)), hello(std::move(hello_)), log(log::get("agent.uplink")) {}
+  Impl(asio::io_context& io_, const Identity& identity_, SessionCounter& sessions_, Outbox& outbox_,
+       UplinkOptions options_, std::function<std::string(std::uint64_t)> hello_)
+      : io(io_),
+        identity(identity_),
+        sessions(sessions_),
+        outbox(outbox_),
+        options(std::move(options_)),
+        hello(std::move(hello_)),
+        log(log::get("agent.uplink")) {}
 
   asio::io_context& io;
   const Identity& identity;
@@ -51,8 +55,8 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
     auto s = mqtt->publish(proto::up_topic(identity.device_id, proto::UpKind::status),
                            status_payload(proto::State::online, session), 1, true);
     if (!h || !s) {
-      log->warn("uplink.hello_failed error={}", log::quoted(!h ? h.error().message
-                                                               : s.error().message));
+      log->warn("uplink.hello_failed error={}",
+                log::quoted(!h ? h.error().message : s.error().message));
     }
     log->info("uplink.online device={} session={}", identity.device_id, session);
     pump();
@@ -120,9 +124,9 @@ Result<void> Uplink::start() {
       self->log->error("uplink.session_store_failed error={}",
                        log::quoted(session.error().message));
     }
-    return net::MqttWill{
-        proto::up_topic(self->identity.device_id, proto::UpKind::status),
-        self->status_payload(proto::State::offline, self->sessions.current()), 1, true};
+    return net::MqttWill{proto::up_topic(self->identity.device_id, proto::UpKind::status),
+                         self->status_payload(proto::State::offline, self->sessions.current()), 1,
+                         true};
   };
   auto mqtt = net::MqttClient::create(impl->io, std::move(o));
   if (!mqtt) {
@@ -157,9 +161,9 @@ void Uplink::stop(std::function<void()> done) {
   }
   // A clean stop says "offline" itself (retained), since the broker sends no will then.
   if (impl->mqtt->connected()) {
-    (void)impl->mqtt->publish(
-        proto::up_topic(impl->identity.device_id, proto::UpKind::status),
-        impl->status_payload(proto::State::offline, impl->sessions.current()), 1, true);
+    (void)impl->mqtt->publish(proto::up_topic(impl->identity.device_id, proto::UpKind::status),
+                              impl->status_payload(proto::State::offline, impl->sessions.current()),
+                              1, true);
   }
   impl->mqtt->stop(std::move(done));
 }
@@ -173,12 +177,8 @@ Result<void> Uplink::send(const std::string& topic, const std::string& payload) 
   return {};
 }
 
-bool Uplink::connected() const {
-  return impl_->mqtt && impl_->mqtt->connected();
-}
+bool Uplink::connected() const { return impl_->mqtt && impl_->mqtt->connected(); }
 
-std::uint64_t Uplink::published() const {
-  return impl_->published;
-}
+std::uint64_t Uplink::published() const { return impl_->published; }
 
 }  // namespace hecs::agent::uplink

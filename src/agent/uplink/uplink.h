@@ -32,7 +32,9 @@ struct Identity {
 Result<Identity> load_or_create_identity(const std::filesystem::path& state_dir);
 
 // The connection counter of DESIGN §4 (S28), persisted in STATE_DIR/session so that it keeps
-// growing across restarts. next() returns the new value after it is durably stored.
+// growing across restarts. next() returns the new value after it is durably stored. Open it
+// before load_or_create_identity(): a missing counter next to an existing device id restarts
+// from the wall clock, above any session sent before.
 class SessionCounter {
  public:
   static Result<SessionCounter> open(const std::filesystem::path& state_dir);

@@ -69,8 +69,7 @@ Result<std::vector<std::string>> yaml_to_args(const CLI::App& app, const std::st
   } catch (const YAML::BadFile&) {
     return fail(Errc::invalid_input, fmt::format("{}: cannot read the file", path));
   } catch (const YAML::Exception& e) {
-    return fail(Errc::invalid_input,
-                fmt::format("{}: line {}: {}", path, e.mark.line + 1, e.msg));
+    return fail(Errc::invalid_input, fmt::format("{}: line {}: {}", path, e.mark.line + 1, e.msg));
   }
   std::vector<std::string> args;
   if (root.IsNull()) {

@@ -6,8 +6,7 @@
 
 namespace hecs::metrics {
 
-Counter& Registry::counter(const std::string& name, const std::string& help,
-                           const Labels& labels) {
+Counter& Registry::counter(const std::string& name, const std::string& help, const Labels& labels) {
   std::lock_guard lock(mutex_);
   for (auto& e : counters_) {
     if (e.name == name && e.labels == labels) {

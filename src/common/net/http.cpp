@@ -8,8 +8,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -131,8 +131,12 @@ Result<void> split_target(std::string_view target, Request& req) {
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io_, asio::thread_pool& workers_, Handler handler_, HttpLimits limits_)
-      : io(io_), workers(workers_), acceptor(asio::make_strand(io_)), handler(std::move(handler_)),
-        limits(limits_), log(log::get("net.http")) {}
+      : io(io_),
+        workers(workers_),
+        acceptor(asio::make_strand(io_)),
+        handler(std::move(handler_)),
+        limits(limits_),
+        log(log::get("net.http")) {}
 
   asio::io_context& io;
   asio::thread_pool& workers;
@@ -172,10 +176,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(server_->limits.header_bytes));
     parser_->body_limit(server_->limits.body_bytes);
     stream_.expires_after(server_->limits.read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -186,8 +189,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec) {
-      Response r = ec == http::error::header_limit ? problem(431, "invalid_input",
-                                                             "request header fields too large")
+      Response r = ec == http::error::header_limit
+                       ? problem(431, "invalid_input", "request header fields too large")
                    : ec == http::error::body_limit
                        ? problem(413, "invalid_input", "request body too large")
                        : problem(400, "invalid_input", "malformed HTTP request", ec.message());
@@ -224,8 +227,9 @@ class Session : public std::enable_shared_from_this<Session> {
                                   log::quoted(e.what()));
         r = problem(500, "internal", "internal error");
       }
-      asio::post(self->stream_.get_executor(),
-                 [self, r = std::move(r), version]() mutable { self->write(std::move(r), version); });
+      asio::post(self->stream_.get_executor(), [self, r = std::move(r), version]() mutable {
+        self->write(std::move(r), version);
+      });
     });
   }
 
@@ -313,29 +317,27 @@ Result<void> check_listen_address(std::string_view listen) {
 }
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](
-                                                   beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
-      return;
-    }
-    if (!ec) {
-      if (self->connections.load() >= self->limits.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);
-      } else {
-        ++self->connections;
-        std::make_shared<Session>(std::move(socket), self)->start();
-      }
-    }
-    self->accept();
-  });
+  acceptor.async_accept(asio::make_strand(io),
+                        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                          if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
+                            return;
+                          }
+                          if (!ec) {
+                            if (self->connections.load() >= self->limits.max_connections) {
+                              beast::error_code ignored;
+                              socket.close(ignored);
+                            } else {
+                              ++self->connections;
+                              std::make_shared<Session>(std::move(socket), self)->start();
+                            }
+                          }
+                          self->accept();
+                        });
 }
 
 HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-HttpServer::~HttpServer() {
-  stop();
-}
+HttpServer::~HttpServer() { stop(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::create(asio::io_context& io,
                                                        asio::thread_pool& workers,
@@ -365,9 +367,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(asio::io_context& io,
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
-std::uint16_t HttpServer::port() const {
-  return impl_->port;
-}
+std::uint16_t HttpServer::port() const { return impl_->port; }
 
 void HttpServer::stop() {
   auto impl = impl_;

@@ -22,8 +22,8 @@
 namespace hecs::net {
 
 struct HttpLimits {
-  std::size_t header_bytes = 8 * 1024;  // larger → 431
-  std::size_t body_bytes = 1024 * 1024; // larger → 413
+  std::size_t header_bytes = 8 * 1024;   // larger → 431
+  std::size_t body_bytes = 1024 * 1024;  // larger → 413
   std::chrono::seconds read_timeout{30};
   std::size_t max_connections = 10000;
 };
@@ -48,7 +48,7 @@ class HttpServer {
   std::uint16_t port() const;
   void stop();  // closes the listener; open connections finish their current request
 
- struct Impl;  // public only so the .cpp's session class can name it
+  struct Impl;  // public only so the .cpp's session class can name it
 
  private:
   explicit HttpServer(std::shared_ptr<Impl> impl);

@@ -1,22 +1,20 @@
 #include "common/net/mqtt.h"
 
-#include <mosquitto.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cstring>
-
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <vector>
 
 #include <boost/asio/bind_executor.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <fmt/format.h>
+#include <mosquitto.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -138,7 +136,7 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
     socket_attached = false;
     write_armed = false;
     boost::system::error_code ec;
-    sd.release();  // libmosquitto owns and closes the original fd
+    sd.release();        // libmosquitto owns and closes the original fd
     write_sd.close(ec);  // ours, a dup
   }
 
@@ -218,8 +216,8 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void schedule_retry() {
-    backoff = backoff.count() == 0 ? options.min_backoff
-                                   : std::min(backoff * 2, options.max_backoff);
+    backoff =
+        backoff.count() == 0 ? options.min_backoff : std::min(backoff * 2, options.max_backoff);
     // Full jitter between half and the whole delay, so a fleet does not reconnect in lockstep.
     std::uniform_int_distribution<long> dist(backoff.count() / 2, backoff.count());
     auto delay = std::chrono::milliseconds(dist(rng));
@@ -240,9 +238,9 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
                            will->payload.data(), will->qos, will->retain);
       }
     }
-    int rc = reconnect ? mosquitto_reconnect_async(mosq)
-                       : mosquitto_connect_async(mosq, url.host.c_str(), url.port,
-                                                 options.keepalive_s);
+    int rc = reconnect
+                 ? mosquitto_reconnect_async(mosq)
+                 : mosquitto_connect_async(mosq, url.host.c_str(), url.port, options.keepalive_s);
     if (rc != MOSQ_ERR_SUCCESS) {
       log->debug("mqtt.connect_failed host={} port={} reason={}", url.host, url.port,
                  log::quoted(rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc)));
@@ -267,8 +265,7 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
   static void on_connect_cb(mosquitto*, void* obj, int rc) {
     auto* self = static_cast<Impl*>(obj);
     if (rc != 0) {
-      self->log->warn("mqtt.connect_refused reason={}",
-                      log::quoted(mosquitto_connack_string(rc)));
+      self->log->warn("mqtt.connect_refused reason={}", log::quoted(mosquitto_connack_string(rc)));
       return;  // the broker closes the link; link_lost schedules the retry
     }
     self->backoff = std::chrono::milliseconds(0);
@@ -304,16 +301,11 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-MqttClient::MqttClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
-  impl_->owner = this;
-}
+MqttClient::MqttClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
 
-MqttClient::~MqttClient() {
-  impl_->owner = nullptr;
-}
+MqttClient::~MqttClient() { impl_->owner = nullptr; }
 
-Result<std::unique_ptr<MqttClient>> MqttClient::create(asio::io_context& io,
-                                                       MqttOptions options) {
+Result<std::unique_ptr<MqttClient>> MqttClient::create(asio::io_context& io, MqttOptions options) {
   lib_init_once();
   auto url = parse_mqtt_url(options.url);
   if (!url) {
@@ -323,8 +315,8 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(asio::io_context& io,
     return fail(Errc::invalid_input, "mqtt: client id must have 1 to 128 characters");
   }
   auto impl = std::make_unique<Impl>(io, std::move(options), std::move(*url));
-  impl->mosq = mosquitto_new(impl->options.client_id.c_str(), impl->options.clean_session,
-                             impl.get());
+  impl->mosq =
+      mosquitto_new(impl->options.client_id.c_str(), impl->options.clean_session, impl.get());
   if (impl->mosq == nullptr) {
     return fail(Errc::internal, "mqtt: mosquitto_new failed");
   }
@@ -370,9 +362,7 @@ void MqttClient::drop_for_test() {
   });
 }
 
-bool MqttClient::connected() const {
-  return impl_->is_connected;
-}
+bool MqttClient::connected() const { return impl_->is_connected; }
 
 Result<int> MqttClient::publish(const std::string& topic, const std::string& payload, int qos,
                                 bool retain) {
@@ -384,7 +374,7 @@ Result<int> MqttClient::publish(const std::string& topic, const std::string& pay
                              payload.data(), qos, retain);
   if (rc != MOSQ_ERR_SUCCESS) {
     return fail(rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST ? Errc::unavailable
-                                                                    : Errc::invalid_input,
+                                                                   : Errc::invalid_input,
                 fmt::format("mqtt publish: {}", mosquitto_strerror(rc)));
   }
   auto impl = impl_;

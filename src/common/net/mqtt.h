@@ -61,10 +61,10 @@ class MqttClient {
   MqttClient(const MqttClient&) = delete;
   MqttClient& operator=(const MqttClient&) = delete;
 
-  std::function<void()> on_connect;               // after CONNACK accepted and resubscribe
-  std::function<void(int rc)> on_disconnect;      // link lost (rc 0: we asked for it)
+  std::function<void()> on_connect;           // after CONNACK accepted and resubscribe
+  std::function<void(int rc)> on_disconnect;  // link lost (rc 0: we asked for it)
   std::function<void(const MqttMessage&)> on_message;
-  std::function<void(int mid)> on_published;      // QoS 0 sent / QoS 1 PUBACK received
+  std::function<void(int mid)> on_published;  // QoS 0 sent / QoS 1 PUBACK received
 
   void start();  // first connection attempt; later ones are automatic
   // Disconnects cleanly (no will), stops reconnecting; `done` runs on the strand afterwards.

@@ -90,14 +90,38 @@ net::Response problem_from(const Error& error) {
   int status = 500;
   std::string title = "internal error";
   switch (error.code) {
-    case Errc::invalid_input: status = 400; title = "invalid request"; break;
-    case Errc::unauthorized: status = 401; title = "unauthorized"; break;
-    case Errc::not_found: status = 404; title = "not found"; break;
-    case Errc::conflict: status = 409; title = "conflict"; break;
-    case Errc::unavailable: status = 503; title = "service unavailable"; break;
-    case Errc::timeout: status = 504; title = "timeout"; break;
-    case Errc::corrupt: status = 500; title = "stored data damaged"; break;
-    case Errc::internal: status = 500; title = "internal error"; break;
+    case Errc::invalid_input:
+      status = 400;
+      title = "invalid request";
+      break;
+    case Errc::unauthorized:
+      status = 401;
+      title = "unauthorized";
+      break;
+    case Errc::not_found:
+      status = 404;
+      title = "not found";
+      break;
+    case Errc::conflict:
+      status = 409;
+      title = "conflict";
+      break;
+    case Errc::unavailable:
+      status = 503;
+      title = "service unavailable";
+      break;
+    case Errc::timeout:
+      status = 504;
+      title = "timeout";
+      break;
+    case Errc::corrupt:
+      status = 500;
+      title = "stored data damaged";
+      break;
+    case Errc::internal:
+      status = 500;
+      title = "internal error";
+      break;
   }
   // Internal details stay in the log; an operator-safe message goes out for client errors.
   bool show = status < 500 || error.code == Errc::unavailable;

@@ -1,7 +1,5 @@
 #include "control/app/app.h"
 
-#include <sys/stat.h>
-
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -9,11 +7,12 @@
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "common/metrics/metrics.h"
@@ -97,17 +96,16 @@ int run(const Config& config) {
   std::error_code fec;
   std::filesystem::create_directories(config.data_dir, fec);
   if (fec) {
-    log->error("start.failed reason={}",
-               log::quoted(fmt::format("cannot create data dir {}: {}", config.data_dir,
-                                       fec.message())));
+    log->error("start.failed reason={}", log::quoted(fmt::format("cannot create data dir {}: {}",
+                                                                 config.data_dir, fec.message())));
     return 1;
   }
   ::chmod(config.data_dir.c_str(), 0700);
 
   db::Options db_options;
   db_options.url = db_url(config);
-  unsigned threads = config.threads != 0 ? config.threads
-                                         : std::max(2u, std::thread::hardware_concurrency());
+  unsigned threads =
+      config.threads != 0 ? config.threads : std::max(2u, std::thread::hardware_concurrency());
   db_options.pool_size = threads + 2;
   auto database = store::open_and_migrate(db_options);
   if (!database) {
@@ -194,8 +192,8 @@ int run(const Config& config) {
 
   ingest.start();
   (*mqtt)->start();
-  log->info("control.started http={} port={} mqtt={} db={}", config.http_listen,
-            (*http)->port(), log::quoted(config.mqtt_url),
+  log->info("control.started http={} port={} mqtt={} db={}", config.http_listen, (*http)->port(),
+            log::quoted(config.mqtt_url),
             (*database)->backend() == db::Backend::sqlite ? "sqlite" : "postgresql");
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

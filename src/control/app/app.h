@@ -14,11 +14,11 @@ struct Config {
   std::string http_listen = "127.0.0.1:8080";      // http_listen: host:port, port 0 = any
   std::string mqtt_url = "mqtt://127.0.0.1:1883";  // mqtt_url
   std::string db;  // db: "" = SQLite DATA_DIR/hecs.db; a path; or postgresql://…
-  std::string mqtt_client_id = "hecs-control";     // mqtt_client_id: persistent session name
-  int telemetry_window_hours = 48;                 // telemetry_window_hours: 1..8760
-  std::size_t max_message_bytes = 64 * 1024;       // max_message_bytes: 1 KiB..1 MiB
-  unsigned threads = 0;                            // threads: 0 = one per core
-  std::string log_level = "info";                  // log_level
+  std::string mqtt_client_id = "hecs-control";  // mqtt_client_id: persistent session name
+  int telemetry_window_hours = 48;              // telemetry_window_hours: 1..8760
+  std::size_t max_message_bytes = 64 * 1024;    // max_message_bytes: 1 KiB..1 MiB
+  unsigned threads = 0;                         // threads: 0 = one per core
+  std::string log_level = "info";               // log_level
 };
 
 // Binds every key of Config to a flag of `cli`, with its range.

@@ -1,16 +1,17 @@
 #include "control/auth/auth.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace hecs::control::auth {
 namespace {
@@ -80,12 +81,17 @@ std::string hash_api_key(std::string_view key) {
 
 Result<Principal> authenticate(store::IdentityStore& identities, const std::string* header,
                                const Clock& clock) {
-  constexpr std::string_view kBearer = "Bearer ";
+  constexpr std::string_view kBearer = "bearer ";
   if (header == nullptr) {
     return fail(Errc::unauthorized, "missing Authorization: Bearer header");
   }
   std::string_view value = *header;
-  if (!value.starts_with(kBearer) || !well_formed_api_key(value.substr(kBearer.size()))) {
+  // The scheme is case-insensitive (RFC 9110 §11.1); the key is not.
+  bool bearer = value.size() > kBearer.size() &&
+                std::equal(kBearer.begin(), kBearer.end(), value.begin(), [](char a, char b) {
+                  return a == std::tolower(static_cast<unsigned char>(b));
+                });
+  if (!bearer || !well_formed_api_key(value.substr(kBearer.size()))) {
     return fail(Errc::unauthorized, "invalid API key");
   }
   auto key = identities.find_api_key_by_hash(hash_api_key(value.substr(kBearer.size())));
@@ -101,8 +107,8 @@ Result<Principal> authenticate(store::IdentityStore& identities, const std::stri
   return Principal{key->tenant_id, key->id, key->role};
 }
 
-Result<Bootstrap> bootstrap(store::IdentityStore& identities,
-                            const std::filesystem::path& data_dir, const Clock& clock) {
+Result<Bootstrap> bootstrap(store::IdentityStore& identities, const std::filesystem::path& data_dir,
+                            const Clock& clock) {
   auto existing = identities.find_tenant_by_name(std::string(kDefaultTenant));
   if (!existing) {
     return fail(existing.error(), "bootstrap");

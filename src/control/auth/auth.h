@@ -41,7 +41,7 @@ struct Bootstrap {
 // On first start (no default tenant yet) creates the default tenant and an admin API key,
 // and writes the key to DATA_DIR/admin-credentials with mode 0600. Later starts only look the
 // tenant up. The key is never stored anywhere else in clear.
-Result<Bootstrap> bootstrap(store::IdentityStore& identities,
-                            const std::filesystem::path& data_dir, const Clock& clock);
+Result<Bootstrap> bootstrap(store::IdentityStore& identities, const std::filesystem::path& data_dir,
+                            const Clock& clock);
 
 }  // namespace hecs::control::auth

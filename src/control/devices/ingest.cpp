@@ -1,5 +1,6 @@
 #include <deque>
 #include <future>
+#include <limits>
 #include <mutex>
 
 #include <boost/asio/post.hpp>
@@ -15,17 +16,26 @@ namespace hecs::control::devices {
 namespace asio = boost::asio;
 using store::IngestItem;
 
+// Sessions are stored as signed 64-bit integers (SQL BIGINT): larger ones are refused here, per
+// message, so one hostile device cannot fail a batch that holds other devices' messages.
+constexpr std::uint64_t kMaxSession = std::numeric_limits<std::int64_t>::max();
+
 struct Ingest::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, asio::thread_pool& workers_, store::DeviceStore& devices_,
        metrics::Registry& metrics_, const Clock& clock_, IngestOptions options_)
-      : timer(io), workers(workers_), devices(devices_), metrics(metrics_), clock(clock_),
-        options(std::move(options_)), log(log::get("control.ingest")) {
+      : timer(io),
+        workers(workers_),
+        devices(devices_),
+        metrics(metrics_),
+        clock(clock_),
+        options(std::move(options_)),
+        log(log::get("control.ingest")) {
     batches = &metrics.counter("hecs_ingest_batches_total", "Ingest transactions committed");
     stored = &metrics.counter("hecs_ingest_messages_stored_total", "Messages written to the store");
     duplicates = &metrics.counter("hecs_ingest_duplicates_total",
                                   "Telemetry messages already stored under the same id");
-    stale = &metrics.counter("hecs_ingest_stale_total",
-                             "hello/status of an older session, ignored");
+    stale =
+        &metrics.counter("hecs_ingest_stale_total", "hello/status of an older session, ignored");
     dropped = &metrics.counter("hecs_ingest_dropped_total",
                                "Messages dropped because the backlog was full");
     failures = &metrics.counter("hecs_ingest_store_errors_total", "Failed ingest transactions");
@@ -83,8 +93,8 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     if (env->type != proto::up_kind_name(up->kind)) {
-      reject("type_mismatch", topic, fmt::format("type {} on a {} topic", env->type,
-                                                 proto::up_kind_name(up->kind)));
+      reject("type_mismatch", topic,
+             fmt::format("type {} on a {} topic", env->type, proto::up_kind_name(up->kind)));
       return;
     }
     IngestItem item;
@@ -100,6 +110,10 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
           reject("body", topic, hello.error().message);
           return;
         }
+        if (hello->session > kMaxSession) {
+          reject("body", topic, "body.session: out of range");
+          return;
+        }
         item.kind = IngestItem::Kind::hello;
         item.session = hello->session;
         item.hostname = hello->hostname;
@@ -110,6 +124,10 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
         auto status = proto::parse_status(env->body);
         if (!status) {
           reject("body", topic, status.error().message);
+          return;
+        }
+        if (status->session > kMaxSession) {
+          reject("body", topic, "body.session: out of range");
           return;
         }
         item.kind = IngestItem::Kind::status;
@@ -186,8 +204,8 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
       stored->inc(result->applied);
       duplicates->inc(result->duplicates);
       stale->inc(result->stale);
-      log->debug("ingest.batch size={} duplicates={} stale={}", batch.size(),
-                 result->duplicates, result->stale);
+      log->debug("ingest.batch size={} duplicates={} stale={}", batch.size(), result->duplicates,
+                 result->stale);
     } else {
       failures->inc();
       log->error("ingest.failed size={} error={}", batch.size(),
@@ -216,9 +234,7 @@ Ingest::~Ingest() {
   impl_->timer.cancel();
 }
 
-void Ingest::start() {
-  impl_->arm_timer();
-}
+void Ingest::start() { impl_->arm_timer(); }
 
 void Ingest::on_message(const std::string& topic, const std::string& payload) {
   impl_->on_message(topic, payload);

@@ -1,10 +1,10 @@
-#include <fmt/format.h>
-#include <soci/soci.h>
-
 #include <cctype>
 #include <functional>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
+#include <soci/soci.h>
 
 #include "control/store/store.h"
 

@@ -1,10 +1,10 @@
 // DeviceStore::ingest: a batch of validated up-messages in one transaction (DESIGN §5).
-#include <fmt/format.h>
-#include <soci/soci.h>
-
 #include <limits>
 #include <optional>
 #include <utility>
+
+#include <fmt/format.h>
+#include <soci/soci.h>
 
 #include "control/store/store.h"
 
@@ -14,12 +14,13 @@ namespace {
 // Each upsert changes a row only when it belongs to the item's tenant, and hello and status
 // only when their session is not older than the stored one (S28): 0 affected rows then tells
 // that the item was ignored. last_seen only moves forward, as batches of several consumers may
-// interleave.
+// interleave. Only status decides `online`: the broker replays retained hello and status in no
+// set order, so a hello arriving after the will of its own session must not revive the device.
 constexpr const char* kHello =
     "INSERT INTO devices (id, tenant_id, hostname, online, session, first_seen, last_seen, "
-    "inventory) VALUES (:id, :tenant_id, :hostname, 1, :session, :first_seen, :last_seen, "
+    "inventory) VALUES (:id, :tenant_id, :hostname, 0, :session, :first_seen, :last_seen, "
     ":inventory) "
-    "ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, online = 1, "
+    "ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, "
     "session = excluded.session, inventory = excluded.inventory, "
     "last_seen = CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen "
     "ELSE devices.last_seen END WHERE devices.tenant_id = excluded.tenant_id AND excluded.session "

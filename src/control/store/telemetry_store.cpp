@@ -1,6 +1,6 @@
-#include <soci/soci.h>
-
 #include <utility>
+
+#include <soci/soci.h>
 
 #include "control/store/store.h"
 

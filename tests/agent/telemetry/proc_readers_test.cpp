@@ -1,10 +1,10 @@
 #include "agent/telemetry/proc_readers.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <random>
 #include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace hecs::agent::telemetry {
 namespace {

@@ -1,10 +1,5 @@
 #include "common/db/db.h"
 
-#include <fmt/format.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <soci/soci.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +7,11 @@
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <soci/soci.h>
 
 #include "support/postgres.h"
 #include "support/tempdir.h"

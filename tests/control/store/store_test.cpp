@@ -1,13 +1,13 @@
 #include "control/store/store.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "support/postgres.h"
 #include "support/tempdir.h"
@@ -258,7 +258,7 @@ TEST_P(Store, KeepsLastSeenMovingForwardOnly) {
 }
 
 TEST_P(Store, IgnoresAStatusOfAnOlderSession) {  // S28
-  ingest({hello("dev-1", 4, 1000)});
+  ingest({hello("dev-1", 4, 1000), status("dev-1", 4, true, 1000)});
   // The broker delivers the last will of session 3 after the hello of session 4.
   auto stats = ingest({status("dev-1", 3, false, 1100)});
   EXPECT_EQ(stats.applied, 0U);
@@ -319,9 +319,21 @@ TEST_P(Store, PagesThroughDevicesInIdOrder) {
   EXPECT_FALSE(exact.more);
 }
 
+TEST_P(Store, AHelloAloneDoesNotMakeADeviceOnline) {
+  ingest({hello("dev-1", 1, 1000)});
+  EXPECT_FALSE(device("dev-1").online);
+}
+
+TEST_P(Store, AHelloReplayedAfterTheWillOfItsOwnSessionDoesNotReviveTheDevice) {  // S28
+  // After a reconnect the broker replays retained hello and status in no set order.
+  ingest({hello("dev-1", 4, 1000), status("dev-1", 4, true, 1000)});
+  ingest({status("dev-1", 4, false, 2000), hello("dev-1", 4, 2001)});
+  EXPECT_FALSE(device("dev-1").online);
+}
+
 TEST_P(Store, FiltersDevicesByOnlineState) {
   ingest({hello("dev-1", 1, 1), hello("dev-2", 1, 1), hello("dev-3", 1, 1),
-          status("dev-2", 1, false, 2)});
+          status("dev-1", 1, true, 2), status("dev-3", 1, true, 2), status("dev-2", 1, false, 2)});
   auto online = list(by_state(true));
   EXPECT_THAT(ids(online), ElementsAre("dev-1", "dev-3"));
   EXPECT_EQ(online.total, 2U);
@@ -343,6 +355,7 @@ TEST_P(Store, FiltersDevicesByACaseInsensitiveSubstringOfIdOrHostname) {
   EXPECT_THAT(ids(nodes), ElementsAre("node-2"));
   EXPECT_TRUE(nodes.more);
   EXPECT_EQ(nodes.total, 2U);
+  ingest({status("node-3", 1, true, 2)});
   EXPECT_THAT(ids(list(by_state(true, "garage"))), ElementsAre("node-3"));
 }
 
@@ -363,7 +376,8 @@ TEST_P(Store, ReportsAnUnknownDeviceAsNotFound) {
 }
 
 TEST_P(Store, KeepsADeviceOfOneTenantOutOfAnotherTenantsView) {
-  ingest({hello("dev-a", 2, 1000, "host-a", kTenantA), telemetry("dev-a", "m1", 10, 1000)});
+  ingest({hello("dev-a", 2, 1000, "host-a", kTenantA), status("dev-a", 2, true, 1000, kTenantA),
+          telemetry("dev-a", "m1", 10, 1000)});
   EXPECT_THAT(list(DeviceFilter{}, kTenantB).items, IsEmpty());
   EXPECT_EQ(list(DeviceFilter{}, kTenantB).total, 0U);
   auto got = devices_->get(kTenantB, "dev-a");
