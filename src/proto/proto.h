@@ -142,6 +142,22 @@ struct Telemetry {
 Result<Telemetry> parse_telemetry(const boost::json::object& body);
 boost::json::object to_json(const Telemetry& telemetry);
 
+// ---- ack (down/cmd): telemetry committed by the control plane ------------------------------
+
+// Sent on the device's down/cmd topic after the control plane committed its messages; the agent
+// keeps each outbox entry until its id comes back here (DESIGN §4: acknowledged upstream only
+// after the commit). It travels in the up-message envelope, type "ack", unsigned until signed
+// down-messages arrive (issue 4): a forged ack can only make an agent drop telemetry early,
+// never run anything.
+inline constexpr std::size_t kMaxAckIds = 1000;
+struct Ack {
+  std::vector<std::string> ids;  // envelope ids (UUIDs) of committed messages, 1..kMaxAckIds
+  friend bool operator==(const Ack&, const Ack&) = default;
+};
+
+Result<Ack> parse_ack(const boost::json::object& body);
+boost::json::object to_json(const Ack& ack);
+
 // Builds a complete envelope (fresh UUID id) around a typed body.
 Envelope make_envelope(std::string_view type, std::int64_t ts_ms, boost::json::object body);
 

@@ -150,12 +150,14 @@ std::vector<boost::json::value> Control::devices() const {
 
 // ---- Agent --------------------------------------------------------------------------------
 
-std::unique_ptr<Agent> Agent::start(const std::string& mqtt_url, int interval_s, int keepalive_s) {
+std::unique_ptr<Agent> Agent::start(const std::string& mqtt_url, int interval_s, int keepalive_s,
+                                    const std::vector<std::string>& extra) {
   auto a = std::unique_ptr<Agent>(new Agent());
   a->dir_ = std::make_unique<TempDir>("agent");
   a->mqtt_url_ = mqtt_url;
   a->interval_s_ = interval_s;
   a->keepalive_s_ = keepalive_s;
+  a->extra_ = extra;
   a->launch();
   auto id_file = a->dir_->path() / "device-id";
   if (!wait_until([&] { return std::filesystem::exists(id_file); }, std::chrono::seconds(10))) {
@@ -167,11 +169,19 @@ std::unique_ptr<Agent> Agent::start(const std::string& mqtt_url, int interval_s,
 }
 
 void Agent::launch() {
-  process_ =
-      Process::spawn({(bin_dir() / "hecs-agent").string(), "--state-dir", dir_->path().string(),
-                      "--mqtt-url", mqtt_url_, "--telemetry-interval", std::to_string(interval_s_),
-                      "--keepalive", std::to_string(keepalive_s_), "--log-level", "debug"},
-                     dir_->path() / "agent.log");
+  std::vector<std::string> argv = {(bin_dir() / "hecs-agent").string(),
+                                   "--state-dir",
+                                   dir_->path().string(),
+                                   "--mqtt-url",
+                                   mqtt_url_,
+                                   "--telemetry-interval",
+                                   std::to_string(interval_s_),
+                                   "--keepalive",
+                                   std::to_string(keepalive_s_),
+                                   "--log-level",
+                                   "debug"};
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
+  process_ = Process::spawn(argv, dir_->path() / "agent.log");
 }
 
 void Agent::kill(int sig) {

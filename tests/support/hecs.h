@@ -56,7 +56,8 @@ class Control {
 class Agent {
  public:
   static std::unique_ptr<Agent> start(const std::string& mqtt_url, int interval_s = 1,
-                                      int keepalive_s = 5);
+                                      int keepalive_s = 5,
+                                      const std::vector<std::string>& extra = {});
   const std::string& device_id() const { return device_id_; }
   const std::filesystem::path& state_dir() const { return dir_->path(); }
   Process& process() { return *process_; }
@@ -69,6 +70,7 @@ class Agent {
   std::unique_ptr<TempDir> dir_;
   std::string mqtt_url_;
   int interval_s_ = 1, keepalive_s_ = 5;
+  std::vector<std::string> extra_;
   std::string device_id_;
   std::unique_ptr<Process> process_;
 };

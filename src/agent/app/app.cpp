@@ -47,6 +47,11 @@ void add_flags(CLI::App& cli, Config& c) {
                  "Messages kept while offline; the oldest go first beyond it")
       ->check(CLI::Range(std::size_t{100}, std::size_t{10000000}))
       ->capture_default_str();
+  cli.add_option("--ack-timeout", c.ack_timeout,
+                 "Seconds without an ack from the control plane before unacknowledged messages "
+                 "are sent again")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cli.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
@@ -106,6 +111,7 @@ int run(const Config& config) {
   uplink::UplinkOptions uplink_options;
   uplink_options.mqtt_url = config.mqtt_url;
   uplink_options.keepalive_s = config.keepalive;
+  uplink_options.resend_after = std::chrono::seconds(config.ack_timeout);
   uplink::Uplink link(io, *identity, *sessions, **outbox, uplink_options, hello_envelope);
   if (auto r = link.start(); !r) {
     return start_failed(r.error().message);
@@ -122,9 +128,8 @@ int run(const Config& config) {
         return;
       }
       if (auto sample = collector.sample()) {
-        auto payload = proto::serialize(
-            proto::make_envelope("telemetry", clock.now_ms(), proto::to_json(*sample)));
-        if (auto r = link.send(telemetry_topic, payload); !r) {
+        auto envelope = proto::make_envelope("telemetry", clock.now_ms(), proto::to_json(*sample));
+        if (auto r = link.send(telemetry_topic, proto::serialize(envelope), envelope.id); !r) {
           log->error("telemetry.store_failed error={}", log::quoted(r.error().message));
         }
       } else {

@@ -16,6 +16,7 @@ struct Config {
   int telemetry_interval = 30;                     // telemetry_interval: seconds, 1..86400
   int keepalive = 30;                              // keepalive: seconds, 5..3600
   std::size_t outbox_max_entries = 100000;         // outbox_max_entries: 100..10,000,000
+  int ack_timeout = 60;                            // ack_timeout: seconds, 1..3600
   std::string log_level = "info";                  // log_level
 };
 

@@ -95,8 +95,21 @@ Result<Db> open_checked(const std::filesystem::path& path, bool synchronous_full
   if (auto r = exec(db.get(),
                     "CREATE TABLE IF NOT EXISTS outbox ("
                     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                    " topic TEXT NOT NULL, payload BLOB NOT NULL, created_at INTEGER NOT NULL)");
+                    " topic TEXT NOT NULL, payload BLOB NOT NULL, created_at INTEGER NOT NULL,"
+                    " msg_id TEXT NOT NULL DEFAULT '')");
       !r) {
+    return tl::unexpected(r.error());
+  }
+  // Outboxes made before acks carried no message id: add it, taken from each envelope.
+  if (!prepare(db.get(), "SELECT msg_id FROM outbox LIMIT 0")) {
+    if (auto r = exec(db.get(),
+                      "ALTER TABLE outbox ADD COLUMN msg_id TEXT NOT NULL DEFAULT '';"
+                      "UPDATE outbox SET msg_id = COALESCE(json_extract(payload, '$.id'), '')");
+        !r) {
+      return tl::unexpected(r.error());
+    }
+  }
+  if (auto r = exec(db.get(), "CREATE INDEX IF NOT EXISTS outbox_msg_id ON outbox(msg_id)"); !r) {
     return tl::unexpected(r.error());
   }
   return db;
@@ -106,7 +119,7 @@ Result<Db> open_checked(const std::filesystem::path& path, bool synchronous_full
 
 struct Outbox::Handles {
   Db db;
-  Stmt insert, peek, remove, count, bytes, drop_oldest;
+  Stmt insert, peek, remove, count, bytes, drop_oldest, ack;
 };
 
 Outbox::Outbox(std::unique_ptr<Handles> handles, OutboxLimits limits)
@@ -141,8 +154,10 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& path, 
     Stmt* stmt;
     const char* sql;
   } statements[] = {
-      {&h->insert, "INSERT INTO outbox(topic, payload, created_at) VALUES (?, ?, ?)"},
-      {&h->peek, "SELECT seq, topic, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"},
+      {&h->insert, "INSERT INTO outbox(topic, payload, created_at, msg_id) VALUES (?, ?, ?, ?)"},
+      {&h->peek,
+       "SELECT seq, topic, payload, msg_id FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"},
+      {&h->ack, "DELETE FROM outbox WHERE msg_id = ?"},
       {&h->remove, "DELETE FROM outbox WHERE seq = ?"},
       {&h->count, "SELECT COUNT(*) FROM outbox"},
       {&h->bytes, "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"},
@@ -162,13 +177,15 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& path, 
   return outbox;
 }
 
-Result<std::int64_t> Outbox::append(const std::string& topic, const std::string& payload) {
+Result<std::int64_t> Outbox::append(const std::string& topic, const std::string& payload,
+                                    const std::string& msg_id) {
   sqlite3* db = h_->db.get();
   auto* s = h_->insert.get();
   sqlite3_reset(s);
   sqlite3_bind_text(s, 1, topic.data(), static_cast<int>(topic.size()), SQLITE_STATIC);
   sqlite3_bind_blob(s, 2, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, SystemClock{}.now_ms());
+  sqlite3_bind_text(s, 4, msg_id.data(), static_cast<int>(msg_id.size()), SQLITE_STATIC);
   int rc = sqlite3_step(s);
   sqlite3_reset(s);
   if (rc != SQLITE_DONE) {
@@ -215,9 +232,11 @@ Result<std::vector<OutboxEntry>> Outbox::peek(std::int64_t after_seq, std::size_
     OutboxEntry e;
     e.seq = sqlite3_column_int64(s, 0);
     e.topic = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
-    const void* blob = sqlite3_column_blob(s, 2);
-    e.payload.assign(static_cast<const char*>(blob),
-                     static_cast<std::size_t>(sqlite3_column_bytes(s, 2)));
+    if (const void* blob = sqlite3_column_blob(s, 2)) {
+      e.payload.assign(static_cast<const char*>(blob),
+                       static_cast<std::size_t>(sqlite3_column_bytes(s, 2)));
+    }
+    e.msg_id = reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
     out.push_back(std::move(e));
   }
   sqlite3_reset(s);
@@ -237,6 +256,31 @@ Result<void> Outbox::remove(std::int64_t seq) {
     return sql_error(h_->db.get(), rc, "remove");
   }
   return {};
+}
+
+Result<std::size_t> Outbox::acknowledge(const std::vector<std::string>& msg_ids) {
+  sqlite3* db = h_->db.get();
+  if (auto r = exec(db, "BEGIN IMMEDIATE"); !r) {
+    return tl::unexpected(r.error());
+  }
+  std::size_t removed = 0;
+  auto* s = h_->ack.get();
+  for (const auto& id : msg_ids) {
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+      (void)exec(db, "ROLLBACK");
+      return sql_error(db, rc, "acknowledge");
+    }
+    removed += static_cast<std::size_t>(sqlite3_changes(db));
+  }
+  if (auto r = exec(db, "COMMIT"); !r) {
+    (void)exec(db, "ROLLBACK");
+    return tl::unexpected(r.error());
+  }
+  return removed;
 }
 
 Result<std::size_t> Outbox::size() {

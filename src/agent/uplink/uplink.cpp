@@ -1,8 +1,9 @@
 #include "agent/uplink/uplink.h"
 
-#include <map>
+#include <set>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
@@ -33,10 +34,19 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
   std::function<std::string(std::uint64_t)> hello;
   log::Logger log;
   std::unique_ptr<net::MqttClient> mqtt;
-  std::map<int, std::int64_t> in_flight;  // MQTT message id → outbox seq
-  std::int64_t last_sent_seq = 0;         // highest seq handed to the broker on this link
+  std::set<std::string> in_flight;  // message ids sent and not yet acknowledged
+  std::int64_t last_sent_seq = 0;   // highest seq handed to the broker since the last rewind
   std::uint64_t published = 0;
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  std::unique_ptr<asio::steady_timer> resend_timer;
   SystemClock clock;
+
+  // Starts again from the oldest unacknowledged entry.
+  void rewind() {
+    in_flight.clear();
+    last_sent_seq = 0;
+    last_progress = std::chrono::steady_clock::now();
+  }
 
   std::string status_payload(proto::State state, std::uint64_t session) {
     auto env = proto::make_envelope("status", clock.now_ms(),
@@ -45,8 +55,7 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void on_connect() {
-    in_flight.clear();
-    last_sent_seq = 0;
+    rewind();
     auto session = sessions.current();
     // hello and status are retained state, not history: they go straight out, not through the
     // outbox, and are sent again on every connection.
@@ -77,23 +86,60 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
       if (!mid) {
         return;  // link went down: on_connect starts again from the oldest entry
       }
-      in_flight[*mid] = e.seq;
+      in_flight.insert(e.msg_id);
       last_sent_seq = e.seq;
+      ++published;
     }
   }
 
-  void on_published(int mid) {
-    auto it = in_flight.find(mid);
-    if (it == in_flight.end()) {
-      return;  // hello/status, or a message of an earlier link
+  void on_message(const net::MqttMessage& m) {
+    if (m.topic != proto::down_cmd_topic(identity.device_id)) {
+      return;
     }
-    if (auto r = outbox.remove(it->second); !r) {
-      log->error("outbox.remove_failed seq={} error={}", it->second,
-                 log::quoted(r.error().message));
+    auto env = proto::parse_envelope(m.payload);
+    if (!env) {
+      log->warn("command.rejected reason={}", log::quoted(env.error().message));
+      return;
     }
-    in_flight.erase(it);
-    ++published;
+    if (env->type != "ack") {
+      log->warn("command.unsupported type={}", log::quoted(env->type));  // tasks: issue 6
+      return;
+    }
+    auto ack = proto::parse_ack(env->body);
+    if (!ack) {
+      log->warn("command.rejected reason={}", log::quoted(ack.error().message));
+      return;
+    }
+    auto removed = outbox.acknowledge(ack->ids);
+    if (!removed) {
+      log->error("outbox.ack_failed error={}", log::quoted(removed.error().message));
+      return;
+    }
+    for (const auto& id : ack->ids) {
+      in_flight.erase(id);
+    }
+    last_progress = std::chrono::steady_clock::now();
+    log->debug("uplink.acked ids={} removed={}", ack->ids.size(), *removed);
     pump();
+  }
+
+  // Acks can be lost (the control plane died after its commit, or before it): entries that
+  // stay unacknowledged for resend_after go out again.
+  void arm_resend() {
+    resend_timer->expires_after(options.resend_after / 2);
+    resend_timer->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) {
+        return;
+      }
+      auto idle = std::chrono::steady_clock::now() - self->last_progress;
+      if (!self->in_flight.empty() && idle >= self->options.resend_after) {
+        self->log->info("uplink.resend unacknowledged={}", self->in_flight.size());
+        self->rewind();
+        self->pump();
+      }
+      self->arm_resend();
+    });
   }
 };
 
@@ -138,11 +184,14 @@ Result<void> Uplink::start() {
       self->on_connect();
     }
   };
-  impl->mqtt->on_published = [weak](int mid) {
+  impl->mqtt->on_message = [weak](const net::MqttMessage& m) {
     if (auto self = weak.lock()) {
-      self->on_published(mid);
+      self->on_message(m);
     }
   };
+  impl->mqtt->subscribe(proto::down_cmd_topic(impl->identity.device_id), 1);
+  impl->resend_timer = std::make_unique<asio::steady_timer>(impl->io);
+  impl->arm_resend();
   impl->mqtt->on_disconnect = [weak](int) {
     if (auto self = weak.lock()) {
       self->log->warn("uplink.offline device={} queued={}", self->identity.device_id,
@@ -165,11 +214,15 @@ void Uplink::stop(std::function<void()> done) {
                               impl->status_payload(proto::State::offline, impl->sessions.current()),
                               1, true);
   }
+  if (impl->resend_timer) {
+    impl->resend_timer->cancel();
+  }
   impl->mqtt->stop(std::move(done));
 }
 
-Result<void> Uplink::send(const std::string& topic, const std::string& payload) {
-  auto seq = impl_->outbox.append(topic, payload);
+Result<void> Uplink::send(const std::string& topic, const std::string& payload,
+                          const std::string& msg_id) {
+  auto seq = impl_->outbox.append(topic, payload, msg_id);
   if (!seq) {
     return tl::unexpected(seq.error());
   }

@@ -2,12 +2,15 @@
 // SQLite outbox, and the MQTT connection that drains it.
 //
 // Everything that must reach the control plane goes through the outbox: it is committed first,
-// published with QoS 1 in order, and removed only after the broker's PUBACK. A crash between
-// PUBACK and removal re-sends the message; the control plane keeps it once (by message id).
+// published with QoS 1 in order, and removed only when the control plane acknowledges it on the
+// device's down/cmd topic, which it does after its own commit (DESIGN §4). Unacknowledged
+// entries are sent again on every new connection and after kResendAfter; the control plane
+// keeps each message once (by message id), so a resend is harmless.
 //
 // Threading: Uplink lives on the agent's single io_context thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -52,6 +55,7 @@ struct OutboxEntry {
   std::int64_t seq = 0;
   std::string topic;
   std::string payload;
+  std::string msg_id;  // the envelope id, which the control plane's ack names
 };
 
 struct OutboxLimits {
@@ -70,9 +74,12 @@ class Outbox {
   Outbox& operator=(const Outbox&) = delete;
 
   // Appends and commits; when over a limit, drops the oldest entries first and counts them.
-  Result<std::int64_t> append(const std::string& topic, const std::string& payload);
+  Result<std::int64_t> append(const std::string& topic, const std::string& payload,
+                              const std::string& msg_id);
   Result<std::vector<OutboxEntry>> peek(std::int64_t after_seq, std::size_t max);
   Result<void> remove(std::int64_t seq);
+  // Removes the entries with these message ids, in one transaction; returns how many went.
+  Result<std::size_t> acknowledge(const std::vector<std::string>& msg_ids);
   Result<std::size_t> size();
   std::uint64_t dropped() const { return dropped_; }
   const std::string& quarantined() const { return quarantined_; }
@@ -91,7 +98,9 @@ class Outbox {
 struct UplinkOptions {
   std::string mqtt_url = "mqtt://127.0.0.1:1883";
   int keepalive_s = 30;
-  std::size_t max_in_flight = 100;
+  std::size_t max_in_flight = 100;  // sent, not yet acknowledged by the control plane
+  // Unacknowledged entries are sent again after this long without any ack.
+  std::chrono::seconds resend_after{60};
 };
 
 class Uplink {
@@ -107,8 +116,10 @@ class Uplink {
 
   Result<void> start();
   void stop(std::function<void()> done);
-  // Commits a message to the outbox and sends it as soon as the link allows.
-  Result<void> send(const std::string& topic, const std::string& payload);
+  // Commits a message to the outbox and sends it as soon as the link allows; `msg_id` is its
+  // envelope id.
+  Result<void> send(const std::string& topic, const std::string& payload,
+                    const std::string& msg_id);
   bool connected() const;
   std::uint64_t published() const;
 

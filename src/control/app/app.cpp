@@ -141,6 +141,23 @@ int run(const Config& config) {
   devices::IngestOptions ingest_options;
   ingest_options.tenant_id = boot->tenant_id;
   ingest_options.max_message_bytes = config.max_message_bytes;
+  net::MqttClient* mqtt_client = nullptr;  // set below; the ingest timer starts after that
+  auto& acks_sent = metrics.counter("hecs_acks_sent_total", "Ack messages sent to agents");
+  // After each commit the agents may drop what was stored (DESIGN §4). An ack that cannot be
+  // sent now is not retried: the agent sends the message again and gets its ack then.
+  ingest_options.on_committed = [&](const std::string& device, std::vector<std::string> ids) {
+    for (std::size_t at = 0; at < ids.size(); at += proto::kMaxAckIds) {
+      proto::Ack ack;
+      auto end = std::min(ids.size(), at + proto::kMaxAckIds);
+      ack.ids.assign(std::make_move_iterator(ids.begin() + static_cast<long>(at)),
+                     std::make_move_iterator(ids.begin() + static_cast<long>(end)));
+      auto payload =
+          proto::serialize(proto::make_envelope("ack", clock.now_ms(), proto::to_json(ack)));
+      if (mqtt_client->publish(proto::down_cmd_topic(device), payload, 1, false)) {
+        acks_sent.inc();
+      }
+    }
+  };
   devices::Ingest ingest(io, workers, devices, metrics, clock, ingest_options);
 
   net::MqttOptions mqtt_options;
@@ -152,6 +169,7 @@ int run(const Config& config) {
     log->error("start.failed reason={}", log::quoted(mqtt.error().message));
     return 1;
   }
+  mqtt_client = mqtt->get();
   (*mqtt)->on_message = [&ingest](const net::MqttMessage& m) {
     ingest.on_message(m.topic, m.payload);
   };

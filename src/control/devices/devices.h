@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -26,6 +28,10 @@ struct IngestOptions {
   std::chrono::milliseconds flush_interval{50};
   std::size_t max_backlog = 200000;  // beyond it the oldest telemetry is dropped, and counted
   std::size_t max_message_bytes = 64 * 1024;
+  // Called on a worker thread after each committed batch, once per device, with the ids of its
+  // telemetry messages now stored (new or already there): the agent may drop them.
+  std::function<void(const std::string& device_id, std::vector<std::string> message_ids)>
+      on_committed;
 };
 
 class Ingest {

@@ -1,6 +1,7 @@
 #include <deque>
 #include <future>
 #include <limits>
+#include <map>
 #include <mutex>
 
 #include <boost/asio/post.hpp>
@@ -197,6 +198,17 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
 
   void write(std::vector<IngestItem> batch) {
     auto result = devices.ingest(batch);
+    if (result && options.on_committed) {
+      std::map<std::string, std::vector<std::string>> committed;
+      for (const auto& item : batch) {
+        if (item.kind == IngestItem::Kind::telemetry) {
+          committed[item.device_id].push_back(item.message_id);
+        }
+      }
+      for (auto& [device, ids] : committed) {
+        options.on_committed(device, std::move(ids));
+      }
+    }
     std::lock_guard lock(mutex);
     writing = false;
     if (result) {
