@@ -33,7 +33,6 @@ function(hecs_test name)
   gtest_discover_tests(${name}
     TEST_PREFIX "${name}."
     PROPERTIES LABELS ${M_LABEL} TIMEOUT ${M_TIMEOUT}
-    ENVIRONMENT "HECS_BIN_DIR=${PROJECT_BINARY_DIR}/bin;HECS_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 30)
 endfunction()
 

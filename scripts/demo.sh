@@ -21,7 +21,7 @@ done
 
 mkdir -p "$DEMO/mosquitto" "$DEMO/control" "$DEMO/logs"
 pids=()
-cleanup() {
+stop_all() {
   trap - INT TERM EXIT
   echo
   echo "demo: stopping ${#pids[@]} processes"
@@ -29,7 +29,8 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "demo: stopped (state kept in $DEMO/; remove it for a fresh start)"
 }
-trap cleanup INT TERM EXIT
+trap 'stop_all; exit 0' INT TERM
+trap 'stop_all' EXIT
 
 cat >"$DEMO/mosquitto/mosquitto.conf" <<CONF
 # Demo broker: plain MQTT on loopback only (TLS and ACLs come with enrolment, issue 4).
@@ -87,4 +88,5 @@ MSG
 
 # Exit (and clean up) as soon as any of our processes dies, or on Ctrl-C.
 wait -n "${pids[@]}" || true
-echo "demo: a process exited; see $DEMO/logs/" >&2
+echo "demo: a process exited unexpectedly; see $DEMO/logs/" >&2
+exit 1

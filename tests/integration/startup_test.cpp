@@ -1,5 +1,6 @@
 // Start-up: broken configuration is one line and exit code 2; a damaged database is moved
 // aside and replaced (S32); the CLI works against a real control plane.
+#include <csignal>
 #include <fstream>
 
 #include <boost/json.hpp>
@@ -204,6 +205,49 @@ TEST_F(Startup, HecsctlListsAndShowsDevicesOfARealControlPlane) {
   EXPECT_EQ(wrong_key.code, 1);
   EXPECT_EQ(lines(wrong_key.output), 1u) << wrong_key.output;
   EXPECT_EQ(wrong_key.output.find("hecs_AAAA"), std::string::npos) << "the key was echoed";
+}
+
+TEST_F(Startup, TheDemoStartsEverythingAndCtrlCStopsIt) {
+  auto demo_dir = dir_.path() / "demo";
+  auto mqtt_port = free_port(), http_port = free_port();
+  auto demo = Process::spawn(
+      {"/usr/bin/env", "BIN=" + bin_dir().string(), "HECS_DEMO_DIR=" + demo_dir.string(),
+       "HECS_DEMO_MQTT_PORT=" + std::to_string(mqtt_port),
+       "HECS_DEMO_HTTP_PORT=" + std::to_string(http_port), "bash",
+       (source_dir() / "scripts" / "demo.sh").string()},
+      dir_.path() / "demo.log");
+  ASSERT_TRUE(wait_until([&] { return demo->log_text().find("Press Ctrl-C") != std::string::npos; },
+                         seconds(30)))
+      << demo->log_text();
+  EXPECT_NE(demo->log_text().find("Admin key"), std::string::npos);
+  const std::string url = "http://127.0.0.1:" + std::to_string(http_port);
+  std::string admin;
+  {
+    std::ifstream creds(demo_dir / "control" / "admin-credentials");
+    for (std::string line; std::getline(creds, line);) {
+      if (line.rfind("hecs_", 0) == 0) {
+        admin = line;
+      }
+    }
+  }
+  EXPECT_NE(demo->log_text().find(admin), std::string::npos) << "the banner shows the key";
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto r = http_get(url + "/api/v1/devices?online=true", admin);
+        return r.status == 200 && r.json().at("total").to_number<int>() == 3;
+      },
+      seconds(20)));
+
+  demo->signal(SIGINT);  // what Ctrl-C sends
+  EXPECT_EQ(demo->wait(seconds(20)), 0) << demo->log_text();
+  std::string left;
+  // "[/]tmp/…" matches the path but not this pgrep's own shell command line.
+  run_command(
+      "pgrep -f '[" + demo_dir.string().substr(0, 1) + "]" + demo_dir.string().substr(1) + "'",
+      &left);
+  EXPECT_EQ(left, "") << "processes the demo started are still running";
+  EXPECT_FALSE(port_open(http_port));
+  EXPECT_FALSE(port_open(mqtt_port));
 }
 
 }  // namespace

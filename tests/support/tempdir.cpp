@@ -47,12 +47,12 @@ std::uint16_t free_port() {
 
 std::filesystem::path bin_dir() {
   const char* dir = std::getenv("HECS_BIN_DIR");
-  return dir ? dir : "build/bin";
+  return dir ? dir : HECS_DEFAULT_BIN_DIR;
 }
 
 std::filesystem::path source_dir() {
   const char* dir = std::getenv("HECS_SOURCE_DIR");
-  return dir ? dir : ".";
+  return dir ? dir : HECS_DEFAULT_SOURCE_DIR;
 }
 
 }  // namespace hecs::test
