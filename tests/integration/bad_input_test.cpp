@@ -25,15 +25,6 @@ void publish(const Mosquitto& broker, const std::string& topic, const std::strin
   ASSERT_EQ(run_command(cmd), 0) << cmd;
 }
 
-std::uint64_t metric(const Control& control, const std::string& series) {
-  auto text = http_get(control.url() + "/metrics").body;
-  auto pos = text.find("\n" + series + " ");
-  if (pos == std::string::npos) {
-    return 0;
-  }
-  return std::stoull(text.substr(pos + series.size() + 2));
-}
-
 class BadInput : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -84,8 +75,8 @@ TEST_F(BadInput, GarbageOnDeviceTopicsIsRejectedCountedAndHarmsNobody) {
   }
   for (const auto& [reason, count] : expected) {
     auto series = "hecs_mqtt_messages_rejected_total{reason=\"" + reason + "\"}";
-    EXPECT_TRUE(wait_until([&] { return metric(*control_, series) >= count; }, seconds(10)))
-        << series << " = " << metric(*control_, series);
+    EXPECT_TRUE(wait_until([&] { return control_->metric(series) >= count; }, seconds(10)))
+        << series << " = " << control_->metric(series);
   }
   // Nobody crashed, nothing of the garbage was stored, the real device is intact.
   EXPECT_TRUE(control_->process().running());
@@ -102,13 +93,13 @@ TEST_F(BadInput, AStaleLastWillFromAnEarlierSessionNeverTurnsALiveDeviceOffline)
   auto device = control_->device(agent_->device_id());
   auto session = device.at("session").to_number<std::uint64_t>();
   ASSERT_GE(session, 1u);
-  auto stale_before = metric(*control_, "hecs_ingest_stale_total");
+  auto stale_before = control_->metric("hecs_ingest_stale_total");
   auto will = proto::make_envelope(
       "status", 1, proto::to_json(proto::Status{proto::State::offline, session - 1}));
   publish(*broker_, proto::up_topic(agent_->device_id(), proto::UpKind::status),
           proto::serialize(will), dir_);
-  ASSERT_TRUE(wait_until(
-      [&] { return metric(*control_, "hecs_ingest_stale_total") > stale_before; }, seconds(10)));
+  ASSERT_TRUE(wait_until([&] { return control_->metric("hecs_ingest_stale_total") > stale_before; },
+                         seconds(10)));
   auto after = control_->device(agent_->device_id());
   EXPECT_TRUE(after.at("online").as_bool());
   EXPECT_EQ(after.at("session").to_number<std::uint64_t>(), session);

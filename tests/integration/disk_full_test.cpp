@@ -44,23 +44,6 @@ class SmallDisk {
   bool mounted_ = false;
 };
 
-std::uint64_t metric(const Control& control, const std::string& series) {
-  auto text = http_get(control.url() + "/metrics").body;
-  auto pos = text.find("\n" + series + " ");
-  return pos == std::string::npos ? 0 : std::stoull(text.substr(pos + series.size() + 2));
-}
-
-std::vector<std::string> sql_lines(const std::filesystem::path& db, const std::string& query) {
-  std::string out;
-  run_command("sqlite3 -readonly '" + db.string() + "' \"" + query + "\" 2>&1", &out);
-  std::vector<std::string> lines;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 TEST(DiskFull, TheControlPlaneKeepsServingAndCatchesUpWhenSpaceIsBack) {
   ASSERT_EQ(::geteuid(), 0u) << "mounting a tmpfs needs root, as make test runs";
   auto broker = Mosquitto::start();
@@ -98,7 +81,7 @@ TEST(DiskFull, TheControlPlaneKeepsServingAndCatchesUpWhenSpaceIsBack) {
   agent->restart();
 
   // The disk fills: ingest transactions fail, the control plane stays up and answers reads.
-  ASSERT_TRUE(wait_until([&] { return metric(*control, "hecs_ingest_store_errors_total") > 0; },
+  ASSERT_TRUE(wait_until([&] { return control->metric("hecs_ingest_store_errors_total") > 0; },
                          seconds(60)))
       << control->process().log_text();
   EXPECT_TRUE(control->process().running());

@@ -26,17 +26,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::vector<std::string> sql_lines(const std::filesystem::path& db, const std::string& query) {
-  std::string out;
-  run_command("sqlite3 -readonly '" + db.string() + "' \"" + query + "\" 2>&1", &out);
-  std::vector<std::string> result;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) {
-    result.push_back(line);
-  }
-  return result;
-}
-
 std::multiset<std::string> stored_ids(const Control& control, const std::string& device) {
   std::multiset<std::string> ids;
   auto r = control.get("/api/v1/devices/" + device + "/telemetry?since=0&limit=5000");

@@ -207,6 +207,24 @@ TEST_F(Startup, HecsctlListsAndShowsDevicesOfARealControlPlane) {
   EXPECT_EQ(wrong_key.output.find("hecs_AAAA"), std::string::npos) << "the key was echoed";
 }
 
+TEST_F(Startup, SighupIsLoggedAndNeitherDaemonDies) {
+  auto broker = Mosquitto::start();
+  auto control = Control::start(broker->url());
+  auto agent = Agent::start(broker->url(), 1, 5);
+  control->process().signal(SIGHUP);
+  agent->process().signal(SIGHUP);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return control->process().log_text().find("control.reload_unsupported") !=
+                   std::string::npos &&
+               agent->process().log_text().find("agent.reload_unsupported") != std::string::npos;
+      },
+      seconds(5)));
+  EXPECT_TRUE(control->process().running());
+  EXPECT_TRUE(agent->process().running());
+  EXPECT_EQ(control->get("/api/v1/devices").status, 200);
+}
+
 TEST_F(Startup, TheDemoStartsEverythingAndCtrlCStopsIt) {
   auto demo_dir = dir_.path() / "demo";
   auto mqtt_port = free_port(), http_port = free_port();

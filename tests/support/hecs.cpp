@@ -61,6 +61,17 @@ HttpResult http_get(const std::string& url, const std::string& api_key) {
   return http_request("GET", url, headers);
 }
 
+std::vector<std::string> sql_lines(const std::filesystem::path& db, const std::string& query) {
+  std::string out;
+  run_command("sqlite3 -readonly '" + db.string() + "' \"" + query + "\" 2>&1", &out);
+  std::vector<std::string> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
 // ---- Control ------------------------------------------------------------------------------
 
 std::unique_ptr<Control> Control::start(const std::string& mqtt_url, const std::string& db,
@@ -146,6 +157,12 @@ std::vector<boost::json::value> Control::devices() const {
     cursor = std::string(next.as_string());
   }
   return out;
+}
+
+std::uint64_t Control::metric(const std::string& series) const {
+  auto text = http_get(url() + "/metrics").body;
+  auto pos = text.find("\n" + series + " ");
+  return pos == std::string::npos ? 0 : std::stoull(text.substr(pos + series.size() + 2));
 }
 
 // ---- Agent --------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ HttpResult http_request(const std::string& method, const std::string& url,
                         const std::vector<std::string>& headers = {}, const std::string& body = {});
 HttpResult http_get(const std::string& url, const std::string& api_key = {});
 
+// Rows of a SQLite query, one string per line, read with the sqlite3 tool (read-only, so it
+// can look into a live WAL database of a running process).
+std::vector<std::string> sql_lines(const std::filesystem::path& db, const std::string& query);
+
 class Control {
  public:
   // Starts hecs-control on a free port with a temp data dir (SQLite unless `db` is given) and
@@ -41,6 +45,8 @@ class Control {
   HttpResult get(const std::string& path) const;           // authenticated GET
   boost::json::value device(const std::string& id) const;  // null when absent
   std::vector<boost::json::value> devices() const;         // all pages
+  // The value of one unlabelled or fully labelled series of /metrics, 0 when absent.
+  std::uint64_t metric(const std::string& series) const;
 
  private:
   Control() = default;

@@ -4,7 +4,6 @@
 #include <filesystem>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -12,29 +11,20 @@
 #include "agent/telemetry/telemetry.h"
 #include "agent/uplink/uplink.h"
 #include "common/clock.h"
+#include "common/config/config.h"
 #include "common/log.h"
 #include "common/net/mqtt.h"
+#include "common/net/signals.h"
 #include "proto/proto.h"
 
 namespace hecs::agent::app {
 namespace asio = boost::asio;
 
-namespace {
-CLI::Validator mqtt_url() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        auto ok = net::parse_mqtt_url(value);
-        return ok ? std::string() : ok.error().message;
-      },
-      "URL");
-}
-}  // namespace
-
 void add_flags(CLI::App& cli, Config& c) {
   cli.add_option("--state-dir", c.state_dir, "Directory for the device id, session and outbox")
       ->capture_default_str();
   cli.add_option("--mqtt-url", c.mqtt_url, "Broker URL, mqtt://host:port")
-      ->check(mqtt_url())
+      ->check(config::checked_by("URL", net::parse_mqtt_url))
       ->capture_default_str();
   cli.add_option("--telemetry-interval", c.telemetry_interval, "Seconds between samples")
       ->check(CLI::Range(1, 86400))
@@ -140,9 +130,7 @@ int run(const Config& config) {
   };
   tick();
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int sig) {
-    log->info("agent.stopping signal={}", sig);
+  net::StopSignals signals(io, "agent", [&](int) {
     timer.cancel();
     link.stop([&io] { io.stop(); });
   });

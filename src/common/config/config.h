@@ -24,6 +24,18 @@ inline constexpr int kUsageExitCode = 2;
 std::optional<int> parse(CLI::App& app, int argc, const char* const* argv, std::ostream& out,
                          std::ostream& err);
 
+// A CLI11 check made from one of our parsers (anything taking the value and returning a
+// Result), so a flag is refused at start-up, exit code 2, with the parser's own message.
+template <class Parse>
+CLI::Validator checked_by(std::string description, Parse parse) {
+  return CLI::Validator(
+      [parse](std::string& value) -> std::string {
+        auto parsed = parse(value);
+        return parsed ? std::string() : parsed.error().message;
+      },
+      std::move(description));
+}
+
 // The YAML file as "--flag=value" arguments, in file order. Errc::invalid_input for a file that
 // is unreadable, not a mapping, or holds a key that `app` has no flag for.
 Result<std::vector<std::string>> yaml_to_args(const CLI::App& app, const std::string& path);

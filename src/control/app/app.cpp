@@ -8,16 +8,17 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "common/config/config.h"
 #include "common/log.h"
 #include "common/metrics/metrics.h"
 #include "common/net/http.h"
 #include "common/net/mqtt.h"
+#include "common/net/signals.h"
 #include "control/api/api.h"
 #include "control/auth/auth.h"
 #include "control/devices/devices.h"
@@ -27,35 +28,14 @@
 namespace hecs::control::app {
 namespace asio = boost::asio;
 
-namespace {
-// CLI11 validators that reuse the parsers the servers use, so a bad value fails at start-up
-// with exit code 2 instead of later.
-CLI::Validator listen_address() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        auto ok = net::check_listen_address(value);
-        return ok ? std::string() : ok.error().message;
-      },
-      "HOST:PORT");
-}
-CLI::Validator mqtt_url() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        auto ok = net::parse_mqtt_url(value);
-        return ok ? std::string() : ok.error().message;
-      },
-      "URL");
-}
-}  // namespace
-
 void add_flags(CLI::App& cli, Config& c) {
   cli.add_option("--data-dir", c.data_dir, "Directory for the database and credentials")
       ->capture_default_str();
   cli.add_option("--http-listen", c.http_listen, "REST API address, host:port")
-      ->check(listen_address())
+      ->check(config::checked_by("HOST:PORT", net::check_listen_address))
       ->capture_default_str();
   cli.add_option("--mqtt-url", c.mqtt_url, "Broker URL, mqtt://host:port")
-      ->check(mqtt_url())
+      ->check(config::checked_by("URL", net::parse_mqtt_url))
       ->capture_default_str();
   cli.add_option("--db", c.db,
                  "Database: a SQLite file path (default DATA_DIR/hecs.db) or postgresql://…");
@@ -214,9 +194,7 @@ int run(const Config& config) {
             log::quoted(config.mqtt_url),
             (*database)->backend() == db::Backend::sqlite ? "sqlite" : "postgresql");
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int sig) {
-    log->info("control.stopping signal={}", sig);
+  net::StopSignals signals(io, "control", [&](int) {
     (*http)->stop();
     prune_timer.cancel();
     (*mqtt)->stop([&] {
