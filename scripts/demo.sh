@@ -36,6 +36,7 @@ cat >"$DEMO/mosquitto/mosquitto.conf" <<CONF
 # Demo broker: plain MQTT on loopback only (TLS and ACLs come with enrolment, issue 4).
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
+max_packet_size 1048576
 persistence true
 persistence_location $PWD/$DEMO/mosquitto/
 log_dest stderr

@@ -1,6 +1,7 @@
 // Bad input never crashes a process or harms another device's data (issue 2, point 8; S28).
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -87,6 +88,36 @@ TEST_F(BadInput, GarbageOnDeviceTopicsIsRejectedCountedAndHarmsNobody) {
   EXPECT_TRUE(d.at("online").as_bool());
   EXPECT_TRUE(d.at("inventory").is_object());
   EXPECT_EQ(control_->devices().size(), 1u);
+}
+
+TEST_F(BadInput, TelemetryRefusedForGoodIsAcknowledgedSoTheAgentStopsResending) {
+  const std::string device = random_uuid();
+  auto acks = dir_.path() / "acks.txt";
+  auto sub = Process::spawn(
+      {"/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker_->port()), "-q",
+       "1", "-C", "2", "-W", "20", "-t", proto::down_cmd_topic(device)},
+      acks);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it subscribe
+  const std::string bad_body = random_uuid(), wrong_type = random_uuid();
+  publish(
+      *broker_, telemetry_topic(device),
+      R"({"v":1,"id":")" + bad_body + R"(","type":"telemetry","ts":1,"body":{"cpu_percent":"x"}})",
+      dir_);
+  publish(*broker_, telemetry_topic(device),
+          R"({"v":1,"id":")" + wrong_type + R"(","type":"status","ts":1,"body":{}})", dir_);
+  EXPECT_EQ(sub->wait(seconds(20)), 0) << sub->log_text();
+  auto text = sub->log_text();
+  EXPECT_NE(text.find(bad_body), std::string::npos) << text;
+  EXPECT_NE(text.find(wrong_type), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("type":"ack")"), std::string::npos) << text;
+}
+
+TEST_F(BadInput, HeadGetsTheHeadersWithoutABody) {
+  auto r = http_request("HEAD", control_->url() + "/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "");
+  // The connection stays usable: the next request on a fresh handle works as well.
+  EXPECT_EQ(http_get(control_->url() + "/healthz").status, 200);
 }
 
 TEST_F(BadInput, AStaleLastWillFromAnEarlierSessionNeverTurnsALiveDeviceOffline) {  // S28

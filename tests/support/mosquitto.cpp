@@ -20,6 +20,7 @@ std::unique_ptr<Mosquitto> Mosquitto::start() {
        << "persistence true\n"
        << "persistence_location " << m->dir_->path().string() << "/\n"
        << "max_queued_messages 100000\n"
+       << "max_packet_size 1048576\n"  // bounds what one client can make anyone allocate
        // Started as root, Mosquitto would switch to user "mosquitto": that clears the
        // parent-death signal (a crashed test would leak the broker) and leaves it unable to
        // write persistence into our directory. Tests keep it as the user that started it.

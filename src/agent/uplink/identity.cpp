@@ -101,11 +101,12 @@ Result<SessionCounter> SessionCounter::open(const std::filesystem::path& state_d
 }
 
 Result<std::uint64_t> SessionCounter::next() {
-  auto candidate = value_ + 1;
-  if (auto r = write_file_atomic(path_, fmt::format("{}\n", candidate)); !r) {
+  // The new number is used even when it cannot be stored (full disk, S30): reusing the old one
+  // would let the previous connection's late will count as current.
+  ++value_;
+  if (auto r = write_file_atomic(path_, fmt::format("{}\n", value_)); !r) {
     return tl::unexpected(r.error());
   }
-  value_ = candidate;
   return value_;
 }
 

@@ -83,6 +83,15 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
     }
     for (auto& e : *entries) {
       auto mid = mqtt->publish(e.topic, e.payload, 1, false);
+      if (!mid && mid.error().code == Errc::invalid_input) {
+        // The broker could never take it (too large, bad topic): drop it, or it would block
+        // every entry behind it for ever.
+        log->error("outbox.dropped_unsendable seq={} error={}", e.seq,
+                   log::quoted(mid.error().message));
+        (void)outbox.remove(e.seq);
+        last_sent_seq = e.seq;
+        continue;
+      }
       if (!mid) {
         return;  // link went down: on_connect starts again from the oldest entry
       }
@@ -126,7 +135,9 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
   // Acks can be lost (the control plane died after its commit, or before it): entries that
   // stay unacknowledged for resend_after go out again.
   void arm_resend() {
-    resend_timer->expires_after(options.resend_after / 2);
+    // Half the timeout, in milliseconds: whole seconds would make a 0 s timer of a 1 s timeout.
+    resend_timer->expires_after(
+        std::chrono::duration_cast<std::chrono::milliseconds>(options.resend_after) / 2);
     resend_timer->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = weak.lock();
       if (ec || !self) {

@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -141,6 +142,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& io;
   asio::thread_pool& workers;
   tcp::acceptor acceptor;
+  asio::steady_timer retry{acceptor.get_executor()};
   Handler handler;
   HttpLimits limits;
   log::Logger log;
@@ -200,6 +202,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
+    head_ = msg.method() == http::verb::head;
     auto req = std::make_shared<Request>();
     req->method = std::string(msg.method_string());
     req->target = std::string(msg.target());
@@ -246,6 +249,12 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
+    if (head_) {
+      // HEAD: the headers of the GET, Content-Length included, and no body on the wire.
+      auto length = res->body().size();
+      res->body().clear();
+      res->content_length(length);
+    }
     stream_.expires_after(server_->limits.read_timeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -269,6 +278,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_;
   bool keep_alive_ = true;
+  bool head_ = false;
 };
 
 Result<tcp::endpoint> parse_listen(std::string_view listen) {
@@ -317,22 +327,32 @@ Result<void> check_listen_address(std::string_view listen) {
 }
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept(asio::make_strand(io),
-                        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                          if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
-                            return;
-                          }
-                          if (!ec) {
-                            if (self->connections.load() >= self->limits.max_connections) {
-                              beast::error_code ignored;
-                              socket.close(ignored);
-                            } else {
-                              ++self->connections;
-                              std::make_shared<Session>(std::move(socket), self)->start();
-                            }
-                          }
-                          self->accept();
-                        });
+  acceptor.async_accept(
+      asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
+          return;
+        }
+        if (ec) {
+          // Out of descriptors (EMFILE) or memory: retrying at once would spin a core. Wait a
+          // little; connections closing meanwhile free what we need.
+          self->log->warn("http.accept_failed error={}", log::quoted(ec.message()));
+          self->retry.expires_after(std::chrono::milliseconds(100));
+          self->retry.async_wait([self](beast::error_code wait_ec) {
+            if (!wait_ec) {
+              self->accept();
+            }
+          });
+          return;
+        }
+        if (self->connections.load() >= self->limits.max_connections) {
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else {
+          ++self->connections;
+          std::make_shared<Session>(std::move(socket), self)->start();
+        }
+        self->accept();
+      });
 }
 
 HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -25,7 +25,7 @@ struct HttpLimits {
   std::size_t header_bytes = 8 * 1024;   // larger → 431
   std::size_t body_bytes = 1024 * 1024;  // larger → 413
   std::chrono::seconds read_timeout{30};
-  std::size_t max_connections = 10000;
+  std::size_t max_connections = 1000;  // keep below the descriptor limit (ulimit -n)
 };
 
 using Handler = std::function<Response(const Request&)>;
@@ -46,7 +46,7 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   std::uint16_t port() const;
-  void stop();  // closes the listener; open connections finish their current request
+  void stop();  // closes the listener; open connections end when the io_context stops
 
   struct Impl;  // public only so the .cpp's session class can name it
 

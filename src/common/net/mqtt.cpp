@@ -87,8 +87,8 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::strand<asio::io_context::executor_type> strand;
-  asio::posix::stream_descriptor sd;        // read side of libmosquitto's socket (not owned)
-  asio::posix::stream_descriptor write_sd;  // a dup()ed fd, so read and write waits are separate
+  asio::posix::stream_descriptor sd;        // a dup() of libmosquitto's socket, for read waits
+  asio::posix::stream_descriptor write_sd;  // another dup(), so write waits are separate
   asio::steady_timer misc_timer;
   asio::steady_timer retry_timer;
   MqttOptions options;
@@ -113,14 +113,31 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     ++generation;
+    // Asio gets two dup()s of libmosquitto's socket, never the socket itself: libmosquitto closes
+    // its fd inside loop_read/loop_write, and the number may be reused by another thread at
+    // once; Asio must only ever deregister descriptors it owns.
     boost::system::error_code ec;
-    sd.assign(fd, ec);
+    int rfd = ::dup(fd);
     int wfd = ::dup(fd);
-    if (ec || wfd < 0) {
-      log->error("mqtt.attach_failed error={}", ec.message());
+    if (rfd >= 0) {
+      sd.assign(rfd, ec);
+    }
+    if (!ec && wfd >= 0) {
+      write_sd.assign(wfd, ec);
+    }
+    if (rfd < 0 || wfd < 0 || ec) {
+      log->error("mqtt.attach_failed error={}",
+                 log::quoted(ec ? ec.message() : std::strerror(errno)));
+      if (!sd.is_open() && rfd >= 0) {
+        ::close(rfd);
+      }
+      if (!write_sd.is_open() && wfd >= 0) {
+        ::close(wfd);
+      }
+      socket_attached = true;  // so that link_lost closes what was opened
+      link_lost(MOSQ_ERR_ERRNO);
       return;
     }
-    write_sd.assign(wfd, ec);
     socket_attached = true;
     write_armed = false;
     arm_read();
@@ -136,8 +153,8 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
     socket_attached = false;
     write_armed = false;
     boost::system::error_code ec;
-    sd.release();        // libmosquitto owns and closes the original fd
-    write_sd.close(ec);  // ours, a dup
+    sd.close(ec);  // our dups; libmosquitto closes its own fd
+    write_sd.close(ec);
   }
 
   void arm_read() {
@@ -321,11 +338,15 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(asio::io_context& io, Mqt
     return fail(Errc::internal, "mqtt: mosquitto_new failed");
   }
   mosquitto_int_option(impl->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  // publish() may be called from any thread (the control plane acks from its workers). In
+  // threaded mode libmosquitto only queues the packet under its own locks; the write happens on
+  // our strand (arm_write), never on the caller's thread.
+  mosquitto_threaded_set(impl->mosq, true);
   mosquitto_connect_callback_set(impl->mosq, &Impl::on_connect_cb);
   mosquitto_message_callback_set(impl->mosq, &Impl::on_message_cb);
   mosquitto_publish_callback_set(impl->mosq, &Impl::on_publish_cb);
-  // Unacknowledged QoS 1 messages may pile up in memory while the socket is slow; we bound
-  // them so a stalled broker cannot grow us without limit (callers keep their own outbox).
+  // At most this many QoS 1 messages await a PUBACK; more wait in libmosquitto's queue, which
+  // callers bound themselves (the agent's in-flight window, the control plane's acks).
   mosquitto_max_inflight_messages_set(impl->mosq, 1000);
   return std::unique_ptr<MqttClient>(new MqttClient(std::move(impl)));
 }
@@ -349,16 +370,6 @@ void MqttClient::stop(std::function<void()> done) {
     }
     impl->is_connected = false;
     impl->finish_stop();
-  });
-}
-
-void MqttClient::drop_for_test() {
-  auto impl = impl_;
-  asio::post(impl->strand, [impl] {
-    int fd = mosquitto_socket(impl->mosq);
-    if (fd >= 0) {
-      ::shutdown(fd, SHUT_RDWR);
-    }
   });
 }
 

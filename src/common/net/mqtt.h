@@ -69,8 +69,6 @@ class MqttClient {
   void start();  // first connection attempt; later ones are automatic
   // Disconnects cleanly (no will), stops reconnecting; `done` runs on the strand afterwards.
   void stop(std::function<void()> done = {});
-  // Drops the TCP connection without DISCONNECT, as a crash would (the broker sends the will).
-  void drop_for_test();
 
   bool connected() const;
   // Queues a message. Returns the message id (for on_published), or Errc::unavailable while

@@ -123,8 +123,13 @@ net::Response problem_from(const Error& error) {
       title = "internal error";
       break;
   }
-  // Internal details stay in the log; an operator-safe message goes out for client errors.
-  bool show = status < 500 || error.code == Errc::unavailable;
+  // Internal details stay in the log; only client errors say what was wrong.
+  bool show = status < 500;
+  if (!show) {
+    log::get("control.api")
+        ->error("api.failed status={} code={} error={}", status, errc_name(error.code),
+                log::quoted(error.message));
+  }
   auto r = net::problem(status, errc_name(error.code), title, show ? error.message : "");
   if (status == 401) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hecs\"");
@@ -192,6 +197,7 @@ Api::Api(Deps deps) : deps_(std::move(deps)) {}
 
 net::Response Api::handle(const net::Request& request) {
   auto response = route(request);
+
   deps_.metrics
       .counter("hecs_http_requests_total", "HTTP requests answered, by status class",
                {{"code", fmt::format("{}xx", response.status / 100)}})

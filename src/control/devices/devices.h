@@ -28,8 +28,9 @@ struct IngestOptions {
   std::chrono::milliseconds flush_interval{50};
   std::size_t max_backlog = 200000;  // beyond it the oldest telemetry is dropped, and counted
   std::size_t max_message_bytes = 64 * 1024;
-  // Called on a worker thread after each committed batch, once per device, with the ids of its
-  // telemetry messages now stored (new or already there): the agent may drop them.
+  // Called after each committed batch (on a worker thread), once per device, with the ids of its
+  // telemetry messages now stored (new or already there), and for a telemetry message refused
+  // for good (on the caller's thread): either way the agent may drop them.
   std::function<void(const std::string& device_id, std::vector<std::string> message_ids)>
       on_committed;
 };

@@ -1,8 +1,9 @@
+#include <atomic>
 #include <deque>
-#include <future>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -59,8 +60,7 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
   mutable std::mutex mutex;
   std::deque<IngestItem> queue;
   bool writing = false;
-  bool stopped = false;
-  std::promise<void>* drained = nullptr;
+  std::atomic<bool> stopped{false};
 
   void reject(std::string_view reason, const std::string& topic, const std::string& why) {
     metrics
@@ -69,6 +69,14 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
         .inc();
     log->warn("message.rejected topic={} reason={} detail={}", log::quoted(topic), reason,
               log::quoted(why));
+  }
+
+  // A message refused for good is acknowledged too: resending it can never succeed, and an
+  // unacknowledged entry would hold a place in the agent's in-flight window for ever.
+  void settle_refused(const std::string& device_id, const std::string& message_id) {
+    if (options.on_committed) {
+      options.on_committed(device_id, {message_id});
+    }
   }
 
   void on_message(const std::string& topic, const std::string& payload) {
@@ -96,6 +104,9 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
     if (env->type != proto::up_kind_name(up->kind)) {
       reject("type_mismatch", topic,
              fmt::format("type {} on a {} topic", env->type, proto::up_kind_name(up->kind)));
+      if (up->kind == proto::UpKind::telemetry) {
+        settle_refused(up->device_id, env->id);
+      }
       return;
     }
     IngestItem item;
@@ -140,6 +151,7 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
         auto telemetry = proto::parse_telemetry(env->body);
         if (!telemetry) {
           reject("body", topic, telemetry.error().message);
+          settle_refused(up->device_id, env->id);
           return;
         }
         item.kind = IngestItem::Kind::telemetry;
@@ -170,7 +182,7 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
   void arm_timer() {
     timer.expires_after(options.flush_interval);
     timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (ec) {
+      if (ec || self->stopped) {
         return;
       }
       self->flush();
@@ -228,12 +240,6 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
                      std::make_move_iterator(batch.end()));
       }
     }
-    if (drained != nullptr && (queue.empty() || !result)) {
-      drained->set_value();
-      drained = nullptr;
-    } else if (drained != nullptr) {
-      asio::post(workers, [self = shared_from_this()] { self->flush(); });
-    }
   }
 };
 
@@ -253,20 +259,35 @@ void Ingest::on_message(const std::string& topic, const std::string& payload) {
 }
 
 void Ingest::stop() {
-  impl_->timer.cancel();
-  std::promise<void> done;
-  auto future = done.get_future();
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->queue.empty() && !impl_->writing) {
-      return;
+  impl_->stopped = true;  // the timer's next tick ends it; it is only touched on its executor
+  // Drain on this thread: the worker pool may be busy (or have one thread, this one).
+  constexpr auto kDeadline = std::chrono::seconds(30);
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::vector<IngestItem> batch;
+    {
+      std::lock_guard lock(impl_->mutex);
+      if (impl_->queue.empty() && !impl_->writing) {
+        return;
+      }
+      if (!impl_->writing) {
+        std::size_t n = std::min(impl_->queue.size(), impl_->options.max_batch);
+        batch.assign(std::make_move_iterator(impl_->queue.begin()),
+                     std::make_move_iterator(impl_->queue.begin() + static_cast<long>(n)));
+        impl_->queue.erase(impl_->queue.begin(), impl_->queue.begin() + static_cast<long>(n));
+        impl_->writing = true;
+      }
     }
-    impl_->drained = &done;
+    if (batch.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // a batch is being written
+      continue;
+    }
+    auto before = impl_->failures->value();
+    impl_->write(std::move(batch));
+    if (impl_->failures->value() != before) {
+      return;  // the store refuses writes now; what is left is resent by the agents
+    }
   }
-  asio::post(impl_->workers, [impl = impl_] { impl->flush(); });
-  future.wait_for(std::chrono::seconds(30));
-  std::lock_guard lock(impl_->mutex);
-  impl_->drained = nullptr;
 }
 
 std::size_t Ingest::backlog() const {
