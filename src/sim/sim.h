@@ -1,0 +1,37 @@
+// hecs-sim: thousands of simulated agents in one process, on one event loop (no thread per
+// client), each with its own MQTT connection and client id, speaking the real protocol through
+// src/proto so it cannot drift from hecs-agent.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace hecs::sim {
+
+struct Options {
+  std::size_t count = 100;                         // count: simulated agents, 1..20000
+  std::string mqtt_url = "mqtt://127.0.0.1:1883";  // mqtt_url
+  double interval = 10;                            // interval: seconds between samples
+  double jitter = 0.1;                             // jitter: ± fraction of the interval, 0..1
+  std::uint64_t seed = 1;                          // seed: same seed, same device ids
+  double ramp = 500;                               // ramp: new connections per second
+  int keepalive = 60;                              // keepalive: seconds, 5..3600
+  std::string payload = "realistic";               // payload: minimal or realistic
+  double duration = 0;                             // duration: seconds, 0 = until Ctrl-C
+  std::string log_level = "warn";                  // log_level
+};
+
+void add_flags(CLI::App& cli, Options& options);
+
+// The device id of simulated agent `index` for `seed`: a version-4-shaped UUID, stable across
+// runs.
+std::string device_id(std::uint64_t seed, std::size_t index);
+
+// Runs the fleet until `duration` passes or SIGINT/SIGTERM; prints progress while ramping up and
+// a summary at the end. Returns the exit code.
+int run(const Options& options);
+
+}  // namespace hecs::sim
