@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
         "hecs-sim");
     cli.footer(
         "Each agent has its own client id and a device id that follows from --seed.\n"
-        "Raise the descriptor limit first for large fleets (3 per agent): ulimit -n 100000\n"
+        "Raise the descriptor limit first for large fleets (1 per agent): ulimit -n 30000\n"
         "Example: hecs-sim --count 10000 --interval 10 --ramp 1000 --mqtt-url "
         "mqtt://127.0.0.1:1883");
     hecs::sim::add_flags(cli, options);

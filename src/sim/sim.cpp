@@ -106,6 +106,7 @@ class SimAgent {
     o.url = options_.mqtt_url;
     o.client_id = id_;
     o.keepalive_s = options_.keepalive;
+    o.single_threaded_loop = true;  // one io thread: one descriptor per connection
     o.will = [this]() -> std::optional<net::MqttWill> {
       ++session_;  // a new session per connection attempt, as hecs-agent does (S28)
       return net::MqttWill{proto::up_topic(id_, proto::UpKind::status),

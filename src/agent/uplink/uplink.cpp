@@ -169,6 +169,7 @@ Result<void> Uplink::start() {
   o.client_id = impl->identity.device_id;
   o.clean_session = true;
   o.keepalive_s = impl->options.keepalive_s;
+  o.single_threaded_loop = true;  // one io thread: one descriptor per connection
   // Each connection attempt gets a new session number, and the will carries it (S28).
   std::weak_ptr<Impl> weak = impl;
   o.will = [weak]() -> std::optional<net::MqttWill> {

@@ -72,7 +72,6 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, MqttOptions opts, MqttUrl u)
       : strand(asio::make_strand(io)),
         sd(strand),
-        write_sd(strand),
         misc_timer(strand),
         retry_timer(strand),
         options(std::move(opts)),
@@ -87,8 +86,7 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::strand<asio::io_context::executor_type> strand;
-  asio::posix::stream_descriptor sd;        // a dup() of libmosquitto's socket, for read waits
-  asio::posix::stream_descriptor write_sd;  // another dup(), so write waits are separate
+  asio::posix::stream_descriptor sd;  // libmosquitto's socket or a dup() of it (see options)
   asio::steady_timer misc_timer;
   asio::steady_timer retry_timer;
   MqttOptions options;
@@ -113,26 +111,17 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     ++generation;
-    // Asio gets two dup()s of libmosquitto's socket, never the socket itself: libmosquitto closes
-    // its fd inside loop_read/loop_write, and the number may be reused by another thread at
-    // once; Asio must only ever deregister descriptors it owns.
+    // One registration serves both the read and the write waits (Asio keeps them apart).
+    int ours = options.single_threaded_loop ? fd : ::dup(fd);
     boost::system::error_code ec;
-    int rfd = ::dup(fd);
-    int wfd = ::dup(fd);
-    if (rfd >= 0) {
-      sd.assign(rfd, ec);
+    if (ours >= 0) {
+      sd.assign(ours, ec);
     }
-    if (!ec && wfd >= 0) {
-      write_sd.assign(wfd, ec);
-    }
-    if (rfd < 0 || wfd < 0 || ec) {
+    if (ours < 0 || ec) {
       log->error("mqtt.attach_failed error={}",
                  log::quoted(ec ? ec.message() : std::strerror(errno)));
-      if (!sd.is_open() && rfd >= 0) {
-        ::close(rfd);
-      }
-      if (!write_sd.is_open() && wfd >= 0) {
-        ::close(wfd);
+      if (ours >= 0 && ours != fd && !sd.is_open()) {
+        ::close(ours);
       }
       socket_attached = true;  // so that link_lost closes what was opened
       link_lost(MOSQ_ERR_ERRNO);
@@ -152,9 +141,12 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
     ++generation;
     socket_attached = false;
     write_armed = false;
-    boost::system::error_code ec;
-    sd.close(ec);  // our dups; libmosquitto closes its own fd
-    write_sd.close(ec);
+    if (options.single_threaded_loop) {
+      sd.release();  // libmosquitto's own fd: it closes it
+    } else {
+      boost::system::error_code ec;
+      sd.close(ec);  // our dup
+    }
   }
 
   void arm_read() {
@@ -184,19 +176,19 @@ struct MqttClient::Impl : std::enable_shared_from_this<Impl> {
     write_armed = true;
     auto self = shared_from_this();
     auto gen = generation;
-    write_sd.async_wait(asio::posix::stream_descriptor::wait_write,
-                        asio::bind_executor(strand, [self, gen](boost::system::error_code ec) {
-                          if (ec || gen != self->generation || self->mosq == nullptr) {
-                            return;
-                          }
-                          self->write_armed = false;
-                          int rc = mosquitto_loop_write(self->mosq, 1);
-                          if (rc != MOSQ_ERR_SUCCESS) {
-                            self->link_lost(rc);
-                            return;
-                          }
-                          self->arm_write();
-                        }));
+    sd.async_wait(asio::posix::stream_descriptor::wait_write,
+                  asio::bind_executor(strand, [self, gen](boost::system::error_code ec) {
+                    if (ec || gen != self->generation || self->mosq == nullptr) {
+                      return;
+                    }
+                    self->write_armed = false;
+                    int rc = mosquitto_loop_write(self->mosq, 1);
+                    if (rc != MOSQ_ERR_SUCCESS) {
+                      self->link_lost(rc);
+                      return;
+                    }
+                    self->arm_write();
+                  }));
   }
 
   void arm_misc() {

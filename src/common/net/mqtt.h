@@ -34,6 +34,11 @@ struct MqttOptions {
   int keepalive_s = 30;
   std::chrono::milliseconds min_backoff{500};
   std::chrono::milliseconds max_backoff{30000};
+  // True when the io_context runs on one thread only (hecs-agent, hecs-sim): the client then
+  // registers libmosquitto's own socket, one descriptor per client. With several threads it
+  // registers a dup() instead, because libmosquitto closes its socket itself and another thread
+  // could reuse the number before we deregister it.
+  bool single_threaded_loop = false;
   // Called before every connection attempt: a will that changes per session (S28).
   std::function<std::optional<MqttWill>()> will;
 };
