@@ -13,7 +13,9 @@ int main(int argc, char** argv) {
         "hecs-sim");
     cli.footer(
         "Each agent has its own client id and a device id that follows from --seed.\n"
-        "Raise the descriptor limit first for large fleets (1 per agent): ulimit -n 30000\n"
+        "Each agent holds 3 descriptors (libmosquitto adds a socketpair): raise ulimit -n, or "
+        "split\n"
+        "the fleet over processes with --first-index.\n"
         "Example: hecs-sim --count 10000 --interval 10 --ramp 1000 --mqtt-url "
         "mqtt://127.0.0.1:1883");
     hecs::sim::add_flags(cli, options);

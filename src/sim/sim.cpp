@@ -38,6 +38,10 @@ void add_flags(CLI::App& cli, Options& o) {
                  "Device ids and payload values follow from it: same seed, "
                  "same fleet")
       ->capture_default_str();
+  cli.add_option("--first-index", o.first_index,
+                 "Number of the first agent: several processes with the same --seed and "
+                 "disjoint ranges make one fleet (each libmosquitto client holds 3 descriptors)")
+      ->capture_default_str();
   cli.add_option("--ramp", o.ramp, "New connections per second while the fleet comes up")
       ->check(CLI::Range(1.0, 100000.0))
       ->capture_default_str();
@@ -262,8 +266,8 @@ int run(const Options& options) {
     owed += options.ramp / 100;
     while (owed >= 1 && agents.size() < options.count) {
       owed -= 1;
-      agents.push_back(
-          std::make_unique<SimAgent>(io, options, agents.size(), counters, session_base));
+      agents.push_back(std::make_unique<SimAgent>(io, options, options.first_index + agents.size(),
+                                                  counters, session_base));
       if (auto r = agents.back()->start(io); !r) {
         std::cerr << "hecs-sim: " << r.error().message << "\n";
         io.stop();

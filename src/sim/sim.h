@@ -17,11 +17,12 @@ struct Options {
   double interval = 10;                            // interval: seconds between samples
   double jitter = 0.1;                             // jitter: ± fraction of the interval, 0..1
   std::uint64_t seed = 1;                          // seed: same seed, same device ids
-  double ramp = 500;                               // ramp: new connections per second
-  int keepalive = 60;                              // keepalive: seconds, 5..3600
-  std::string payload = "realistic";               // payload: minimal or realistic
-  double duration = 0;                             // duration: seconds, 0 = until Ctrl-C
-  std::string log_level = "warn";                  // log_level
+  std::size_t first_index = 0;        // first_index: agent numbers start here (split a fleet)
+  double ramp = 500;                  // ramp: new connections per second
+  int keepalive = 60;                 // keepalive: seconds, 5..3600
+  std::string payload = "realistic";  // payload: minimal or realistic
+  double duration = 0;                // duration: seconds, 0 = until Ctrl-C
+  std::string log_level = "warn";     // log_level
 };
 
 void add_flags(CLI::App& cli, Options& options);
