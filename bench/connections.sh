@@ -19,46 +19,12 @@ RESULTS=$ROOT/bench/RESULTS.md
 for b in hecs-control hecs-sim; do
   [[ -x $BIN/$b ]] || { echo "missing $BIN/$b (set BIN=)" >&2; exit 2; }
 done
-# Mosquitto holds one descriptor per agent, hecs-sim three (libmosquitto adds a socketpair per
-# client). Raise the soft limit to the hard one, and split the fleet over as many hecs-sim
-# processes as that limit requires.
-ulimit -n "$(ulimit -Hn)"
-LIMIT=$(ulimit -n)
-if (( AGENTS + 200 > LIMIT )); then
-  echo "HECS_BENCH_AGENTS=$AGENTS: Mosquitto would need more than the $LIMIT descriptors allowed" >&2
-  exit 2
-fi
-PER_SIM=$(( (LIMIT - 200) / 3 ))
-SIMS=$(( (AGENTS + PER_SIM - 1) / PER_SIM ))
-
 # shellcheck source=bench/lib/common.bash
 source "$ROOT/bench/lib/common.bash"
 start_mosquitto
 start_control
 
-SIM_PIDS=()
-for (( i = 0; i < SIMS; i++ )); do
-  first=$(( i * AGENTS / SIMS )); next=$(( (i + 1) * AGENTS / SIMS ))
-  "$BIN/hecs-sim" --count $(( next - first )) --first-index "$first" --interval "$INTERVAL" \
-    --ramp $(( 2000 / SIMS )) --seed 1 --mqtt-url "mqtt://127.0.0.1:$MQTT_PORT" \
-    --log-level error >"$TMP/sim-$i.log" 2>&1 &
-  SIM_PIDS+=($!)
-  PIDS+=($!)
-done
-
-# Time to connect all: the slowest hecs-sim's own figure (each counts its CONNACKs).
-CONNECT_S=0
-for (( i = 0; i < SIMS; i++ )); do
-  for _ in $(seq 1 300); do
-    grep -q "agents connected in" "$TMP/sim-$i.log" && break
-    alive "${SIM_PIDS[$i]}" hecs-sim
-    sleep 0.5
-  done
-  t=$(sed -nE "s/.*agents connected in ([0-9.]+) s.*/\1/p" "$TMP/sim-$i.log")
-  [[ -n $t ]] || { echo "hecs-sim $i did not connect all its agents in 150 s" >&2; exit 1; }
-  CONNECT_S=$(awk -v a="$CONNECT_S" -v b="$t" 'BEGIN {print (b > a) ? b : a}')
-done
-echo "all $AGENTS agents connected in $CONNECT_S s ($SIMS hecs-sim processes); settling"
+start_sim_fleet "$AGENTS" "$INTERVAL"
 sleep "$INTERVAL"
 
 CLK=$(getconf CLK_TCK)

@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev clang-format clang-tidy
   # real servers and tools the tests start
   mosquitto mosquitto-clients postgresql-15 sqlite3 prometheus curl procps util-linux
+  # benchmarks (make bench)
+  wrk
 )
 
 missing=()

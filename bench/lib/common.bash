@@ -119,3 +119,41 @@ append_results() {  # title command setup table
   } >>"$RESULTS"
   echo "appended to $RESULTS"
 }
+
+# Starts AGENTS simulated agents (telemetry every INTERVAL s) and waits until all are connected.
+# Mosquitto holds one descriptor per agent, hecs-sim three (libmosquitto adds a socketpair per
+# client): the soft limit goes up to the hard one, and the fleet is split over as many hecs-sim
+# processes as that limit requires. Sets SIM_PIDS, SIMS and CONNECT_S (the slowest process's
+# time to connect its agents).
+start_sim_fleet() {  # agents interval
+  local agents=$1 interval=$2 limit per_sim i first next t
+  ulimit -n "$(ulimit -Hn)"
+  limit=$(ulimit -n)
+  if (( agents + 200 > limit )); then
+    echo "$agents agents: Mosquitto would need more than the $limit descriptors allowed" >&2
+    exit 2
+  fi
+  per_sim=$(( (limit - 200) / 3 ))
+  SIMS=$(( (agents + per_sim - 1) / per_sim ))
+  SIM_PIDS=()
+  for (( i = 0; i < SIMS; i++ )); do
+    first=$(( i * agents / SIMS )); next=$(( (i + 1) * agents / SIMS ))
+    "$BIN/hecs-sim" --count $(( next - first )) --first-index "$first" --interval "$interval" \
+      --ramp $(( 2000 / SIMS )) --seed 1 --mqtt-url "mqtt://127.0.0.1:$MQTT_PORT" \
+      --log-level error >"$TMP/sim-$i.log" 2>&1 &
+    SIM_PIDS+=($!)
+    PIDS+=($!)
+  done
+  CONNECT_S=0
+  for (( i = 0; i < SIMS; i++ )); do
+    for _ in $(seq 1 300); do
+      grep -q "agents connected in" "$TMP/sim-$i.log" && break
+      alive "${SIM_PIDS[$i]}" hecs-sim
+      sleep 0.5
+    done
+    t=$(sed -nE "s/.*agents connected in ([0-9.]+) s.*/\1/p" "$TMP/sim-$i.log")
+    [[ -n $t ]] || { echo "hecs-sim $i did not connect all its agents in 150 s" >&2; exit 1; }
+    CONNECT_S=$(awk -v a="$CONNECT_S" -v b="$t" 'BEGIN {print (b > a) ? b : a}')
+  done
+  echo "all $agents agents connected in $CONNECT_S s ($SIMS hecs-sim processes)"
+}
