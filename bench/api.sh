@@ -5,6 +5,7 @@
 #   BIN=<dir with hecs-control, hecs-sim>      default: build/bin
 #   HECS_BENCH_AGENTS=<n>                      default: 10000
 #   HECS_BENCH_WRK_SECONDS=<n>                 per endpoint, default 20
+#   HECS_BENCH_WRK_CONNECTIONS=<n>             wrk connections, default 32
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,7 +13,7 @@ cd "$ROOT"
 BIN=${BIN:-build/bin}
 AGENTS=${HECS_BENCH_AGENTS:-10000}
 SECONDS_EACH=${HECS_BENCH_WRK_SECONDS:-20}
-CONNECTIONS=32
+CONNECTIONS=${HECS_BENCH_WRK_CONNECTIONS:-32}
 RESULTS=$ROOT/bench/RESULTS.md
 for b in hecs-control hecs-sim; do
   [[ -x $BIN/$b ]] || { echo "missing $BIN/$b (set BIN=)" >&2; exit 2; }
