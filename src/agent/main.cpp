@@ -1,10 +1,14 @@
 // hecs-agent: the HECS node agent (DESIGN §1, §7).
+#include <csignal>
 #include <iostream>
 
 #include "agent/app/app.h"
 #include "common/config/config.h"
 
 int main(int argc, char** argv) {
+  // SIGHUP terminates by default: ignored until the event loop handles it (net::StopSignals), so
+  // one sent during start-up (logrotate, a closing terminal) cannot kill the daemon.
+  std::signal(SIGHUP, SIG_IGN);
   try {
     hecs::agent::app::Config config;
     CLI::App cli("hecs-agent: the HECS node agent (inventory, telemetry, offline outbox)",

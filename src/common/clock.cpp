@@ -1,10 +1,11 @@
 #include "common/clock.h"
 
 #include <array>
+#include <cerrno>
 #include <ctime>
 
 #include <fmt/format.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "common/result.h"
 
@@ -29,8 +30,15 @@ std::string format_rfc3339_ms(std::int64_t unix_ms) {
 }
 
 std::string random_uuid() {
+  // The kernel's CSPRNG directly: 16 bytes never come back short, and going through OpenSSL
+  // here would load and initialise libcrypto's providers in processes that need nothing else
+  // of it (about 2 MiB of the agent's resident memory; bench/RESULTS.md).
   std::array<unsigned char, 16> b{};
-  HECS_CHECK(RAND_bytes(b.data(), static_cast<int>(b.size())) == 1, "kernel CSPRNG unavailable");
+  ssize_t got = -1;
+  do {
+    got = getrandom(b.data(), b.size(), 0);
+  } while (got < 0 && errno == EINTR);
+  HECS_CHECK(got == static_cast<ssize_t>(b.size()), "kernel CSPRNG unavailable");
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
   std::string out;

@@ -1,10 +1,14 @@
 // hecs-control: the HECS control plane (DESIGN §1, §8).
+#include <csignal>
 #include <iostream>
 
 #include "common/config/config.h"
 #include "control/app/app.h"
 
 int main(int argc, char** argv) {
+  // SIGHUP terminates by default: ignored until the event loop handles it (net::StopSignals), so
+  // one sent during start-up (logrotate, a closing terminal) cannot kill the daemon.
+  std::signal(SIGHUP, SIG_IGN);
   try {
     hecs::control::app::Config config;
     CLI::App cli("hecs-control: the HECS control plane (REST API, MQTT ingest, device registry)",
