@@ -308,6 +308,13 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
   }
 
   db->backend_ = Backend::sqlite;
+  // SQLite's allocation statistics take one process-wide mutex per malloc and free: with API
+  // workers and ingest on separate connections, that mutex and its futex waits were a fifth of
+  // a filtered device list's time (perf, bench/RESULTS.md). Only possible before SQLite's first
+  // use in the process; later calls fail harmlessly.
+  // (SOCI's header declares the C API inside namespace sqlite_api.)
+  static const int memstatus_off = sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  static_cast<void>(memstatus_off);
   std::string path = options.url;
   if (path.starts_with(kSqlitePrefix)) {
     path.erase(0, kSqlitePrefix.size());
@@ -352,15 +359,18 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options) {
 }
 
 Result<void> Database::transact(const std::function<Result<void>(soci::session&)>& fn) {
-  return run(/*in_transaction=*/true, fn);
+  return run(Mode::write, fn);
+}
+
+Result<void> Database::read(const std::function<Result<void>(soci::session&)>& fn) {
+  return run(Mode::read, fn);
 }
 
 Result<void> Database::with_session(const std::function<Result<void>(soci::session&)>& fn) {
-  return run(/*in_transaction=*/false, fn);
+  return run(Mode::none, fn);
 }
 
-Result<void> Database::run(bool in_transaction,
-                           const std::function<Result<void>(soci::session&)>& fn) {
+Result<void> Database::run(Mode mode, const std::function<Result<void>(soci::session&)>& fn) {
   try {
     soci::session session(*pool_);  // leased until the end of scope
     if (backend_ == Backend::postgresql) {
@@ -370,12 +380,18 @@ Result<void> Database::run(bool in_transaction,
         session.reconnect();
       }
     }
-    if (!in_transaction) {
+    if (mode == Mode::none) {
       return fn(session);
     }
     // IMMEDIATE takes SQLite's write lock up front: a deferred transaction that later writes
-    // can fail with SQLITE_BUSY at once, without waiting for busy_timeout.
-    session << (backend_ == Backend::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    // can fail with SQLITE_BUSY at once, without waiting for busy_timeout. A SQLite read
+    // transaction (deferred) holds one WAL snapshot from its first read to COMMIT.
+    if (backend_ == Backend::sqlite) {
+      session << (mode == Mode::write ? "BEGIN IMMEDIATE" : "BEGIN");
+    } else {
+      session << (mode == Mode::write ? "BEGIN"
+                                      : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    }
     try {
       auto result = fn(session);
       if (!result) {

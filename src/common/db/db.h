@@ -65,12 +65,15 @@ class Database {
   // else); a full disk or I/O error is unavailable with the engine's message. SQLite write
   // transactions start with BEGIN IMMEDIATE. fn must not lease a second session of a full pool.
   Result<void> transact(const std::function<Result<void>(soci::session&)>& fn);
+  // A read-only transaction: every statement of fn sees the same snapshot.
+  Result<void> read(const std::function<Result<void>(soci::session&)>& fn);
   // Same without a transaction (single statements, reads).
   Result<void> with_session(const std::function<Result<void>(soci::session&)>& fn);
 
  private:
   Database() = default;
-  Result<void> run(bool in_transaction, const std::function<Result<void>(soci::session&)>& fn);
+  enum class Mode { none, read, write };
+  Result<void> run(Mode mode, const std::function<Result<void>(soci::session&)>& fn);
   Backend backend_ = Backend::sqlite;
   std::unique_ptr<soci::connection_pool> pool_;
   std::size_t pool_size_ = 0;

@@ -68,8 +68,11 @@ std::string like_pattern(const std::string& q) {
 // placeholder order; they bind references, which must outlive the statement. Placeholder names
 // are all distinct on purpose: SQLite gives equal names one slot, and positional binding would
 // then go wrong.
+// fold_case: LOWER() both sides for PostgreSQL, whose LIKE is case-sensitive; SQLite's LIKE
+// already ignores ASCII case, and LOWER() there doubled the cost of a filtered count (one string
+// copy per row and column; bench/RESULTS.md, api).
 void build_where(const std::string& tenant_id, const DeviceFilter& filter, bool with_cursor,
-                 const int& online, const std::string& pattern, std::string& sql,
+                 bool fold_case, const int& online, const std::string& pattern, std::string& sql,
                  std::vector<std::function<void(soci::statement&)>>& binds) {
   sql += " WHERE tenant_id = :tenant_id";
   binds.emplace_back([&tenant_id](soci::statement& s) { s.exchange(soci::use(tenant_id)); });
@@ -78,8 +81,9 @@ void build_where(const std::string& tenant_id, const DeviceFilter& filter, bool 
     binds.emplace_back([&online](soci::statement& s) { s.exchange(soci::use(online)); });
   }
   if (!filter.q.empty()) {
-    sql +=
-        " AND (LOWER(id) LIKE :q_id ESCAPE '\\' OR LOWER(hostname) LIKE :q_hostname ESCAPE '\\')";
+    sql += fold_case ? " AND (LOWER(id) LIKE :q_id ESCAPE '\\' OR LOWER(hostname) LIKE :q_hostname "
+                       "ESCAPE '\\')"
+                     : " AND (id LIKE :q_id ESCAPE '\\' OR hostname LIKE :q_hostname ESCAPE '\\')";
     binds.emplace_back([&pattern](soci::statement& s) { s.exchange(soci::use(pattern)); });
     binds.emplace_back([&pattern](soci::statement& s) { s.exchange(soci::use(pattern)); });
   }
@@ -96,7 +100,9 @@ Result<DevicePage> DeviceStore::list(const std::string& tenant_id, const DeviceF
     return fail(Errc::invalid_input, "list devices: limit must be at least 1");
   }
   DevicePage page;
-  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
+  const bool fold_case = db_.backend() == db::Backend::postgresql;
+  // One snapshot for the page and its total, so they agree while devices come and go.
+  auto read = db_.read([&](soci::session& sql) -> Result<void> {
     const int online = filter.online.value_or(false) ? 1 : 0;
     const std::string pattern = like_pattern(filter.q);
     // One row past the page tells whether another page follows.
@@ -104,7 +110,7 @@ Result<DevicePage> DeviceStore::list(const std::string& tenant_id, const DeviceF
 
     std::string query = kDeviceColumns;
     std::vector<std::function<void(soci::statement&)>> binds;
-    build_where(tenant_id, filter, /*with_cursor=*/true, online, pattern, query, binds);
+    build_where(tenant_id, filter, /*with_cursor=*/true, fold_case, online, pattern, query, binds);
     query += " ORDER BY id LIMIT :fetch";
     DeviceRow row;
     soci::statement select(sql);
@@ -127,7 +133,8 @@ Result<DevicePage> DeviceStore::list(const std::string& tenant_id, const DeviceF
 
     std::string count_query = "SELECT COUNT(*) FROM devices";
     binds.clear();
-    build_where(tenant_id, filter, /*with_cursor=*/false, online, pattern, count_query, binds);
+    build_where(tenant_id, filter, /*with_cursor=*/false, fold_case, online, pattern, count_query,
+                binds);
     long long total = 0;
     soci::statement count(sql);
     count.exchange(soci::into(total));
