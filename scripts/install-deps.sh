@@ -13,8 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev clang-format clang-tidy
   # real servers and tools the tests start
   mosquitto mosquitto-clients postgresql-15 sqlite3 prometheus curl procps util-linux
-  # benchmarks (make bench)
-  wrk
+  # benchmarks (make bench); bench/footprint.sh runs the three agents it compares against
+  wrk prometheus-node-exporter zabbix-agent mender-client
 )
 
 missing=()
@@ -37,12 +37,21 @@ echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # --no-install-recommends keeps the machine small; services Debian starts on install
-# (mosquitto, postgresql, prometheus) are stopped again below: HECS starts its own instances.
+# (mosquitto, postgresql, prometheus, the agents bench/footprint.sh compares against) are
+# stopped again below: HECS starts its own instances.
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-for svc in mosquitto postgresql prometheus prometheus-node-exporter; do
+services=(mosquitto postgresql prometheus prometheus-node-exporter zabbix-agent mender-client)
+for svc in "${services[@]}"; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
     systemctl disable "$svc" >/dev/null 2>&1 || true
   fi
 done
+# Without systemd (containers), postinst starts daemons through /etc/init.d: stop those of the
+# packages just installed (only those, so that nobody else's instance is touched).
+if [[ ! -d /run/systemd/system ]]; then
+  for p in "${missing[@]}"; do
+    if [[ -x /etc/init.d/$p ]]; then "/etc/init.d/$p" stop >/dev/null 2>&1 || true; fi
+  done
+fi
 echo "install-deps: done"
