@@ -240,7 +240,8 @@ net::Response Api::route(const net::Request& req) {
   if (!path.starts_with("/api/v1/") && path != "/api/v1") {
     return net::problem(404, "not_found", "not found", "no such route");
   }
-  auto principal = auth::authenticate(deps_.identities, req.header("authorization"), deps_.clock);
+  auto principal =
+      auth::authenticate(deps_.identities, req.header("authorization"), deps_.clock, &keys_);
   if (!principal) {
     return problem_from(principal.error());
   }

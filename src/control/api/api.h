@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/metrics/metrics.h"
 #include "common/net/http_types.h"
+#include "control/auth/auth.h"
 #include "control/store/store.h"
 
 namespace hecs::control::api {
@@ -31,6 +32,7 @@ class Api {
  private:
   net::Response route(const net::Request& request);
   Deps deps_;
+  auth::KeyCache keys_;
 };
 
 // An Error as a problem response: the one place where Errc becomes an HTTP status.

@@ -79,8 +79,37 @@ std::string hash_api_key(std::string_view key) {
   return out;
 }
 
+std::optional<store::ApiKey> KeyCache::find(const std::string& hash, std::int64_t now_ms) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(hash);
+  // A clock that went back makes the age negative: expired too, not trusted longer.
+  if (it == entries_.end() || now_ms < it->second.fetched_at ||
+      now_ms - it->second.fetched_at >= ttl_ms_) {
+    return std::nullopt;
+  }
+  return it->second.key;
+}
+
+void KeyCache::put(const std::string& hash, const store::ApiKey& key, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  if (entries_.size() >= capacity_ && !entries_.contains(hash)) {
+    entries_.clear();  // rare (more live keys than capacity): a lookup each again, nothing worse
+  }
+  entries_[hash] = Entry{key, now_ms};
+}
+
+void KeyCache::forget(const std::string& hash) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(hash);
+}
+
+std::size_t KeyCache::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
 Result<Principal> authenticate(store::IdentityStore& identities, const std::string* header,
-                               const Clock& clock) {
+                               const Clock& clock, KeyCache* cache) {
   constexpr std::string_view kBearer = "bearer ";
   if (header == nullptr) {
     return fail(Errc::unauthorized, "missing Authorization: Bearer header");
@@ -94,14 +123,21 @@ Result<Principal> authenticate(store::IdentityStore& identities, const std::stri
   if (!bearer || !well_formed_api_key(value.substr(kBearer.size()))) {
     return fail(Errc::unauthorized, "invalid API key");
   }
-  auto key = identities.find_api_key_by_hash(hash_api_key(value.substr(kBearer.size())));
+  const std::int64_t now = clock.now_ms();
+  const std::string hash = hash_api_key(value.substr(kBearer.size()));
+  std::optional<store::ApiKey> cached = cache != nullptr ? cache->find(hash, now) : std::nullopt;
+  Result<store::ApiKey> key =
+      cached ? Result<store::ApiKey>(std::move(*cached)) : identities.find_api_key_by_hash(hash);
   if (!key) {
     if (key.error().code == Errc::not_found) {
       return fail(Errc::unauthorized, "invalid API key");
     }
     return tl::unexpected(key.error());
   }
-  if (key->revoked_at && *key->revoked_at <= clock.now_ms()) {
+  if (!cached && cache != nullptr) {
+    cache->put(hash, *key, now);
+  }
+  if (key->revoked_at && *key->revoked_at <= now) {
     return fail(Errc::unauthorized, "invalid API key");
   }
   return Principal{key->tenant_id, key->id, key->role};

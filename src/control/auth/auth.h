@@ -5,8 +5,10 @@
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -28,10 +30,36 @@ struct Principal {
   std::string role;
 };
 
+// Keys found in the store recently, by hash, so a busy client does not cost one database
+// lookup per request (perf on GET /api/v1/devices/{id}: the lookup was a fifth of the CPU). An
+// entry is trusted for `ttl` at most, so a key revoked by another process (a replica, a direct
+// database change) stops working within that time. Unknown keys are never kept, so guessing
+// cannot fill it; when full, it starts over. Thread-safe.
+class KeyCache {
+ public:
+  explicit KeyCache(std::int64_t ttl_ms = 5000, std::size_t capacity = 10000)
+      : ttl_ms_(ttl_ms), capacity_(capacity) {}
+  std::optional<store::ApiKey> find(const std::string& hash, std::int64_t now_ms) const;
+  void put(const std::string& hash, const store::ApiKey& key, std::int64_t now_ms);
+  void forget(const std::string& hash);  // for this process's own revocations
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    store::ApiKey key;
+    std::int64_t fetched_at = 0;
+  };
+  std::int64_t ttl_ms_;
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
 // Checks "Authorization: Bearer KEY": Errc::unauthorized for a missing, malformed, unknown or
-// revoked key (one message for all, so a caller learns nothing about which).
+// revoked key (one message for all, so a caller learns nothing about which). With a cache, a
+// key verified less than its ttl ago is not looked up again.
 Result<Principal> authenticate(store::IdentityStore& identities, const std::string* header,
-                               const Clock& clock);
+                               const Clock& clock, KeyCache* cache = nullptr);
 
 struct Bootstrap {
   std::string tenant_id;
