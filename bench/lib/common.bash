@@ -121,10 +121,10 @@ append_results() {  # title command setup table
 }
 
 # Starts AGENTS simulated agents (telemetry every INTERVAL s) and waits until all are connected.
-# Mosquitto holds one descriptor per agent, hecs-sim three (libmosquitto adds a socketpair per
-# client): the soft limit goes up to the hard one, and the fleet is split over as many hecs-sim
-# processes as that limit requires. Sets SIM_PIDS, SIMS and CONNECT_S (the slowest process's
-# time to connect its agents).
+# Mosquitto and hecs-sim each hold one descriptor per agent (hecs-sim needs 20 more of its own):
+# the soft limit goes up to the hard one, and the fleet is split over as many hecs-sim processes
+# as that limit requires (one, below the broker's own ceiling). Sets SIM_PIDS, SIMS and
+# CONNECT_S (the slowest process's time to connect its agents).
 start_sim_fleet() {  # agents interval
   local agents=$1 interval=$2 limit per_sim i first next t
   ulimit -n "$(ulimit -Hn)"
@@ -133,7 +133,7 @@ start_sim_fleet() {  # agents interval
     echo "$agents agents: Mosquitto would need more than the $limit descriptors allowed" >&2
     exit 2
   fi
-  per_sim=$(( (limit - 200) / 3 ))
+  per_sim=$(( limit - 20 ))
   SIMS=$(( (agents + per_sim - 1) / per_sim ))
   SIM_PIDS=()
   for (( i = 0; i < SIMS; i++ )); do

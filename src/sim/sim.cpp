@@ -1,28 +1,36 @@
 #include "sim/sim.h"
 
-#include <cmath>
+#include <algorithm>
+#include <cerrno>
 #include <iostream>
-#include <random>
+#include <memory>
+#include <system_error>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include "common/clock.h"
 #include "common/config/config.h"
 #include "common/log.h"
 #include "common/net/mqtt.h"
 #include "common/net/signals.h"
-#include "proto/proto.h"
+#include "sim/agent.h"
+#include "sim/random.h"
 
 namespace hecs::sim {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
 void add_flags(CLI::App& cli, Options& o) {
-  cli.add_option("--count", o.count, "Simulated agents, each with its own MQTT connection")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{20000}))
+  cli.add_option("--count", o.count,
+                 fmt::format("Simulated agents, each with its own MQTT connection and one "
+                             "descriptor: the process needs count + {} descriptors",
+                             kDescriptorMargin))
+      ->check(CLI::Range(std::size_t{1}, kMaxCount))
       ->capture_default_str();
   cli.add_option("--mqtt-url", o.mqtt_url, "Broker URL, mqtt://host:port")
       ->check(config::checked_by("URL", net::parse_mqtt_url))
@@ -40,7 +48,7 @@ void add_flags(CLI::App& cli, Options& o) {
       ->capture_default_str();
   cli.add_option("--first-index", o.first_index,
                  "Number of the first agent: several processes with the same --seed and "
-                 "disjoint ranges make one fleet (each libmosquitto client holds 3 descriptors)")
+                 "disjoint ranges make one fleet, when one process may not hold enough descriptors")
       ->capture_default_str();
   cli.add_option("--ramp", o.ramp, "New connections per second while the fleet comes up")
       ->check(CLI::Range(1.0, 100000.0))
@@ -61,17 +69,6 @@ void add_flags(CLI::App& cli, Options& o) {
       ->capture_default_str();
 }
 
-namespace {
-
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
-
 std::string device_id(std::uint64_t seed, std::size_t index) {
   std::uint64_t state = seed * 0x100000001b3ULL + index;
   std::uint64_t hi = splitmix64(state);
@@ -84,275 +81,210 @@ std::string device_id(std::uint64_t seed, std::size_t index) {
 
 namespace {
 
-// Message kinds a simulated agent sends. Task results (issue 6) join here as one more kind with
-// their own knobs (delay, failure rate), next to telemetry.
-struct Counters {
-  std::size_t connected = 0;    // agents connected now
-  std::size_t connections = 0;  // CONNACKs received, reconnections included
-  std::uint64_t sent = 0;       // messages handed to the broker
-  std::uint64_t failed = 0;     // publishes refused (link down)
-};
-
-class SimAgent {
- public:
-  SimAgent(asio::io_context& io, const Options& options, std::size_t index, Counters& counters,
-           std::uint64_t session_base)
-      : options_(options),
-        index_(index),
-        id_(device_id(options.seed, index)),
-        counters_(counters),
-        session_(session_base),
-        timer_(io),
-        rng_(options.seed ^ (0x5bd1e995ULL * (index + 1))) {}
-
-  Result<void> start(asio::io_context& io) {
-    net::MqttOptions o;
-    o.url = options_.mqtt_url;
-    o.client_id = id_;
-    o.keepalive_s = options_.keepalive;
-    o.single_threaded_loop = true;  // one io thread: one descriptor per connection
-    o.will = [this]() -> std::optional<net::MqttWill> {
-      ++session_;  // a new session per connection attempt, as hecs-agent does (S28)
-      return net::MqttWill{proto::up_topic(id_, proto::UpKind::status),
-                           status(proto::State::offline), 1, true};
-    };
-    auto mqtt = net::MqttClient::create(io, std::move(o));
-    if (!mqtt) {
-      return tl::unexpected(mqtt.error());
+// Raises the soft descriptor limit to the hard one and checks that `count` agents fit under it.
+// Errc::unavailable with the line to print otherwise.
+Result<void> reserve_descriptors(std::size_t count) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return fail(Errc::internal,
+                "getrlimit: " + std::error_code(errno, std::generic_category()).message());
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      limit = raised;
     }
-    mqtt_ = std::move(*mqtt);
-    mqtt_->on_connect = [this] { on_connect(); };
-    mqtt_->on_disconnect = [this](int) {
-      --counters_.connected;
-      timer_.cancel();
-    };
-    mqtt_->start();
-    return {};
+  }
+  const auto needed = static_cast<rlim_t>(count + kDescriptorMargin);
+  if (limit.rlim_cur != RLIM_INFINITY && needed > limit.rlim_cur) {
+    return fail(Errc::unavailable,
+                fmt::format("--count {} needs {} descriptors (one per agent + {}) but "
+                            "RLIMIT_NOFILE allows {} (hard limit {}): raise ulimit -n, or split "
+                            "the fleet over processes with --first-index",
+                            count, needed, kDescriptorMargin, limit.rlim_cur, limit.rlim_max));
+  }
+  return {};
+}
+
+// Resolved once: every agent connects to the same broker, and 20,000 lookups would be a load
+// test of the resolver.
+Result<std::vector<asio::ip::tcp::endpoint>> resolve_broker(asio::io_context& io,
+                                                            const std::string& url) {
+  auto parsed = net::parse_mqtt_url(url);
+  if (!parsed) {
+    return tl::unexpected(parsed.error());
+  }
+  asio::ip::tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  auto results = resolver.resolve(parsed->host, std::to_string(parsed->port),
+                                  asio::ip::tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return fail(Errc::unavailable, fmt::format("cannot resolve broker host {}: {}", parsed->host,
+                                               ec ? ec.message() : "no address"));
+  }
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  for (const auto& entry : results) {
+    endpoints.push_back(entry.endpoint());
+  }
+  return endpoints;
+}
+
+// The fleet on one io_context: ramp-up, progress lines, the clean stop, the summary.
+class Fleet {
+ public:
+  Fleet(asio::io_context& io, const Options& options, std::vector<asio::ip::tcp::endpoint> broker)
+      : io_(io),
+        options_(options),
+        shared_{std::move(broker), counters_},
+        ramp_timer_(io),
+        progress_timer_(io),
+        duration_timer_(io) {
+    agents_.reserve(options.count);
   }
 
-  void stop(std::function<void()> done) {
-    timer_.cancel();
-    if (mqtt_->connected()) {
-      send(proto::UpKind::status, status(proto::State::offline), true);
-      --counters_.connected;
+  void start() {
+    ramp();
+    progress();
+    if (options_.duration > 0) {
+      duration_timer_.expires_after(milliseconds(static_cast<long>(options_.duration * 1000)));
+      duration_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) {
+          stop();
+        }
+      });
     }
-    mqtt_->stop(std::move(done));
+  }
+
+  // Every agent sends its offline status and disconnects; the loop stops once all are closed.
+  void stop() {
+    if (stop_started_) {
+      return;  // a signal during the stop, or the duration ending
+    }
+    stop_started_ = true;
+    ramp_timer_.cancel();
+    progress_timer_.cancel();
+    duration_timer_.cancel();
+    if (agents_.empty()) {
+      io_.stop();
+      return;
+    }
+    stopping_ = agents_.size();
+    for (auto& a : agents_) {
+      a->stop([this] {
+        if (--stopping_ == 0) {
+          io_.stop();
+        }
+      });
+    }
+  }
+
+  // Fields are only ever added at the end: scripts read this line.
+  std::string summary() const {
+    const auto& c = counters_;
+    double total = elapsed();
+    return fmt::format(
+        "hecs-sim summary: agents={} connections={} reconnections={} messages_sent={} "
+        "publish_failures={} seconds={:.1f} msg_per_s={:.0f} acks_received={} "
+        "puback_received={} connect_refused={} subscribe_failures={} protocol_errors={} "
+        "ping_timeouts={} commands_unknown={} commands_rejected={}\n",
+        agents_.size(), c.connections,
+        c.connections > agents_.size() ? c.connections - agents_.size() : 0, c.sent, c.failed,
+        total, static_cast<double>(c.sent) / std::max(total, 1e-3), c.acks_received,
+        c.puback_received, c.connect_refused, c.subscribe_failed, c.protocol_errors,
+        c.ping_timeouts, c.commands_unknown, c.commands_rejected);
   }
 
  private:
-  std::string status(proto::State state) {
-    return proto::serialize(proto::make_envelope("status", clock_.now_ms(),
-                                                 proto::to_json(proto::Status{state, session_})));
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   }
 
-  void send(proto::UpKind kind, const std::string& payload, bool retain) {
-    if (mqtt_->publish(proto::up_topic(id_, kind), payload, 1, retain)) {
-      ++counters_.sent;
-    } else {
-      ++counters_.failed;
+  // Every 10 ms, starts the agents due by then at --ramp per second. Counted from the elapsed
+  // time, not per tick, so a busy loop (a loaded machine) does not slow the ramp down.
+  void ramp() {
+    auto due = std::min(options_.count, static_cast<std::size_t>(1 + elapsed() * options_.ramp));
+    while (agents_.size() < due) {
+      agents_.push_back(std::make_unique<SimAgent>(
+          io_, options_, shared_, options_.first_index + agents_.size(), session_base_));
+      agents_.back()->start();
+    }
+    if (agents_.size() < options_.count) {
+      ramp_timer_.expires_after(milliseconds(10));
+      ramp_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) {
+          ramp();
+        }
+      });
     }
   }
 
-  void on_connect() {
-    ++counters_.connected;
-    ++counters_.connections;
-    send(proto::UpKind::hello,
-         proto::serialize(proto::make_envelope("hello", clock_.now_ms(), proto::to_json(hello()))),
-         true);
-    send(proto::UpKind::status, status(proto::State::online), true);
-    // The first sample comes at a random point of the first interval: a fleet that connected
-    // together does not then send together.
-    std::uniform_real_distribution<double> first(0, options_.interval);
-    arm(first(rng_));
-  }
-
-  void arm(double seconds) {
-    timer_.expires_after(milliseconds(static_cast<long>(seconds * 1000)));
-    timer_.async_wait([this](boost::system::error_code ec) {
-      if (ec) {
-        return;
+  // Every second while coming up, then every 10 s.
+  void progress() {
+    bool ramping = counters_.connected < options_.count;
+    progress_timer_.expires_after(std::chrono::seconds(ramping ? 1 : 10));
+    progress_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) {
+        print_progress();
+        progress();
       }
-      send(proto::UpKind::telemetry,
-           proto::serialize(
-               proto::make_envelope("telemetry", clock_.now_ms(), proto::to_json(sample()))),
-           false);
-      std::uniform_real_distribution<double> vary(-options_.jitter, options_.jitter);
-      arm(options_.interval * (1 + vary(rng_)));
     });
   }
 
-  proto::Hello hello() const {
-    proto::Hello h;
-    h.session = session_;
-    h.agent_version = "sim";
-    h.hostname = fmt::format("sim-{:05}", index_);
-    h.os = "Debian GNU/Linux 12 (bookworm)";
-    h.kernel = "6.1.0-rpi7-rpi-v8";
-    h.arch = "aarch64";
-    h.cpu_model = "Cortex-A72";
-    h.cpu_count = 4;
-    h.memory_bytes = 4ULL << 30;
-    h.boot_time = clock_.now_ms() - 86'400'000;
-    h.capabilities = {"telemetry"};
-    if (options_.payload == "realistic") {
-      h.disks = {{"/", "/dev/mmcblk0p2", "ext4", 31ULL << 30},
-                 {"/boot/firmware", "/dev/mmcblk0p1", "vfat", 512ULL << 20}};
-      h.interfaces = {{"eth0",
-                       fmt::format("dc:a6:32:{:02x}:{:02x}:{:02x}", (index_ >> 16) & 0xff,
-                                   (index_ >> 8) & 0xff, index_ & 0xff),
-                       {fmt::format("10.{}.{}.{}/16", 20 + index_ / 65536, (index_ / 256) % 256,
-                                    index_ % 256)}},
-                      {"wlan0", "", {}},
-                      {"docker0", "02:42:ac:11:00:01", {"172.17.0.1/16"}}};
+  void print_progress() {
+    double now = elapsed();
+    double rate = static_cast<double>(counters_.sent - last_sent_) / std::max(now - last_at_, 1e-3);
+    last_sent_ = counters_.sent;
+    last_at_ = now;
+    if (counters_.connected < options_.count) {
+      std::cerr << fmt::format("hecs-sim: connected {} of {} after {:.1f} s, {:.0f} msg/s\n",
+                               counters_.connected, options_.count, now, rate);
+    } else if (!announced_) {
+      announced_ = true;
+      std::cerr << fmt::format("hecs-sim: all {} agents connected in {:.1f} s\n", options_.count,
+                               now);
+    } else {
+      std::cerr << fmt::format("hecs-sim: {} connected, {:.0f} msg/s, {} sent\n",
+                               counters_.connected, rate, counters_.sent);
     }
-    return h;
   }
 
-  proto::Telemetry sample() {
-    std::uniform_real_distribution<double> cpu(1, 35);
-    proto::Telemetry t;
-    t.cpu_percent = std::round(cpu(rng_) * 10) / 10;
-    t.load1 = t.cpu_percent / 25;
-    t.load5 = t.load1 * 0.9;
-    t.load15 = t.load1 * 0.8;
-    t.memory_total_bytes = 4ULL << 30;
-    t.memory_available_bytes = (3ULL << 30) - (rng_() % (512ULL << 20));
-    t.uptime_s = 86'400 + ++samples_ * static_cast<std::uint64_t>(options_.interval);
-    if (options_.payload == "realistic") {
-      t.disks = {{"/", 31ULL << 30, (9ULL << 30) + samples_ * 4096},
-                 {"/boot/firmware", 512ULL << 20, 64ULL << 20}};
-      t.temperature_c = 45 + t.cpu_percent / 4;
-      rx_ += 20'000 + rng_() % 10'000;
-      tx_ += 5'000 + rng_() % 5'000;
-      t.interfaces = {{"eth0", rx_, tx_, rx_ / 800, tx_ / 400, 0, 0},
-                      {"wlan0", 0, 0, 0, 0, 0, 0},
-                      {"docker0", tx_ / 10, rx_ / 10, tx_ / 4000, rx_ / 8000, 0, 0}};
-    }
-    return t;
-  }
-
+  asio::io_context& io_;
   const Options& options_;
-  std::size_t index_;
-  std::string id_;
-  Counters& counters_;
-  std::uint64_t session_;
-  asio::steady_timer timer_;
-  std::mt19937_64 rng_;
-  SystemClock clock_;
-  std::unique_ptr<net::MqttClient> mqtt_;
-  std::uint64_t samples_ = 0, rx_ = 0, tx_ = 0;
+  Counters counters_;
+  ClientShared shared_;
+  // Session numbers start at the wall clock, so a later run's sessions are above an earlier
+  // run's for the same device ids (S28).
+  const std::uint64_t session_base_ = static_cast<std::uint64_t>(SystemClock{}.now_ms());
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<SimAgent>> agents_;
+  asio::steady_timer ramp_timer_, progress_timer_, duration_timer_;
+  std::uint64_t last_sent_ = 0;
+  double last_at_ = 0;
+  bool announced_ = false;
+  bool stop_started_ = false;
+  std::size_t stopping_ = 0;
 };
 
 }  // namespace
 
 int run(const Options& options) {
   log::set_level(options.log_level);
-  asio::io_context io(1);
-  Counters counters;
-  // Session numbers start at the wall clock, so a later run's sessions are above an earlier
-  // run's for the same device ids (S28).
-  const auto session_base = static_cast<std::uint64_t>(SystemClock{}.now_ms());
-  std::vector<std::unique_ptr<SimAgent>> agents;
-  agents.reserve(options.count);
-  const auto started = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
-
-  // Ramp up: start ramp/100 agents every 10 ms (fractions carry over).
-  asio::steady_timer ramp_timer(io);
-  double owed = 0;
-  std::function<void()> ramp = [&] {
-    owed += options.ramp / 100;
-    while (owed >= 1 && agents.size() < options.count) {
-      owed -= 1;
-      agents.push_back(std::make_unique<SimAgent>(io, options, options.first_index + agents.size(),
-                                                  counters, session_base));
-      if (auto r = agents.back()->start(io); !r) {
-        std::cerr << "hecs-sim: " << r.error().message << "\n";
-        io.stop();
-        return;
-      }
-    }
-    if (agents.size() < options.count) {
-      ramp_timer.expires_after(milliseconds(10));
-      ramp_timer.async_wait([&](boost::system::error_code ec) {
-        if (!ec) {
-          ramp();
-        }
-      });
-    }
-  };
-  ramp();
-
-  // Progress: every second while coming up, then every 10 s.
-  asio::steady_timer progress_timer(io);
-  std::uint64_t last_sent = 0;
-  double last_at = 0;
-  bool announced = false;
-  std::function<void()> progress = [&] {
-    bool ramping = counters.connected < options.count;
-    progress_timer.expires_after(std::chrono::seconds(ramping ? 1 : 10));
-    progress_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec) {
-        return;
-      }
-      double now = elapsed();
-      double rate = (counters.sent - last_sent) / std::max(now - last_at, 1e-3);
-      last_sent = counters.sent;
-      last_at = now;
-      if (counters.connected < options.count) {
-        std::cerr << fmt::format("hecs-sim: connected {} of {} after {:.1f} s, {:.0f} msg/s\n",
-                                 counters.connected, options.count, now, rate);
-      } else if (!announced) {
-        announced = true;
-        std::cerr << fmt::format("hecs-sim: all {} agents connected in {:.1f} s\n", options.count,
-                                 now);
-      } else {
-        std::cerr << fmt::format("hecs-sim: {} connected, {:.0f} msg/s, {} sent\n",
-                                 counters.connected, rate, counters.sent);
-      }
-      progress();
-    });
-  };
-  progress();
-
-  std::size_t stopping = 0;
-  auto stop_all = [&] {
-    ramp_timer.cancel();
-    progress_timer.cancel();
-    if (agents.empty()) {
-      io.stop();
-      return;
-    }
-    stopping = agents.size();
-    for (auto& a : agents) {
-      a->stop([&] {
-        if (--stopping == 0) {
-          io.stop();
-        }
-      });
-    }
-  };
-  net::StopSignals signals(io, "sim", [&](int) { stop_all(); });
-  asio::steady_timer duration_timer(io);
-  if (options.duration > 0) {
-    duration_timer.expires_after(milliseconds(static_cast<long>(options.duration * 1000)));
-    duration_timer.async_wait([&](boost::system::error_code ec) {
-      if (!ec) {
-        stop_all();
-      }
-    });
+  if (auto reserved = reserve_descriptors(options.count); !reserved) {
+    std::cerr << "hecs-sim: " << reserved.error().message << "\n";
+    return config::kUsageExitCode;
   }
+  asio::io_context io(1);
+  auto broker = resolve_broker(io, options.mqtt_url);
+  if (!broker) {
+    std::cerr << "hecs-sim: " << broker.error().message << "\n";
+    return 1;
+  }
+  Fleet fleet(io, options, std::move(*broker));
+  net::StopSignals signals(io, "sim", [&](int) { fleet.stop(); });
+  fleet.start();
   io.run();
-
-  double total = elapsed();
-  std::cout << fmt::format(
-      "hecs-sim summary: agents={} connections={} reconnections={} messages_sent={} "
-      "publish_failures={} seconds={:.1f} msg_per_s={:.0f}\n",
-      agents.size(), counters.connections,
-      counters.connections > agents.size() ? counters.connections - agents.size() : 0,
-      counters.sent, counters.failed, total, counters.sent / std::max(total, 1e-3));
+  std::cout << fleet.summary();
   return 0;
 }
 

@@ -1,9 +1,11 @@
 // hecs-sim: thousands of simulated agents in one process, on one event loop (no thread per
 // client), each with its own MQTT connection and client id, speaking the real protocol through
-// src/proto so it cannot drift from hecs-agent.
+// src/proto so it cannot drift from hecs-agent. The MQTT client is the sim's own (sim_client.h):
+// one descriptor per agent.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -11,8 +13,16 @@
 
 namespace hecs::sim {
 
+// Each agent holds one descriptor (its socket); the process needs this many more (standard
+// streams, epoll, timers, the signal pipe, and room to spare).
+inline constexpr std::size_t kDescriptorMargin = 20;
+// This machine's hard descriptor limit is 20,000, and one source address reaches one broker
+// port from at most 28,232 ephemeral ports (Linux's default range): larger fleets need several
+// processes (--first-index), and several source addresses beyond that.
+inline constexpr std::size_t kMaxCount = 20000;
+
 struct Options {
-  std::size_t count = 100;                         // count: simulated agents, 1..20000
+  std::size_t count = 100;                         // count: simulated agents, 1..kMaxCount
   std::string mqtt_url = "mqtt://127.0.0.1:1883";  // mqtt_url
   double interval = 10;                            // interval: seconds between samples
   double jitter = 0.1;                             // jitter: ± fraction of the interval, 0..1

@@ -1,0 +1,180 @@
+#include "sim/agent.h"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+
+namespace hecs::sim {
+namespace {
+
+std::int64_t now_ms() { return SystemClock{}.now_ms(); }
+
+std::uint64_t agent_seed(std::uint64_t seed, std::size_t index) {
+  return seed ^ (0x5bd1e995ULL * (index + 1));
+}
+
+}  // namespace
+
+const std::array<SimAgent::Command, 1> SimAgent::kCommands = {{
+    {"ack", &SimAgent::on_ack},
+}};
+
+SimAgent::SimAgent(boost::asio::io_context& io, const Options& options, ClientShared& shared,
+                   std::size_t index, std::uint64_t session_base)
+    : options_(options),
+      shared_(shared),
+      index_(index),
+      id_(device_id(options.seed, index)),
+      session_(session_base),
+      timer_(io),
+      rng_(agent_seed(options.seed, index)),
+      client_(io, shared, *this, id_, static_cast<std::uint16_t>(options.keepalive),
+              proto::down_cmd_topic(id_), ~agent_seed(options.seed, index)) {}
+
+void SimAgent::start() { client_.start(); }
+
+void SimAgent::stop(std::function<void()> done) {
+  timer_.cancel();
+  if (client_.connected()) {
+    send(proto::UpKind::status, status(proto::State::offline), true);
+  }
+  client_.stop(std::move(done));
+}
+
+mqtt::Will SimAgent::will() {
+  ++session_;  // a new session per connection attempt, as hecs-agent does (S28)
+  return {proto::up_topic(id_, proto::UpKind::status), status(proto::State::offline), 1, true};
+}
+
+void SimAgent::on_connected() {
+  send(proto::UpKind::hello,
+       proto::serialize(proto::make_envelope("hello", now_ms(), proto::to_json(hello()))), true);
+  send(proto::UpKind::status, status(proto::State::online), true);
+  // The first sample comes at a random point of the first interval: a fleet that connected
+  // together does not then send together.
+  std::uniform_real_distribution<double> first(0, options_.interval);
+  arm(first(rng_));
+}
+
+void SimAgent::on_disconnected() { timer_.cancel(); }
+
+void SimAgent::on_message(std::string_view topic, std::string_view payload) {
+  if (topic != proto::down_cmd_topic(id_)) {
+    ++shared_.counters.commands_unknown;
+    return;
+  }
+  if (payload.empty()) {
+    return;  // a retained message being cleared
+  }
+  auto envelope = proto::parse_envelope(payload, shared_.max_packet_bytes);
+  if (!envelope) {
+    ++shared_.counters.commands_rejected;
+    shared_.log->warn("sim.command_rejected device={} reason={}", id_,
+                      log::quoted(envelope.error().message));
+    return;
+  }
+  for (const auto& command : kCommands) {
+    if (command.type == envelope->type) {
+      (this->*command.handle)(*envelope);
+      return;
+    }
+  }
+  ++shared_.counters.commands_unknown;
+  shared_.log->debug("sim.command_unsupported device={} type={}", id_, log::quoted(envelope->type));
+}
+
+void SimAgent::on_ack(const proto::Envelope& envelope) {
+  if (auto ack = proto::parse_ack(envelope.body); !ack) {
+    ++shared_.counters.commands_rejected;
+    shared_.log->warn("sim.command_rejected device={} reason={}", id_,
+                      log::quoted(ack.error().message));
+    return;
+  }
+  // The sim keeps no outbox: the ack is only counted.
+  ++shared_.counters.acks_received;
+}
+
+std::string SimAgent::status(proto::State state) const {
+  return proto::serialize(
+      proto::make_envelope("status", now_ms(), proto::to_json(proto::Status{state, session_})));
+}
+
+void SimAgent::send(proto::UpKind kind, const std::string& payload, bool retain) {
+  if (auto r = client_.publish(proto::up_topic(id_, kind), payload, 1, retain); !r) {
+    ++shared_.counters.failed;
+    shared_.log->debug("sim.publish_failed device={} kind={} reason={}", id_,
+                       proto::up_kind_name(kind), log::quoted(r.error().message));
+    return;
+  }
+  ++shared_.counters.sent;
+}
+
+void SimAgent::arm(double seconds) {
+  timer_.expires_after(std::chrono::milliseconds(static_cast<long>(seconds * 1000)));
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) {
+      return;
+    }
+    send(proto::UpKind::telemetry,
+         proto::serialize(proto::make_envelope("telemetry", now_ms(), proto::to_json(sample()))),
+         false);
+    std::uniform_real_distribution<double> vary(-options_.jitter, options_.jitter);
+    arm(options_.interval * (1 + vary(rng_)));
+  });
+}
+
+proto::Hello SimAgent::hello() const {
+  proto::Hello h;
+  h.session = session_;
+  h.agent_version = "sim";
+  h.hostname = fmt::format("sim-{:05}", index_);
+  h.os = "Debian GNU/Linux 12 (bookworm)";
+  h.kernel = "6.1.0-rpi7-rpi-v8";
+  h.arch = "aarch64";
+  h.cpu_model = "Cortex-A72";
+  h.cpu_count = 4;
+  h.memory_bytes = 4ULL << 30;
+  h.boot_time = now_ms() - 86'400'000;
+  h.capabilities = {"telemetry"};
+  if (options_.payload == "realistic") {
+    h.disks = {{"/", "/dev/mmcblk0p2", "ext4", 31ULL << 30},
+               {"/boot/firmware", "/dev/mmcblk0p1", "vfat", 512ULL << 20}};
+    h.interfaces = {
+        {"eth0",
+         fmt::format("dc:a6:32:{:02x}:{:02x}:{:02x}", (index_ >> 16) & 0xff, (index_ >> 8) & 0xff,
+                     index_ & 0xff),
+         {fmt::format("10.{}.{}.{}/16", 20 + index_ / 65536, (index_ / 256) % 256, index_ % 256)}},
+        {"wlan0", "", {}},
+        {"docker0", "02:42:ac:11:00:01", {"172.17.0.1/16"}}};
+  }
+  return h;
+}
+
+proto::Telemetry SimAgent::sample() {
+  std::uniform_real_distribution<double> cpu(1, 35);
+  proto::Telemetry t;
+  t.cpu_percent = std::round(cpu(rng_) * 10) / 10;
+  t.load1 = t.cpu_percent / 25;
+  t.load5 = t.load1 * 0.9;
+  t.load15 = t.load1 * 0.8;
+  t.memory_total_bytes = 4ULL << 30;
+  t.memory_available_bytes = (3ULL << 30) - (rng_() % (512ULL << 20));
+  t.uptime_s = 86'400 + ++samples_ * static_cast<std::uint64_t>(options_.interval);
+  if (options_.payload == "realistic") {
+    t.disks = {{"/", 31ULL << 30, (9ULL << 30) + samples_ * 4096},
+               {"/boot/firmware", 512ULL << 20, 64ULL << 20}};
+    t.temperature_c = 45 + t.cpu_percent / 4;
+    rx_ += 20'000 + rng_() % 10'000;
+    tx_ += 5'000 + rng_() % 5'000;
+    t.interfaces = {{"eth0", rx_, tx_, rx_ / 800, tx_ / 400, 0, 0},
+                    {"wlan0", 0, 0, 0, 0, 0, 0},
+                    {"docker0", tx_ / 10, rx_ / 10, tx_ / 4000, rx_ / 8000, 0, 0}};
+  }
+  return t;
+}
+
+}  // namespace hecs::sim

@@ -1,0 +1,66 @@
+// One simulated agent of hecs-sim: the messages hecs-agent sends (hello and status on every
+// connection, telemetry at an interval, the last will, offline status on a clean stop) and the
+// down messages it answers, over its own SimClient. Lives on the io_context's thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "proto/proto.h"
+#include "sim/random.h"
+#include "sim/sim.h"
+#include "sim/sim_client.h"
+
+namespace hecs::sim {
+
+class SimAgent final : private ClientEvents {
+ public:
+  // `options` and `shared` outlive the agent. Sessions start above `session_base`.
+  SimAgent(boost::asio::io_context& io, const Options& options, ClientShared& shared,
+           std::size_t index, std::uint64_t session_base);
+
+  void start();
+  // Sends status offline when connected, then DISCONNECT; `done` runs once the link is closed.
+  // Called once.
+  void stop(std::function<void()> done);
+
+ private:
+  // Down messages by envelope type (docs/protocol.md, Down messages). Task commands (issue 6)
+  // join here as {"task", &SimAgent::on_task}, with their own knobs (delay, failure rate) in
+  // Options and a result sent on up/result.
+  struct Command {
+    std::string_view type;
+    void (SimAgent::*handle)(const proto::Envelope& envelope);
+  };
+  static const std::array<Command, 1> kCommands;
+
+  mqtt::Will will() override;
+  void on_connected() override;
+  void on_disconnected() override;
+  void on_message(std::string_view topic, std::string_view payload) override;
+  void on_ack(const proto::Envelope& envelope);
+
+  std::string status(proto::State state) const;
+  void send(proto::UpKind kind, const std::string& payload, bool retain);
+  void arm(double seconds);
+  proto::Hello hello() const;
+  proto::Telemetry sample();
+
+  const Options& options_;
+  ClientShared& shared_;
+  std::size_t index_;
+  std::string id_;
+  std::uint64_t session_;
+  boost::asio::steady_timer timer_;  // the next telemetry sample
+  Rng rng_;
+  SimClient client_;
+  std::uint64_t samples_ = 0, rx_ = 0, tx_ = 0;
+};
+
+}  // namespace hecs::sim

@@ -1,0 +1,405 @@
+#include "sim/sim_client.h"
+
+#include <algorithm>
+#include <random>
+#include <variant>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+
+namespace hecs::sim {
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+SimClient::SimClient(asio::io_context& io, ClientShared& shared, ClientEvents& events,
+                     std::string client_id, std::uint16_t keepalive_s, std::string subscription,
+                     std::uint64_t seed)
+    : socket_(io),
+      timer_(io),
+      shared_(shared),
+      events_(events),
+      client_id_(std::move(client_id)),
+      subscription_(std::move(subscription)),
+      keepalive_(keepalive_s),
+      rng_(seed) {}
+
+void SimClient::start() {
+  if (state_ == State::idle) {
+    attempt();
+  }
+}
+
+void SimClient::attempt() {
+  ++attempts_;
+  state_ = State::connecting;
+  out_.clear();
+  std::string().swap(pending_);
+  in_flight_count_ = 0;
+  subscribe_id_ = 0;
+  ping_outstanding_ = false;
+  // The will is asked for before the connection exists: each attempt is a new session (S28).
+  auto will = events_.will();
+  if (auto r = mqtt::append_connect(
+          out_, {client_id_, true, static_cast<std::uint16_t>(keepalive_.count()), &will});
+      !r) {
+    // Our own ids, topics and payloads are far below MQTT's limits: a bug, not input.
+    shared_.log->error("sim.connect_unencodable client={} error={}", client_id_,
+                       log::quoted(r.error().message));
+    state_ = State::stopped;
+    return;
+  }
+  // CONNECT and CONNACK must both happen within one keepalive, as libmosquitto's clients expect.
+  arm_timer(Clock::now() + keepalive_);
+  const auto& endpoint = shared_.broker[attempts_ % shared_.broker.size()];
+  socket_.async_connect(endpoint, [this, generation = generation_](error_code ec) {
+    on_tcp_connected(generation, ec);
+  });
+}
+
+void SimClient::on_tcp_connected(std::uint32_t generation, error_code ec) {
+  if (generation != generation_) {
+    return;
+  }
+  if (ec) {
+    drop(spdlog::level::info, fmt::format("connect: {}", ec.message()));
+    return;
+  }
+  // Small packets (PUBACK, PINGREQ) must not wait for Nagle.
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // Reads are made by hand once the socket is readable (on_readable), so they must not block.
+  socket_.non_blocking(true, ec);
+  if (ec) {
+    drop(spdlog::level::warn, fmt::format("socket: {}", ec.message()));
+    return;
+  }
+  state_ = State::handshaking;
+  last_in_ = last_out_ = Clock::now();
+  flush();
+  arm_read();
+}
+
+void SimClient::arm_read() {
+  // Waiting for readability rather than reading into a buffer of our own: an idle connection
+  // then holds no read buffer at all (20,000 of them would hold megabytes).
+  socket_.async_wait(
+      asio::ip::tcp::socket::wait_read,
+      [this, generation = generation_](error_code ec) { on_readable(generation, ec); });
+}
+
+void SimClient::on_readable(std::uint32_t generation, error_code ec) {
+  if (generation != generation_) {
+    return;
+  }
+  if (ec) {
+    drop(spdlog::level::info, fmt::format("wait: {}", ec.message()));
+    return;
+  }
+  auto& buffer = shared_.read_buffer;
+  // A few buffers per wake-up, then the other clients get their turn.
+  for (int round = 0; round < 4; ++round) {
+    std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      break;
+    }
+    if (ec) {
+      drop(spdlog::level::info, ec == asio::error::eof ? std::string("closed by the broker")
+                                                       : fmt::format("read: {}", ec.message()));
+      return;
+    }
+    if (!consume(std::string_view(buffer.data(), n))) {
+      return;
+    }
+    if (n < buffer.size()) {
+      break;
+    }
+  }
+  arm_read();
+}
+
+bool SimClient::consume(std::string_view data) {
+  const bool buffered = !pending_.empty();
+  if (buffered) {
+    pending_.append(data);
+    data = pending_;
+  }
+  const auto generation = generation_;
+  std::size_t used = 0;
+  for (;;) {
+    auto decoded = mqtt::decode_packet(data.substr(used), shared_.max_packet_bytes);
+    if (!decoded) {
+      ++shared_.counters.protocol_errors;
+      drop(spdlog::level::warn, fmt::format("malformed packet: {}", decoded.error().message));
+      return false;
+    }
+    if (!*decoded) {
+      break;
+    }
+    used += (*decoded)->size;
+    last_in_ = Clock::now();
+    handle((*decoded)->packet);
+    if (generation != generation_) {
+      return false;  // handle() ended the link; `data` may point into a reset buffer
+    }
+  }
+  if (buffered) {
+    pending_.erase(0, used);
+  } else {
+    pending_.assign(data.substr(used));
+  }
+  if (pending_.empty() && pending_.capacity() > 1024) {
+    std::string().swap(pending_);
+  }
+  return true;
+}
+
+void SimClient::handle(const mqtt::Packet& packet) {
+  if (state_ == State::handshaking && !std::holds_alternative<mqtt::Connack>(packet)) {
+    ++shared_.counters.protocol_errors;
+    drop(spdlog::level::warn, "packet before CONNACK");
+    return;
+  }
+  if (const auto* connack = std::get_if<mqtt::Connack>(&packet)) {
+    on_connack(*connack);
+  } else if (const auto* puback = std::get_if<mqtt::Puback>(&packet)) {
+    auto end = in_flight_.begin() + static_cast<std::ptrdiff_t>(in_flight_count_);
+    auto it = std::find(in_flight_.begin(), end, puback->packet_id);
+    if (it != end) {
+      *it = in_flight_[--in_flight_count_];
+      ++shared_.counters.puback_received;
+    }
+  } else if (const auto* suback = std::get_if<mqtt::Suback>(&packet)) {
+    on_suback(*suback);
+  } else if (const auto* publish = std::get_if<mqtt::Publish>(&packet)) {
+    if (publish->qos == 1 && state_ == State::connected) {  // after a DISCONNECT: nothing
+      mqtt::append_puback(out_, publish->packet_id);
+      last_out_ = Clock::now();
+      flush();
+    }
+    events_.on_message(publish->topic, publish->payload);
+  } else if (std::holds_alternative<mqtt::Pingresp>(packet)) {
+    ping_outstanding_ = false;
+  }
+}
+
+void SimClient::on_connack(const mqtt::Connack& connack) {
+  if (state_ != State::handshaking) {
+    ++shared_.counters.protocol_errors;
+    drop(spdlog::level::warn, "second CONNACK");
+    return;
+  }
+  if (connack.return_code != 0) {
+    ++shared_.counters.connect_refused;
+    drop(spdlog::level::warn, fmt::format("connect refused code={} reason={}", connack.return_code,
+                                          log::quoted(mqtt::connack_reason(connack.return_code))));
+    return;
+  }
+  state_ = State::connected;
+  backoff_ = kMinBackoff;
+  ++shared_.counters.connected;
+  ++shared_.counters.connections;
+  if (!subscription_.empty()) {
+    subscribe_id_ = next_packet_id();
+    if (auto r = mqtt::append_subscribe(out_, subscribe_id_, subscription_, 1); !r) {
+      shared_.log->error("sim.subscribe_unencodable client={} error={}", client_id_,
+                         log::quoted(r.error().message));
+    }
+    last_out_ = Clock::now();
+    flush();
+  }
+  check_keepalive();  // from now on the timer keeps the link alive
+  events_.on_connected();
+}
+
+void SimClient::on_suback(const mqtt::Suback& suback) {
+  if (suback.packet_id != subscribe_id_) {
+    return;  // not ours to check (none other is sent)
+  }
+  subscribe_id_ = 0;
+  if (std::find(suback.return_codes.begin(), suback.return_codes.end(), 0x80) !=
+      suback.return_codes.end()) {
+    ++shared_.counters.subscribe_failed;
+    shared_.log->warn("sim.subscribe_refused client={} topic={}", client_id_,
+                      log::quoted(subscription_));
+  }
+}
+
+Result<void> SimClient::publish(std::string_view topic, std::string_view payload, int qos,
+                                bool retain) {
+  if (state_ != State::connected) {
+    return fail(Errc::unavailable, "not connected");
+  }
+  if (qos > 0 && in_flight_count_ >= kMaxInFlight) {
+    return fail(Errc::unavailable, "in-flight window full");
+  }
+  if (out_.size() + writing_.size() >= kMaxQueuedBytes) {
+    return fail(Errc::unavailable, "write queue full");
+  }
+  std::uint16_t id = qos > 0 ? next_packet_id() : 0;
+  if (auto r = mqtt::append_publish(out_, topic, payload, qos, retain, id); !r) {
+    return r;
+  }
+  if (qos > 0) {
+    in_flight_[in_flight_count_++] = id;
+  }
+  last_out_ = Clock::now();
+  flush();
+  return {};
+}
+
+std::uint16_t SimClient::next_packet_id() {
+  // The ids in use are at most kMaxInFlight + 1 of 65535: a few steps find a free one.
+  for (;;) {
+    if (++packet_id_ == 0) {
+      packet_id_ = 1;
+    }
+    auto end = in_flight_.begin() + static_cast<std::ptrdiff_t>(in_flight_count_);
+    if (packet_id_ != subscribe_id_ && std::find(in_flight_.begin(), end, packet_id_) == end) {
+      return packet_id_;
+    }
+  }
+}
+
+void SimClient::flush() {
+  if (writing_now_ || out_.empty() || state_ == State::connecting) {
+    return;
+  }
+  writing_now_ = true;
+  writing_.swap(out_);
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [this, generation = generation_](error_code ec, std::size_t) {
+                      if (generation != generation_) {
+                        return;
+                      }
+                      writing_now_ = false;
+                      if (ec) {
+                        drop(spdlog::level::info, fmt::format("write: {}", ec.message()));
+                        return;
+                      }
+                      writing_.clear();
+                      if (out_.empty()) {
+                        std::string().swap(writing_);  // idle links hold no write buffer
+                        if (state_ == State::stopping) {
+                          finish_stop();
+                        }
+                        return;
+                      }
+                      flush();
+                    });
+}
+
+void SimClient::arm_timer(Clock::time_point deadline) {
+  deadline_ = deadline;
+  timer_.expires_at(deadline);
+  timer_.async_wait([this](error_code ec) {
+    if (ec) {
+      return;  // re-armed or cancelled
+    }
+    if (Clock::now() < deadline_) {  // an expiry that raced with re-arming
+      arm_timer(deadline_);
+      return;
+    }
+    on_deadline();
+  });
+}
+
+void SimClient::on_deadline() {
+  switch (state_) {
+    case State::waiting:
+      attempt();
+      break;
+    case State::connecting:
+    case State::handshaking:
+      drop(spdlog::level::info, "no CONNACK within the keepalive");
+      break;
+    case State::connected:
+      check_keepalive();
+      break;
+    case State::stopping:
+      finish_stop();
+      break;
+    case State::idle:
+    case State::stopped:
+      break;
+  }
+}
+
+// As libmosquitto does: a PINGREQ once nothing went out or nothing came in for a keepalive, and
+// the link is dead when its PINGRESP has not come one keepalive later.
+void SimClient::check_keepalive() {
+  auto now = Clock::now();
+  if (ping_outstanding_ && now >= ping_sent_ + keepalive_) {
+    ++shared_.counters.ping_timeouts;
+    drop(spdlog::level::warn, "no PINGRESP within the keepalive");
+    return;
+  }
+  if (!ping_outstanding_ && (now >= last_out_ + keepalive_ || now >= last_in_ + keepalive_)) {
+    mqtt::append_pingreq(out_);
+    ping_outstanding_ = true;
+    ping_sent_ = last_out_ = now;
+    flush();
+  }
+  arm_timer(ping_outstanding_ ? ping_sent_ + keepalive_
+                              : std::min(last_out_, last_in_) + keepalive_);
+}
+
+void SimClient::drop(spdlog::level::level_enum level, std::string_view reason) {
+  const bool was_connected = state_ == State::connected;
+  const bool stopping = state_ == State::stopping;
+  ++generation_;
+  error_code ignored;
+  socket_.close(ignored);  // pending operations complete with operation_aborted
+  timer_.cancel();
+  writing_now_ = false;
+  std::string().swap(out_);
+  std::string().swap(writing_);
+  in_flight_count_ = 0;
+  if (stopping) {
+    finish_stop();
+    return;
+  }
+  shared_.log->log(level, "sim.link_lost client={} reason={}", client_id_, log::quoted(reason));
+  if (was_connected) {
+    --shared_.counters.connected;
+    events_.on_disconnected();
+  }
+  state_ = State::waiting;
+  std::uniform_int_distribution<long> jitter(backoff_.count() / 2, backoff_.count());
+  arm_timer(Clock::now() + std::chrono::milliseconds(jitter(rng_)));
+  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+}
+
+void SimClient::stop(std::function<void()> done) {
+  on_stopped_ = std::move(done);
+  if (state_ == State::connected) {
+    --shared_.counters.connected;
+    state_ = State::stopping;
+    mqtt::append_disconnect(out_);
+    arm_timer(Clock::now() + kStopTimeout);
+    flush();
+    return;
+  }
+  if (state_ == State::stopping || state_ == State::stopped) {
+    return;
+  }
+  state_ = State::stopping;
+  finish_stop();
+}
+
+void SimClient::finish_stop() {
+  state_ = State::stopped;
+  ++generation_;
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  timer_.cancel();
+  std::string().swap(out_);
+  std::string().swap(writing_);
+  std::string().swap(pending_);
+  if (on_stopped_) {
+    asio::post(socket_.get_executor(), std::move(on_stopped_));
+    on_stopped_ = nullptr;
+  }
+}
+
+}  // namespace hecs::sim
