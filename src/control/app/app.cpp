@@ -87,6 +87,7 @@ int run(const Config& config) {
   unsigned threads =
       config.threads != 0 ? config.threads : std::max(2u, std::thread::hardware_concurrency());
   db_options.pool_size = threads + 2;
+  db_options.background_checkpoint = true;  // the checkpoint timer below
   auto database = store::open_and_migrate(db_options);
   if (!database) {
     log->error("start.failed reason={}", log::quoted(database.error().message));
@@ -188,6 +189,27 @@ int run(const Config& config) {
   };
   schedule_prune();
 
+  // SQLite's WAL is copied back into the database once a second on a worker, beside the ingest
+  // writer (Options::background_checkpoint).
+  asio::steady_timer checkpoint_timer(io);
+  std::function<void()> schedule_checkpoint = [&] {
+    checkpoint_timer.expires_after(std::chrono::seconds(1));
+    checkpoint_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) {
+        return;
+      }
+      asio::post(workers, [&] {
+        if (auto frames = (*database)->checkpoint(); !frames) {
+          log->warn("db.checkpoint_failed error={}", log::quoted(frames.error().message));
+        }
+      });
+      schedule_checkpoint();
+    });
+  };
+  if ((*database)->backend() == db::Backend::sqlite) {
+    schedule_checkpoint();
+  }
+
   ingest.start();
   (*mqtt)->start();
   log->info("control.started http={} port={} mqtt={} db={}", config.http_listen, (*http)->port(),
@@ -197,6 +219,7 @@ int run(const Config& config) {
   net::StopSignals signals(io, "control", [&](int) {
     (*http)->stop();
     prune_timer.cancel();
+    checkpoint_timer.cancel();
     (*mqtt)->stop([&] {
       asio::post(workers, [&] {
         ingest.stop();  // commit what was received before we leave

@@ -221,8 +221,23 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
         options.on_committed(device, std::move(ids));
       }
     }
-    std::lock_guard lock(mutex);
-    writing = false;
+    bool more = false;
+    {
+      std::lock_guard lock(mutex);
+      writing = false;
+      settle(result, batch);
+      // A full batch waiting: write it now rather than on the next tick, so a backlog drains
+      // at the writer's own speed (the writer sat idle between ticks; bench/ingest.sh drain).
+      more = result && queue.size() >= options.max_batch && !stopped;
+    }
+    if (more) {
+      flush();
+    }
+  }
+
+  // Counts and logs a written batch; on a retryable failure puts it back at the front.
+  // Called with the mutex held.
+  void settle(const Result<store::IngestStats>& result, std::vector<IngestItem>& batch) {
     if (result) {
       batches->inc();
       stored->inc(result->applied);

@@ -211,6 +211,60 @@ TEST_P(SqliteFile, RunsInWalModeWithForeignKeysOnEveryPooledSession) {
   EXPECT_THAT(settings, ElementsAre(expected, expected, expected));
 }
 
+// Frames in the WAL now (a PASSIVE checkpoint reports them without waiting for anyone).
+long long wal_frames(db::Database& db) {
+  long long busy = 0, frames = 0, done = 0;
+  EXPECT_TRUE(db.with_session([&](soci::session& sql) -> Result<void> {
+    sql << "PRAGMA wal_checkpoint(PASSIVE)", soci::into(busy), soci::into(frames), soci::into(done);
+    return {};
+  }));
+  return frames;
+}
+
+TEST_P(SqliteFile, WithBackgroundCheckpointsTheWalGrowsUntilCheckpointCopiesIt) {
+  auto opts = options(path(), 2, GetParam());
+  opts.background_checkpoint = true;
+  auto opened = db::Database::open(opts);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& db = **opened;
+  ASSERT_TRUE(db.migrate(kNotes));
+  auto large_commit = [&] {  // about 300 pages of 4 KiB
+    ASSERT_TRUE(db.transact([&](soci::session& sql) -> Result<void> {
+      for (int i = 0; i < 300; ++i) {
+        std::string body(4000, 'x');
+        sql << "INSERT INTO notes (body) VALUES (:body)", soci::use(body);
+      }
+      return {};
+    }));
+  };
+  for (int i = 0; i < 5; ++i) {
+    large_commit();
+  }
+  // The commits crossed SQLite's automatic threshold (1000 pages) without a checkpoint in them.
+  auto copied = db.checkpoint();
+  ASSERT_TRUE(copied) << copied.error().message;
+  EXPECT_GT(*copied, 1400U);
+  // Everything was copied, so the next writer starts the WAL over from its beginning.
+  large_commit();
+  EXPECT_LT(wal_frames(db), 400);
+  EXPECT_EQ(count_notes(db), 1800);
+}
+
+TEST_P(SqliteFile, WithoutBackgroundCheckpointsSqliteCheckpointsByItself) {
+  auto db = open();
+  ASSERT_TRUE(db->migrate(kNotes));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(db->transact([&](soci::session& sql) -> Result<void> {
+      for (int k = 0; k < 300; ++k) {
+        std::string body(4000, 'x');
+        sql << "INSERT INTO notes (body) VALUES (:body)", soci::use(body);
+      }
+      return {};
+    }));
+  }
+  EXPECT_LT(wal_frames(*db), 1400);
+}
+
 TEST_P(SqliteFile, QuarantinesAGarbageFileAndStartsAFreshOne) {  // S32
   write_garbage(path(), 10000);
   write_garbage(path() + "-wal", 5000);  // SQLite drops it on close; none may reach the new file

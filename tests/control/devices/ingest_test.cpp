@@ -1,0 +1,107 @@
+// The ingest writer against a real SQLite store: batching and how a backlog drains.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <gtest/gtest.h>
+
+#include "control/devices/devices.h"
+#include "proto/proto.h"
+#include "support/process.h"
+#include "support/tempdir.h"
+
+namespace hecs::control::devices {
+namespace {
+using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace): test durations
+
+constexpr const char* kTenant = "11111111-1111-4111-8111-111111111111";
+constexpr const char* kDevice = "22222222-2222-4222-8222-222222222222";
+
+class IngestWriter : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db::Options options;
+    options.url = (dir_.path() / "control.db").string();
+    auto opened = store::open_and_migrate(options);
+    ASSERT_TRUE(opened) << opened.error().message;
+    db_ = std::move(*opened);
+    devices_.emplace(*db_);
+    telemetry_.emplace(*db_);
+    io_thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    guard_.reset();
+    io_.stop();
+    io_thread_.join();
+    workers_.join();
+  }
+
+  std::uint64_t stored() {
+    auto n = telemetry_->count(kTenant, kDevice);
+    EXPECT_TRUE(n) << n.error().message;
+    return n ? *n : 0;
+  }
+
+  static std::string telemetry_payload(std::int64_t ts) {
+    proto::Telemetry t;
+    t.cpu_percent = 1;
+    t.memory_total_bytes = 1 << 20;
+    return proto::serialize(proto::make_envelope("telemetry", ts, proto::to_json(t)));
+  }
+
+  test::TempDir dir_{"ingest"};
+  std::unique_ptr<db::Database> db_;
+  std::optional<store::DeviceStore> devices_;
+  std::optional<store::TelemetryStore> telemetry_;
+  metrics::Registry metrics_;
+  SystemClock clock_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ =
+      boost::asio::make_work_guard(io_);
+  boost::asio::thread_pool workers_{2};
+  std::thread io_thread_;
+};
+
+TEST_F(IngestWriter, ABacklogOfSeveralBatchesIsWrittenBackToBackNotOneBatchPerTick) {
+  IngestOptions options;
+  options.tenant_id = kTenant;
+  options.max_batch = 10;
+  options.flush_interval = 2s;  // one tick in the whole test, besides the first
+  std::atomic<int> committed{0};
+  options.on_committed = [&](const std::string&, std::vector<std::string> ids) {
+    committed += static_cast<int>(ids.size());
+  };
+  Ingest ingest(io_, workers_, *devices_, metrics_, clock_, options);
+  const auto topic = proto::up_topic(kDevice, proto::UpKind::telemetry);
+  const auto now = clock_.now_ms();
+  for (int i = 0; i < 50; ++i) {
+    ingest.on_message(topic, telemetry_payload(now + i));
+  }
+  ingest.start();
+  // The first tick writes a batch of 10, and the four batches behind it follow at once.
+  EXPECT_TRUE(test::wait_until([&] { return stored() == 50; }, 3500ms)) << stored();
+  EXPECT_EQ(committed.load(), 50);
+  EXPECT_EQ(ingest.backlog(), 0U);
+  ingest.stop();
+}
+
+TEST_F(IngestWriter, ALessThanFullBatchWaitsForItsTick) {
+  IngestOptions options;
+  options.tenant_id = kTenant;
+  options.max_batch = 10;
+  options.flush_interval = 300ms;
+  Ingest ingest(io_, workers_, *devices_, metrics_, clock_, options);
+  const auto topic = proto::up_topic(kDevice, proto::UpKind::telemetry);
+  const auto now = clock_.now_ms();
+  for (int i = 0; i < 15; ++i) {
+    ingest.on_message(topic, telemetry_payload(now + i));
+  }
+  ingest.start();
+  EXPECT_TRUE(test::wait_until([&] { return stored() == 15; }, 3s)) << stored();
+  ingest.stop();
+}
+
+}  // namespace
+}  // namespace hecs::control::devices
