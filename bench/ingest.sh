@@ -16,7 +16,8 @@
 #              (snapshots are taken as it is published) minus hecs-control's publishes (acks);
 #   delivered  broker phase: messages the plain subscriber got;
 #   stored     hecs_ingest_messages_stored_total delta / window.
-# A step is sustained when delivered (broker) or stored (hecs-control) is at least 95 % of sent,
+# A step is sustained when delivered (broker) or stored (hecs-control) is at least 95 % of sent
+# (of the offered rate instead, when the broker counted more than the generator offered),
 # nothing was dropped (broker or ingest), no store error, and hecs_ingest_backlog at the end is
 # not above its start value + max(2500, rate / 10). CPU (utime+stime, % of one core) of every
 # process is recorded per step, with "other": the rest of the machine's busy time (/proc/stat).
@@ -125,16 +126,19 @@ evaluate() {  # phase rate snapshot0 snapshot1 max-backlog busiest-threads
       acks = D["acks"] / e
       recv = D["recv"] / e
       sent = recv - acks; if (sent < 0) sent = 0
+      # Judged against what was offered when the broker counted more (its $SYS counters have
+      # been seen 12 % above the generator'"'"'s schedule at a step, which read as a false saturation).
+      expect = (sent < rate) ? sent : rate
       slack = rate / 10; if (slack < 2500) slack = 2500
       why = ""
       if (phase == "broker") {
         got = D["delivered"] / e
-        if (got < 0.95 * sent) why = why sprintf("delivered %.0f %% of sent; ", 100 * got / sent)
+        if (got < 0.95 * expect) why = why sprintf("delivered %.0f %% of sent; ", 100 * got / expect)
         backlog = "-"
         side = sprintf("subscriber %.0f", cpu_u)
       } else {
         got = D["stored"] / e
-        if (got < 0.95 * sent) why = why sprintf("stored %.0f %% of sent; ", (sent > 0) ? 100 * got / sent : 0)
+        if (got < 0.95 * expect) why = why sprintf("stored %.0f %% of sent; ", (expect > 0) ? 100 * got / expect : 0)
         if (B["backlog"] > A["backlog"] + slack) why = why sprintf("backlog %d -> %d; ", A["backlog"], B["backlog"])
         if (D["dropped"] > 0) why = why sprintf("%d dropped by ingest; ", D["dropped"])
         if (D["errors"] > 0) why = why sprintf("%d store errors; ", D["errors"])
