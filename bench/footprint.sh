@@ -69,7 +69,7 @@ done
 source "$ROOT/bench/lib/common.bash"
 # shellcheck source=bench/lib/footprint.bash
 source "$ROOT/bench/lib/footprint.bash"
-trap fp_cleanup EXIT
+CLEANUP_HOOKS+=(fp_cleanup)
 
 DAEMONS=(agent node zabbix mender)
 declare -A LABEL=([agent]=hecs-agent [node]=prometheus-node-exporter [zabbix]=zabbix-agent [mender]=mender-client)

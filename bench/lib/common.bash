@@ -5,14 +5,17 @@
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hecs-bench.XXXXXX")
 PIDS=()
+CLEANUP_HOOKS=()  # functions run after PIDS are stopped (a script's own namespaces, servers)
 cleanup() {
-  local rc=$?
+  local rc=$? hook
+  trap - EXIT INT TERM
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
+  for hook in "${CLEANUP_HOOKS[@]}"; do "$hook" || true; done
   if [[ $rc -ne 0 ]]; then
     echo "$(basename "$0") failed (rc=$rc); last log lines:" >&2
     for f in "$TMP"/*.log; do [[ -f $f ]] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done

@@ -1,7 +1,7 @@
 # Helpers for bench/footprint.sh (sourced after common.bash, not run): one network namespace
 # and veth pair per daemon, whole-process-tree readings from /proc, and the stand-in upstreams
 # (Prometheus-like scraper, Zabbix server, Mender server) written as small Python programs.
-# The caller sets TMP and PIDS (common.bash) and calls fp_cleanup on exit.
+# The caller sources common.bash first and adds fp_cleanup to its CLEANUP_HOOKS.
 # shellcheck shell=bash
 
 FP_TAG="fp$$"        # in every namespace and interface name: unique to this run
@@ -59,28 +59,15 @@ fp_netns_add() {
 fp_sent_bytes() { cat "/sys/class/net/${HOST_IF[$1]}/statistics/rx_bytes"; }
 fp_sent_packets() { cat "/sys/class/net/${HOST_IF[$1]}/statistics/rx_packets"; }
 
-# Stops every process of the run (common.bash's PIDS, then anything left in our namespaces),
-# removes the namespaces (their veth pairs go with them), shows logs on failure, removes TMP.
+# A common.bash cleanup hook: stops anything left in our namespaces and removes them (their veth
+# pairs go with them), after common.bash has stopped the processes in PIDS.
 fp_cleanup() {
-  local rc=$? p ns f
-  trap - EXIT INT TERM
+  local p ns
   if [[ -n ${FP_SLEEP_PID:-} ]]; then kill "$FP_SLEEP_PID" 2>/dev/null || true; fi
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
   for ns in "${FP_NETNS[@]}"; do
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
-  if [[ $rc -ne 0 ]]; then
-    echo "$(basename "$0") failed (rc=$rc); last log lines:" >&2
-    for f in "$TMP"/*.log; do [[ -f $f ]] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done
-  fi
-  rm -rf "$TMP"
-  exit "$rc"
 }
 
 # A sleep that a trapped TERM or INT interrupts at once (bash runs traps only between commands,
