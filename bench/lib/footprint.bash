@@ -113,22 +113,18 @@ fp_tree_ticks() {
   done
   echo "$t"
 }
-fp_tree_smaps_kb() {  # root field (Rss, Pss)
+# Sum over the tree of one "Field: value" line of /proc/PID/<file> (smaps_rollup Rss/Pss,
+# status VmHWM/Threads).
+fp_tree_sum() {  # root file field
   local p t=0 v
   for p in $(fp_tree "$1"); do
-    v=$(awk -v k="$2:" '$1==k {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || v=0
+    v=$(awk -v k="$3:" '$1==k {print $2}' "/proc/$p/$2" 2>/dev/null) || v=0
     t=$(( t + ${v:-0} ))
   done
   echo "$t"
 }
-fp_tree_status_kb() {  # root field (VmHWM, Threads)
-  local p t=0 v
-  for p in $(fp_tree "$1"); do
-    v=$(awk -v k="$2:" '$1==k {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
-    t=$(( t + ${v:-0} ))
-  done
-  echo "$t"
-}
+fp_tree_smaps_kb() { fp_tree_sum "$1" smaps_rollup "$2"; }  # root field (Rss, Pss)
+fp_tree_status_kb() { fp_tree_sum "$1" status "$2"; }       # root field (VmHWM, Threads)
 # On-CPU time in ns of every live thread of the tree (/proc/PID/task/TID/schedstat, first
 # field): finer than the 10 ms ticks of /proc/PID/stat, but blind to exited threads/children.
 fp_tree_runtime_ns() {
