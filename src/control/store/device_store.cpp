@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kDeviceColumns =
     "SELECT tenant_id, id, hostname, online, session, first_seen, last_seen, inventory, "
-    "telemetry, telemetry_ts FROM devices";
+    "telemetry, telemetry_ts, state, tags FROM devices";
 
 // One row as SOCI reads it: integers as long long, a nullable column with its indicator.
 struct DeviceRow {
@@ -36,6 +36,8 @@ struct DeviceRow {
     statement.exchange(soci::into(device.inventory));
     statement.exchange(soci::into(device.telemetry));
     statement.exchange(soci::into(telemetry_ts, telemetry_ts_ind));
+    statement.exchange(soci::into(device.state));
+    statement.exchange(soci::into(device.tags));
   }
 
   Device get() const {

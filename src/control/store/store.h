@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/db/db.h"
@@ -62,6 +63,8 @@ struct Device {
   std::string inventory;  // JSON text of the latest hello body, "" before any hello
   std::string telemetry;  // JSON text of the newest telemetry body, "" before any
   std::optional<std::int64_t> telemetry_ts;
+  std::string state = "accepted";  // pending, accepted, rejected, revoked
+  std::string tags = "[]";         // JSON array text
 };
 
 struct DeviceFilter {
@@ -135,6 +138,91 @@ class TelemetryStore {
   // Deletes raw rows older than `before` (unix ms); returns how many went.
   Result<std::size_t> prune(std::int64_t before);
   Result<std::uint64_t> count(const std::string& tenant_id, const std::string& device_id);
+
+ private:
+  db::Database& db_;
+};
+
+// ---- enrolment (DESIGN §3) -----------------------------------------------------------------
+
+enum class DeviceState { pending, accepted, rejected, revoked };
+std::string_view state_name(DeviceState state);
+Result<DeviceState> parse_state(std::string_view text);  // Errc::invalid_input
+
+struct EnrollmentToken {
+  std::string id;  // UUID
+  std::string tenant_id;
+  std::string prefix;  // first characters of the token, shown in lists
+  std::string hash;    // hex SHA-256 of the whole token; the token itself is never stored
+  std::string description;
+  std::vector<std::string> tags;  // given to every device enrolled with it
+  bool auto_approve = false;
+  std::uint64_t max_uses = 1;
+  std::uint64_t uses = 0;
+  std::int64_t created_at = 0;  // unix ms
+  std::int64_t expires_at = 0;
+  std::optional<std::int64_t> revoked_at;
+};
+
+struct Credential {
+  std::string device_id;
+  std::string tenant_id;
+  DeviceState state = DeviceState::pending;
+  std::vector<std::string> tags;
+  std::string token_id;
+  std::string public_key_sha256;  // hex SHA-256 of the DER SubjectPublicKeyInfo
+  std::string public_key_pem;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> decided_at;
+  std::string cert_serial;  // "" until a certificate is issued
+  std::string cert_pem;
+  std::int64_t cert_not_after = 0;  // unix seconds
+};
+
+struct EnrolRequest {
+  std::string token_hash;
+  std::string device_id;  // the CN the device asked for, already checked to be a UUID
+  std::string public_key_sha256;
+  std::string public_key_pem;
+  std::int64_t now = 0;  // unix ms
+};
+
+struct Enrolled {
+  Credential credential;
+  bool created = false;  // false: this key had enrolled before; nothing was written
+};
+
+class EnrollmentStore {
+ public:
+  explicit EnrollmentStore(db::Database& db) : db_(db) {}
+  Result<void> create_token(const EnrollmentToken& token);
+  Result<std::vector<EnrollmentToken>> list_tokens(const std::string& tenant_id);
+  // Errc::not_found when the tenant has no such token; revoking twice keeps the first time.
+  Result<EnrollmentToken> revoke_token(const std::string& tenant_id, const std::string& id,
+                                       std::int64_t now);
+
+  // In one transaction. The same public key again: its existing credential, created=false, no
+  // use counted (a pending device polls this way). Otherwise the token must exist, be neither
+  // revoked nor expired, and have a use left (Errc::unauthorized, nothing written); the device
+  // id must be free (Errc::conflict); then the device row (pending, or accepted when the token
+  // auto-approves, with the token's tags), its credential and one use are written together.
+  Result<Enrolled> enrol(const EnrolRequest& request);
+  // Errc::not_found.
+  Result<Credential> find(const std::string& device_id);
+  Result<Credential> find(const std::string& tenant_id, const std::string& device_id);
+  // pending → accepted | rejected, accepted|pending → revoked; anything else Errc::conflict.
+  // Updates devices.state and the credential's decided_at in one transaction.
+  Result<Credential> decide(const std::string& tenant_id, const std::string& device_id,
+                            DeviceState to, std::int64_t now);
+  // Records a certificate issued for the device, and makes it (and, on renewal, its key) the
+  // current one.
+  Result<void> record_certificate(const std::string& device_id, const std::string& serial,
+                                  const std::string& cert_pem, std::int64_t issued_at_s,
+                                  std::int64_t not_after_s, const std::string& public_key_sha256,
+                                  const std::string& public_key_pem);
+  // Serials of unexpired certificates of revoked devices, for the CRL.
+  Result<std::vector<std::string>> revoked_serials(std::int64_t now_s);
+  Result<std::vector<std::string>> revoked_devices();
 
  private:
   db::Database& db_;
