@@ -6,8 +6,7 @@
 // unknown fields in the envelope are rejected with Errc::invalid_input and a reason that names
 // the field ("body.cpu.count: expected an unsigned integer"). Nothing here throws.
 //
-// Signed down-messages (JWS, EdDSA) come with the security issue (issue 4): they will live in
-// command.h / command.cpp of this module, next to the up-message code.
+// Down-messages are signed commands (JWS compact, EdDSA): see the last section.
 #pragma once
 
 #include <cstddef>
@@ -19,13 +18,14 @@
 
 #include <boost/json/object.hpp>
 
+#include "common/crypto/crypto.h"
 #include "common/result.h"
 
 namespace hecs::proto {
 
 inline constexpr int kVersion = 1;
 // Default size limit for one MQTT payload; hecs-control and hecs-agent make it configurable.
-inline constexpr std::size_t kDefaultMaxMessageBytes = 64 * 1024;
+inline constexpr std::size_t kDefaultMaxMessageBytes = std::size_t{64} * 1024;
 
 // ---- topics -----------------------------------------------------------------------------
 
@@ -160,5 +160,75 @@ boost::json::object to_json(const Ack& ack);
 
 // Builds a complete envelope (fresh UUID id) around a typed body.
 Envelope make_envelope(std::string_view type, std::int64_t ts_ms, boost::json::object body);
+
+// ---- signed down-messages (down/cmd): JWS compact serialisation, EdDSA (DESIGN §4) --------
+//
+// BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature), where the header is
+// {"alg":"EdDSA","kid":"<key id>"} and the payload
+// {"v":1,"id":"<uuid>","type":"…","sub":"<device id>","seq":N,"iat":S,"exp":S,"body":{…}}
+// (iat/exp in unix seconds). The signature covers the exact bytes sent (RFC 7515 §5.1), so no
+// canonical JSON is needed. Every down/cmd message is one, the ack included.
+
+struct Command {
+  int v = kVersion;
+  std::string id;          // UUID
+  std::string type;        // "ack", "keys", …
+  std::string sub;         // the device it is for
+  std::uint64_t seq = 0;   // grows per device; the agent refuses a seq it has passed (S24)
+  std::int64_t iat = 0;    // unix seconds
+  std::int64_t exp = 0;    // unix seconds; refused after this
+  boost::json::object body;
+};
+
+// A command-signing public key as agents hold it.
+struct VerifyKey {
+  std::string kid;
+  std::string public_key;  // 32 raw bytes (Ed25519)
+  friend bool operator==(const VerifyKey&, const VerifyKey&) = default;
+};
+
+// Why a down-message was refused; each is a label of the agent's refusal metric.
+enum class Refusal {
+  malformed,      // not a JWS, bad base64url, bad header or payload JSON, oversized
+  unsigned_msg,   // alg "none", empty signature, or not a JWS at all but JSON
+  bad_signature,  // the signature does not verify with the named key
+  unknown_key,    // kid not among the agent's keys
+  expired,        // exp in the past
+  replayed,       // seq not above the highest accepted one
+  misaddressed,   // sub is another device
+};
+std::string_view refusal_name(Refusal refusal);
+
+struct Refused {
+  Refusal reason = Refusal::malformed;
+  std::string message;  // names the field or check, never echoes key material
+};
+
+struct VerifyContext {
+  std::string_view device_id;
+  std::int64_t now_s = 0;
+  std::uint64_t last_seq = 0;  // highest seq accepted so far (0: none)
+  std::size_t max_bytes = kDefaultMaxMessageBytes;
+};
+
+// Signs a command with the key `kid`: the exact text to publish on down/cmd.
+std::string sign_command(const Command& command, std::string_view kid,
+                         const crypto::Ed25519Key& key);
+
+// Parses strictly, verifies the signature with the key named by kid, then checks sub, exp and
+// seq, in that order. Never throws, for any input.
+tl::expected<Command, Refused> verify_command(std::string_view jws,
+                                              const std::vector<VerifyKey>& keys,
+                                              const VerifyContext& context);
+
+// Body of a "keys" command: the full set of command-signing public keys the agent must hold
+// from now on (a new key is published before it signs anything; an old one stays until the
+// commands it signed have expired).
+struct Keys {
+  std::vector<VerifyKey> keys;  // 1..8, kids unique
+  friend bool operator==(const Keys&, const Keys&) = default;
+};
+Result<Keys> parse_keys(const boost::json::object& body);
+boost::json::object to_json(const Keys& keys);
 
 }  // namespace hecs::proto
