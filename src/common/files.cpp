@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace hecs::files {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+
 #include <sys/types.h>
 
 #include "common/result.h"

@@ -45,6 +45,9 @@ Result<Hello> parse_hello(const boost::json::object& body) {
                         item.read("addresses", interface.addresses);
                       });
   reader.read("capabilities", hello.capabilities);
+  if (body.contains("command_kids")) {  // optional: agents before issue 4 do not send it
+    reader.read("command_kids", hello.command_kids);
+  }
   if (auto read = reader.result(); !read) {
     return tl::unexpected(std::move(read.error()));
   }
@@ -85,6 +88,9 @@ boost::json::object to_json(const Hello& hello) {
   body.emplace("disks", std::move(disks));
   body.emplace("interfaces", std::move(interfaces));
   body.emplace("capabilities", string_array(hello.capabilities));
+  if (!hello.command_kids.empty()) {
+    body.emplace("command_kids", string_array(hello.command_kids));
+  }
   return body;
 }
 

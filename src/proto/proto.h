@@ -92,6 +92,9 @@ struct Hello {
   std::vector<Disk> disks;
   std::vector<NetInterface> interfaces;
   std::vector<std::string> capabilities;  // "telemetry", later "tasks", "tunnel", …
+  // Ids of the command-signing keys the agent holds (optional): the control plane signs the
+  // "keys" command with one of them, so an agent that missed a rotation catches up.
+  std::vector<std::string> command_kids;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -142,13 +145,13 @@ struct Telemetry {
 Result<Telemetry> parse_telemetry(const boost::json::object& body);
 boost::json::object to_json(const Telemetry& telemetry);
 
-// ---- ack (down/cmd): telemetry committed by the control plane ------------------------------
+// ---- ack (a down/cmd body): telemetry committed by the control plane
+// ------------------------------
 
 // Sent on the device's down/cmd topic after the control plane committed its messages; the agent
 // keeps each outbox entry until its id comes back here (DESIGN §4: acknowledged upstream only
-// after the commit). It travels in the up-message envelope, type "ack", unsigned until signed
-// down-messages arrive (issue 4): a forged ack can only make an agent drop telemetry early,
-// never run anything.
+// after the commit). It is the body of a signed command of type "ack" (last section), like
+// everything sent down.
 inline constexpr std::size_t kMaxAckIds = 1000;
 struct Ack {
   std::vector<std::string> ids;  // envelope ids (UUIDs) of committed messages, 1..kMaxAckIds
@@ -171,12 +174,12 @@ Envelope make_envelope(std::string_view type, std::int64_t ts_ms, boost::json::o
 
 struct Command {
   int v = kVersion;
-  std::string id;          // UUID
-  std::string type;        // "ack", "keys", …
-  std::string sub;         // the device it is for
-  std::uint64_t seq = 0;   // grows per device; the agent refuses a seq it has passed (S24)
-  std::int64_t iat = 0;    // unix seconds
-  std::int64_t exp = 0;    // unix seconds; refused after this
+  std::string id;         // UUID
+  std::string type;       // "ack", "keys", …
+  std::string sub;        // the device it is for
+  std::uint64_t seq = 0;  // grows per device; the agent refuses a seq it has passed (S24)
+  std::int64_t iat = 0;   // unix seconds
+  std::int64_t exp = 0;   // unix seconds; refused after this
   boost::json::object body;
 };
 

@@ -65,6 +65,24 @@ TEST(Hello, SurvivesARoundTripWithEmptyListsAndTheLargestValues) {
   EXPECT_EQ(*parsed, hello);
 }
 
+TEST(Hello, CarriesTheAgentsCommandKeyIdsWhenItHasSome) {
+  Hello hello = sample_hello();
+  EXPECT_FALSE(wire_body(hello).contains("command_kids"));  // older control planes see no change
+  hello.command_kids = {"kA", "kB"};
+  auto parsed = parse_hello(wire_body(hello));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->command_kids, (std::vector<std::string>{"kA", "kB"}));
+}
+
+TEST(ParseHello, RefusesCommandKeyIdsThatAreNotAListOfStrings) {
+  boost::json::object body = wire_body(sample_hello());
+  body["command_kids"] = boost::json::array{1, 2};
+  auto parsed = parse_hello(body);
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.error().message.find("body.command_kids"), std::string::npos)
+      << parsed.error().message;
+}
+
 TEST(ParseHello, IgnoresUnknownFieldsForForwardCompatibility) {
   boost::json::object body = wire_body(sample_hello());
   body["gpu"] = "VideoCore VI";

@@ -2,16 +2,21 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <type_traits>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
+#include <openssl/ssl.h>
 
 #include "common/log.h"
 
@@ -148,18 +153,32 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   log::Logger log;
   std::atomic<std::size_t> connections{0};
   std::uint16_t port = 0;
+  // Set for HTTPS; replaced whole by reload_tls(), so a session keeps the context it began with.
+  std::mutex tls_mutex;
+  std::shared_ptr<asio::ssl::context> tls;
 
+  std::shared_ptr<asio::ssl::context> tls_context() {
+    std::scoped_lock lock(tls_mutex);
+    return tls;
+  }
   void accept();
 };
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection, plain (beast::tcp_stream) or HTTPS (TlsStream).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
+  Session(std::shared_ptr<HttpServer::Impl> server, tcp::socket socket,
+          std::shared_ptr<asio::ssl::context> context)
+      : context_(std::move(context)),
+        stream_(make_stream(std::move(socket), context_.get())),
+        server_(std::move(server)) {
     boost::system::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) {
       remote_ = fmt::format("{}:{}", ep.address().to_string(), ep.port());
     }
@@ -169,7 +188,24 @@ class Session : public std::enable_shared_from_this<Session> {
   Session& operator=(const Session&) = delete;
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        // The handshake gets the read timeout too: a client that connects and says nothing
+        // must not hold a connection slot.
+        beast::get_lowest_layer(self->stream_).expires_after(self->server_->limits.read_timeout);
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) {
+            self->server_->log->debug("http.tls_handshake_failed remote={} error={}", self->remote_,
+                                      log::quoted(ec.message()));
+            self->close();
+            return;
+          }
+          self->read();
+        });
+      } else {
+        self->read();
+      }
+    });
   }
 
  private:
@@ -177,16 +213,17 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->limits.header_bytes));
     parser_->body_limit(server_->limits.body_bytes);
-    stream_.expires_after(server_->limits.read_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    beast::get_lowest_layer(stream_).expires_after(server_->limits.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
   }
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof) {
+        ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       close();
       return;
     }
@@ -220,7 +257,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     // The handler may block (database): run it on the worker pool, answer on our strand.
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     asio::post(server_->workers, [self, req, version] {
       Response r;
       try {
@@ -255,9 +292,9 @@ class Session : public std::enable_shared_from_this<Session> {
       res->body().clear();
       res->content_length(length);
     }
-    stream_.expires_after(server_->limits.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(server_->limits.read_timeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                         if (ec || !self->keep_alive_) {
                           self->close();
                           return;
@@ -266,13 +303,25 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // For HTTPS the TCP connection is closed without a TLS close_notify: HTTP/1.1 framing tells
+  // the client where the response ends, and waiting for the peer's notify could hang.
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  static Stream make_stream(tcp::socket socket, asio::ssl::context* context) {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      return Stream(std::move(socket), *context);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  std::shared_ptr<asio::ssl::context> context_;  // outlives stream_, even after reload_tls()
+  Stream stream_;
   std::shared_ptr<HttpServer::Impl> server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -327,47 +376,91 @@ Result<void> check_listen_address(std::string_view listen) {
 }
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept(
-      asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
-          return;
+  acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
+                                                                           tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
+      return;
+    }
+    if (ec) {
+      // Out of descriptors (EMFILE) or memory: retrying at once would spin a core. Wait a
+      // little; connections closing meanwhile free what we need.
+      self->log->warn("http.accept_failed error={}", log::quoted(ec.message()));
+      self->retry.expires_after(std::chrono::milliseconds(100));
+      self->retry.async_wait([self](beast::error_code wait_ec) {
+        if (!wait_ec) {
+          self->accept();
         }
-        if (ec) {
-          // Out of descriptors (EMFILE) or memory: retrying at once would spin a core. Wait a
-          // little; connections closing meanwhile free what we need.
-          self->log->warn("http.accept_failed error={}", log::quoted(ec.message()));
-          self->retry.expires_after(std::chrono::milliseconds(100));
-          self->retry.async_wait([self](beast::error_code wait_ec) {
-            if (!wait_ec) {
-              self->accept();
-            }
-          });
-          return;
-        }
-        if (self->connections.load() >= self->limits.max_connections) {
-          beast::error_code ignored;
-          socket.close(ignored);
-        } else {
-          ++self->connections;
-          std::make_shared<Session>(std::move(socket), self)->start();
-        }
-        self->accept();
       });
+      return;
+    }
+    if (self->connections.load() >= self->limits.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      ++self->connections;
+      if (auto context = self->tls_context()) {
+        std::make_shared<Session<TlsStream>>(self, std::move(socket), std::move(context))->start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(self, std::move(socket), nullptr)->start();
+      }
+    }
+    self->accept();
+  });
 }
 
 HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { stop(); }
 
+namespace {
+
+// TLS 1.2 at least; OpenSSL 3 prefers 1.3 when the client offers it.
+Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const HttpTls& tls) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(tls.cert_file, ec);
+  if (!ec) {
+    ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+  }
+  if (ec) {
+    return fail(Errc::invalid_input, fmt::format("https: certificate {} / key {}: {}",
+                                                 tls.cert_file, tls.key_file, ec.message()));
+  }
+  return ctx;
+}
+
+}  // namespace
+
+Result<void> HttpServer::reload_tls(const HttpTls& tls) {
+  auto ctx = make_tls_context(tls);
+  if (!ctx) {
+    return tl::unexpected(ctx.error());
+  }
+  std::scoped_lock lock(impl_->tls_mutex);
+  impl_->tls = std::move(*ctx);
+  return {};
+}
+
 Result<std::unique_ptr<HttpServer>> HttpServer::create(asio::io_context& io,
                                                        asio::thread_pool& workers,
                                                        std::string_view listen, Handler handler,
-                                                       HttpLimits limits) {
+                                                       HttpLimits limits,
+                                                       std::optional<HttpTls> tls) {
   auto endpoint = parse_listen(listen);
   if (!endpoint) {
     return fail(endpoint.error(), "http");
   }
   auto impl = std::make_shared<Impl>(io, workers, std::move(handler), limits);
+  if (tls) {
+    auto ctx = make_tls_context(*tls);
+    if (!ctx) {
+      return tl::unexpected(ctx.error());
+    }
+    impl->tls = std::move(*ctx);
+  }
   boost::system::error_code ec;
   impl->acceptor.open(endpoint->protocol(), ec);
   if (!ec) {

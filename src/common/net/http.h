@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +31,11 @@ struct HttpLimits {
 
 using Handler = std::function<Response(const Request&)>;
 
+// HTTPS: PEM files of the server's certificate chain and private key.
+struct HttpTls {
+  std::string cert_file, key_file;
+};
+
 // Checks a listen address ("127.0.0.1:8080", "[::1]:0"); Errc::invalid_input says what is wrong.
 Result<void> check_listen_address(std::string_view listen);
 
@@ -40,12 +46,16 @@ class HttpServer {
   static Result<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io,
                                                     boost::asio::thread_pool& workers,
                                                     std::string_view listen, Handler handler,
-                                                    HttpLimits limits = {});
+                                                    HttpLimits limits = {},
+                                                    std::optional<HttpTls> tls = std::nullopt);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   std::uint16_t port() const;
+  // HTTPS only: new connections use this certificate from now on (a renewed one).
+  // Errc::invalid_input when the files do not load; the old certificate stays then.
+  Result<void> reload_tls(const HttpTls& tls);
   void stop();  // closes the listener; open connections end when the io_context stops
 
   struct Impl;  // public only so the .cpp's session class can name it

@@ -27,8 +27,20 @@ struct MqttWill {
   bool retain = true;
 };
 
+// mTLS to the broker (DESIGN §3). Paths to PEM files, read at every (re)connection attempt of
+// a client handle; reconnect_with_tls() swaps them. The broker's certificate must chain to
+// `ca_file` and name the URL's host (hostname verification is always on); TLS 1.2 at least.
+struct MqttTls {
+  std::string ca_file;
+  std::string cert_file;  // our certificate; empty: connect without one (server-only TLS)
+  std::string key_file;   // its private key; required with cert_file
+};
+
 struct MqttOptions {
-  std::string url = "mqtt://127.0.0.1:1883";  // mqtt://host:port
+  // mqtt://host:port (plain, default port 1883) or mqtts://host:port (TLS, default 8883,
+  // requires `tls` with a CA file).
+  std::string url = "mqtt://127.0.0.1:1883";
+  std::optional<MqttTls> tls;
   std::string client_id;
   bool clean_session = true;
   int keepalive_s = 30;
@@ -53,18 +65,23 @@ struct MqttMessage {
 struct MqttUrl {
   std::string host;
   std::uint16_t port = 1883;
+  bool tls = false;  // mqtts://
 };
-// "mqtt://host:port" or "host:port" or "host"; Errc::invalid_input otherwise.
+// "mqtt://host[:port]", "mqtts://host[:port]", "host:port" or "host" (the last two plain);
+// Errc::invalid_input otherwise.
 Result<MqttUrl> parse_mqtt_url(std::string_view url);
 
 class MqttClient {
  public:
-  // Errc::invalid_input for a bad URL or client id.
+  // Errc::invalid_input for a bad URL or client id, an mqtts:// URL without a CA file, TLS
+  // options with a plain mqtt:// URL, or TLS files that cannot be read.
   static Result<std::unique_ptr<MqttClient>> create(boost::asio::io_context& io,
                                                     MqttOptions options);
   ~MqttClient();
   MqttClient(const MqttClient&) = delete;
   MqttClient& operator=(const MqttClient&) = delete;
+  MqttClient(MqttClient&&) = delete;
+  MqttClient& operator=(MqttClient&&) = delete;
 
   std::function<void()> on_connect;           // after CONNACK accepted and resubscribe
   std::function<void(int rc)> on_disconnect;  // link lost (rc 0: we asked for it)
@@ -80,6 +97,13 @@ class MqttClient {
   // disconnected (libmosquitto would queue it in memory; callers own durability instead).
   Result<int> publish(const std::string& topic, const std::string& payload, int qos, bool retain);
   void subscribe(std::string pattern, int qos);  // kept and renewed on every connection
+
+  // Certificate renewal: from now on connect with these files, and reconnect at once (a clean
+  // DISCONNECT, so the broker drops the will). libmosquitto loads certificates only once per
+  // handle, so the handle is replaced: QoS 1 messages still awaiting a PUBACK are dropped with
+  // it (callers own durability, see publish()). Errc::invalid_input when the client does not
+  // use TLS or a file cannot be read; the old files stay in use then.
+  Result<void> reconnect_with_tls(MqttTls tls);
 
  private:
   struct Impl;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "control/api/routes.h"
 #include "control/auth/auth.h"
 
 namespace hecs::control::api {
@@ -17,13 +18,6 @@ namespace {
 constexpr std::size_t kDefaultLimit = 50;
 constexpr std::size_t kMaxLimit = 500;
 constexpr std::size_t kMaxQuery = 200;
-
-net::Response json_response(const json::value& v, int status = 200) {
-  net::Response r;
-  r.status = status;
-  r.body = json::serialize(v);
-  return r;
-}
 
 json::value parse_stored(const std::string& text) {
   if (text.empty()) {
@@ -47,6 +41,8 @@ json::object device_json(const store::Device& d) {
   o["telemetry"] = parse_stored(d.telemetry);
   o["telemetry_at"] =
       d.telemetry_ts ? json::value(format_rfc3339_ms(*d.telemetry_ts)) : json::value(nullptr);
+  o["state"] = d.state;
+  o["tags"] = parse_stored(d.tags);
   return o;
 }
 
@@ -85,6 +81,19 @@ Result<store::DeviceFilter> device_filter(const net::Request& req) {
 }
 
 }  // namespace
+
+net::Response json_response(const json::value& v, int status) {
+  net::Response r;
+  r.status = status;
+  r.body = json::serialize(v);
+  return r;
+}
+
+net::Response method_not_allowed(std::string_view allow) {
+  auto r = net::problem(405, "invalid_input", "method not allowed");
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
 
 net::Response problem_from(const Error& error) {
   int status = 500;
@@ -210,9 +219,7 @@ net::Response Api::route(const net::Request& req) {
   // Unauthenticated routes: an explicit list of paths and methods (S25).
   if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
     if (req.method != "GET" && req.method != "HEAD") {
-      auto r = net::problem(405, "invalid_input", "method not allowed");
-      r.headers.emplace_back("Allow", "GET, HEAD");
-      return r;
+      return method_not_allowed("GET, HEAD");
     }
     if (path == "/healthz") {
       return json_response(json::object{{"status", "ok"}});
@@ -240,18 +247,25 @@ net::Response Api::route(const net::Request& req) {
   if (!path.starts_with("/api/v1/") && path != "/api/v1") {
     return net::problem(404, "not_found", "not found", "no such route");
   }
+  if (path == "/api/v1/enroll" || path == "/api/v1/enroll/ca") {
+    return enrol_route(req, deps_.enrolment);
+  }
   auto principal =
       auth::authenticate(deps_.identities, req.header("authorization"), deps_.clock, &keys_);
   if (!principal) {
     return problem_from(principal.error());
   }
 
+  if (path == "/api/v1/enrollment-tokens" || path.starts_with("/api/v1/enrollment-tokens/")) {
+    return tokens_route(req, principal->tenant_id, deps_.enrolment, deps_.enrollments, deps_.clock);
+  }
+  if (path.starts_with("/api/v1/signing-keys")) {
+    return signing_keys_route(req, deps_.enrolment);
+  }
   constexpr std::string_view kDevices = "/api/v1/devices";
   if (path == kDevices) {
     if (req.method != "GET") {
-      auto r = net::problem(405, "invalid_input", "method not allowed");
-      r.headers.emplace_back("Allow", "GET");
-      return r;
+      return method_not_allowed("GET");
     }
     auto filter = device_filter(req);
     if (!filter) {
@@ -279,15 +293,17 @@ net::Response Api::route(const net::Request& req) {
     bool telemetry = false;
     if (auto slash = rest.find('/'); slash != std::string::npos) {
       id = rest.substr(0, slash);
-      if (rest.substr(slash) != "/telemetry") {
+      const std::string action = rest.substr(slash + 1);
+      if ((action == "accept" || action == "reject" || action == "revoke") && is_uuid(id)) {
+        return decision_route(req, principal->tenant_id, id, action, deps_.enrolment);
+      }
+      if (action != "telemetry") {
         return net::problem(404, "not_found", "not found", "no such route");
       }
       telemetry = true;
     }
     if (req.method != "GET") {
-      auto r = net::problem(405, "invalid_input", "method not allowed");
-      r.headers.emplace_back("Allow", "GET");
-      return r;
+      return method_not_allowed("GET");
     }
     if (!is_uuid(id)) {
       return net::problem(404, "not_found", "not found", "no device with this id");

@@ -11,6 +11,7 @@
 #include "common/metrics/metrics.h"
 #include "common/net/http_types.h"
 #include "control/auth/auth.h"
+#include "control/ca/ca.h"
 #include "control/store/store.h"
 
 namespace hecs::control::api {
@@ -19,6 +20,8 @@ struct Deps {
   store::IdentityStore& identities;
   store::DeviceStore& devices;
   store::TelemetryStore& telemetry;
+  store::EnrollmentStore& enrollments;
+  ca::Enrolment& enrolment;
   metrics::Registry& metrics;
   const Clock& clock;
   std::function<bool()> ready;  // /readyz: database and broker reachable

@@ -20,6 +20,8 @@
 #include "common/net/mqtt.h"
 #include "common/net/signals.h"
 #include "control/api/api.h"
+#include "control/app/commands.h"
+#include "control/app/security.h"
 #include "control/auth/auth.h"
 #include "control/devices/devices.h"
 #include "control/store/store.h"
@@ -34,9 +36,43 @@ void add_flags(CLI::App& cli, Config& c) {
   cli.add_option("--http-listen", c.http_listen, "REST API address, host:port")
       ->check(config::checked_by("HOST:PORT", net::check_listen_address))
       ->capture_default_str();
-  cli.add_option("--mqtt-url", c.mqtt_url, "Broker URL, mqtt://host:port")
+  cli.add_flag("--http-plain", c.http_plain,
+               "Serve plain HTTP instead of HTTPS (only behind a TLS proxy, or for tests)");
+  cli.add_option("--mqtt-url", c.mqtt_url,
+                 "Broker URL: mqtts://host:port (mTLS) or mqtt://host:port (plain, no enrolment)")
       ->check(config::checked_by("URL", net::parse_mqtt_url))
       ->capture_default_str();
+  cli.add_option("--agent-mqtt-url", c.agent_mqtt_url,
+                 "Broker URL given to enrolled agents (default: --mqtt-url)")
+      ->check(config::checked_by("URL", net::parse_mqtt_url));
+  cli.add_option("--master-key-file", c.master_key_file,
+                 "File with the key that seals the CA and signing keys (64 hex characters; "
+                 "default DATA_DIR/master.key, made on first start). The environment variable "
+                 "HECS_MASTER_KEY wins when set");
+  cli.add_option("--ca-import-cert", c.ca_import_cert,
+                 "First start only: use this CA certificate (PEM) instead of creating one");
+  cli.add_option("--ca-import-key", c.ca_import_key,
+                 "First start only: the private key (PEM) of --ca-import-cert; it is sealed");
+  cli.add_option("--tls-names", c.tls_names,
+                 "Host names and IP addresses in the REST API and broker certificates")
+      ->delimiter(',')
+      ->capture_default_str();
+  cli.add_option("--device-cert-days", c.device_cert_days, "Lifetime of device certificates")
+      ->check(CLI::Range(1, 825))
+      ->capture_default_str();
+  cli.add_option("--device-cert-seconds", c.device_cert_seconds,
+                 "Lifetime of device certificates in seconds, overriding the days (tests)")
+      ->check(CLI::Range(0, 86400 * 825));
+  cli.add_option("--broker-dir", c.broker_dir,
+                 "Where the generated Mosquitto configuration goes (default DATA_DIR/broker)");
+  cli.add_option("--broker-listen", c.broker_listen,
+                 "Address of the broker's TLS listener, written into its configuration")
+      ->check(config::checked_by("HOST:PORT", net::check_listen_address))
+      ->capture_default_str();
+  cli.add_option("--broker-user", c.broker_user,
+                 "User Mosquitto drops its privileges to (its `user` setting)");
+  cli.add_flag("--init-only", c.init_only,
+               "Create the keys, certificates and broker configuration, print where, and exit");
   cli.add_option("--db", c.db,
                  "Database: a SQLite file path (default DATA_DIR/hecs.db) or postgresql://…");
   cli.add_option("--mqtt-client-id", c.mqtt_client_id,
@@ -100,6 +136,7 @@ int run(const Config& config) {
   store::IdentityStore identities(**database);
   store::DeviceStore devices(**database);
   store::TelemetryStore telemetry(**database);
+  store::EnrollmentStore enrollments(**database);
 
   auto boot = auth::bootstrap(identities, config.data_dir, clock);
   if (!boot) {
@@ -115,6 +152,31 @@ int run(const Config& config) {
               << std::flush;
   }
 
+  auto security = prepare_security(config, clock, enrollments);
+  if (!security) {
+    log->error("start.failed reason={}", log::quoted(security.error().message));
+    return 1;
+  }
+  if (security->master_key_created) {
+    log->warn("pki.master_key_created file={} action={}", log::quoted(security->master_key_source),
+              "\"keep a copy away from this machine: the CA and signing keys cannot be opened "
+              "without it\"");
+  }
+  const auto broker_conf = security->broker.acl_file.parent_path() / "mosquitto.conf";
+  if (config.init_only) {
+    std::cout << "hecs-control: keys and certificates in "
+              << (std::filesystem::path(config.data_dir) / "pki").string()
+              << "\n  broker configuration: " << broker_conf.string()
+              << "\n  device CA fingerprint (sha256): " << security->pki->ca_fingerprint() << "\n"
+              << std::flush;
+    return 0;
+  }
+  RevokedSet revoked;
+  if (auto r = refresh_revocations(*security, clock, enrollments, revoked, true); !r) {
+    log->error("start.failed reason={}", log::quoted(r.error().message));
+    return 1;
+  }
+
   metrics::Registry metrics;
   asio::io_context io;
   asio::thread_pool workers(threads);
@@ -122,7 +184,11 @@ int run(const Config& config) {
   devices::IngestOptions ingest_options;
   ingest_options.tenant_id = boot->tenant_id;
   ingest_options.max_message_bytes = config.max_message_bytes;
+  ingest_options.is_revoked = [&revoked](const std::string& id) { return revoked.contains(id); };
   net::MqttClient* mqtt_client = nullptr;  // set below; the ingest timer starts after that
+  // Ten minutes: long enough for a slow link, short enough that a captured command is soon
+  // useless even where the agent's replay record was lost.
+  CommandSender commands(*security->pki, clock, 600);
   auto& acks_sent = metrics.counter("hecs_acks_sent_total", "Ack messages sent to agents");
   // After each commit the agents may drop what was stored (DESIGN §4). An ack that cannot be
   // sent now is not retried: the agent sends the message again and gets its ack then.
@@ -132,9 +198,7 @@ int run(const Config& config) {
       auto end = std::min(ids.size(), at + proto::kMaxAckIds);
       ack.ids.assign(std::make_move_iterator(ids.begin() + static_cast<long>(at)),
                      std::make_move_iterator(ids.begin() + static_cast<long>(end)));
-      auto payload =
-          proto::serialize(proto::make_envelope("ack", clock.now_ms(), proto::to_json(ack)));
-      if (mqtt_client->publish(proto::down_cmd_topic(device), payload, 1, false)) {
+      if (commands.send(device, "ack", proto::to_json(ack))) {
         acks_sent.inc();
       }
     }
@@ -145,13 +209,47 @@ int run(const Config& config) {
   mqtt_options.url = config.mqtt_url;
   mqtt_options.client_id = config.mqtt_client_id;
   mqtt_options.clean_session = false;  // the broker keeps QoS 1 messages while we are down
+  mqtt_options.tls = security->mqtt;
   auto mqtt = net::MqttClient::create(io, mqtt_options);
   if (!mqtt) {
     log->error("start.failed reason={}", log::quoted(mqtt.error().message));
     return 1;
   }
   mqtt_client = mqtt->get();
-  (*mqtt)->on_message = [&ingest](const net::MqttMessage& m) {
+  commands.set_client(mqtt_client);
+
+  ca::EnrolmentOptions enrol_options;
+  enrol_options.tenant_id = boot->tenant_id;
+  enrol_options.mqtt_url = config.agent_mqtt_url.empty() ? config.mqtt_url : config.agent_mqtt_url;
+  enrol_options.device_cert_lifetime_s = config.device_cert_seconds > 0
+                                             ? config.device_cert_seconds
+                                             : std::int64_t{config.device_cert_days} * 86400;
+  // A revocation (DESIGN §3, S20): the broker's CRL and ACL first, so the device can neither
+  // reconnect nor publish; then its retained hello and status go, and ingest ignores it.
+  ca::Enrolment enrolment(
+      *security->pki, enrollments, clock, enrol_options, [&](const std::string& device) {
+        if (auto r = refresh_revocations(*security, clock, enrollments, revoked, true); !r) {
+          log->error("device.revoke_incomplete device={} error={}", device,
+                     log::quoted(r.error().message));
+        }
+        for (auto kind : {proto::UpKind::hello, proto::UpKind::status}) {
+          (void)mqtt_client->publish(proto::up_topic(device, kind), "", 1, true);
+        }
+        log->info("device.revoked device={}", device);
+      });
+  (*mqtt)->on_message = [&](const net::MqttMessage& m) {
+    auto up = proto::parse_up_topic(m.topic);
+    if (up && !m.payload.empty() && !revoked.contains(up->device_id)) {
+      if (up->kind == proto::UpKind::hello && !m.retain) {
+        send_keys(commands, *security->pki, up->device_id, m.payload, config.max_message_bytes);
+      }
+      if (up->kind == proto::UpKind::event) {
+        asio::post(workers, [&, device = up->device_id, payload = m.payload] {
+          renew_certificate(enrolment, commands, device, payload, config.max_message_bytes);
+        });
+        return;
+      }
+    }
     ingest.on_message(m.topic, m.payload);
   };
   (*mqtt)->subscribe(std::string(proto::kAllUpTopics), 1);
@@ -160,11 +258,12 @@ int run(const Config& config) {
   metrics.gauge("hecs_ingest_backlog", "Messages waiting for the next ingest batch",
                 [&ingest] { return static_cast<double>(ingest.backlog()); });
 
-  api::Api api(api::Deps{identities, devices, telemetry, metrics, clock, [&] {
-                           return (*mqtt)->connected() && devices.count(std::nullopt).has_value();
-                         }});
-  auto http = net::HttpServer::create(io, workers, config.http_listen,
-                                      [&api](const net::Request& r) { return api.handle(r); });
+  api::Api api(
+      api::Deps{identities, devices, telemetry, enrollments, enrolment, metrics, clock,
+                [&] { return (*mqtt)->connected() && devices.count(std::nullopt).has_value(); }});
+  auto http = net::HttpServer::create(
+      io, workers, config.http_listen, [&api](const net::Request& r) { return api.handle(r); }, {},
+      security->https);
   if (!http) {
     log->error("start.failed reason={}", log::quoted(http.error().message));
     return 1;
@@ -210,15 +309,40 @@ int run(const Config& config) {
     schedule_checkpoint();
   }
 
+  // Every six hours: a fresh CRL for the broker (its next update is 30 days ahead) and, when a
+  // third of their life is left, new certificates for the REST API and our MQTT identity.
+  asio::steady_timer maintenance_timer(io);
+  std::function<void()> schedule_maintenance = [&] {
+    maintenance_timer.expires_after(std::chrono::hours(6));
+    maintenance_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) {
+        return;
+      }
+      asio::post(workers, [&] {
+        if (auto r = refresh_revocations(*security, clock, enrollments, revoked, true); !r) {
+          log->error("pki.crl_refresh_failed error={}", log::quoted(r.error().message));
+        }
+        if (auto renewed = renew_service_certs(config, *security); !renewed) {
+          log->error("pki.renew_failed error={}", log::quoted(renewed.error().message));
+        } else if (security->https) {
+          (void)(*http)->reload_tls(*security->https);
+        }
+      });
+      schedule_maintenance();
+    });
+  };
+  schedule_maintenance();
+
   ingest.start();
   (*mqtt)->start();
-  log->info("control.started http={} port={} mqtt={} db={}", config.http_listen, (*http)->port(),
-            log::quoted(config.mqtt_url),
+  log->info("control.started http={} port={} tls={} mqtt={} db={}", config.http_listen,
+            (*http)->port(), security->https ? "on" : "off", log::quoted(config.mqtt_url),
             (*database)->backend() == db::Backend::sqlite ? "sqlite" : "postgresql");
 
   net::StopSignals signals(io, "control", [&](int) {
     (*http)->stop();
     prune_timer.cancel();
+    maintenance_timer.cancel();
     checkpoint_timer.cancel();
     (*mqtt)->stop([&] {
       asio::post(workers, [&] {

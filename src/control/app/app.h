@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -12,8 +13,22 @@ namespace hecs::control::app {
 struct Config {
   std::string data_dir = "/var/lib/hecs-control";  // data_dir: created 0700 if missing
   std::string http_listen = "127.0.0.1:8080";      // http_listen: host:port, port 0 = any
-  std::string mqtt_url = "mqtt://127.0.0.1:1883";  // mqtt_url
-  std::string db;  // db: "" = SQLite DATA_DIR/hecs.db; a path; or postgresql://…
+  bool http_plain = false;  // http_plain: serve plain HTTP instead of HTTPS (tests, a proxy)
+  // mqtt_url: mqtts://… (mTLS with our own certificate) or mqtt://… (plain, no enrolment)
+  std::string mqtt_url = "mqtts://localhost:8883";
+  std::string agent_mqtt_url;   // agent_mqtt_url: told to enrolled agents; "" = mqtt_url
+  std::string master_key_file;  // master_key_file: "" = DATA_DIR/master.key; env wins
+  std::string ca_import_cert;   // ca_import_cert / ca_import_key: first start only
+  std::string ca_import_key;
+  // tls_names: host names and IP addresses of the REST API and broker certificates
+  std::vector<std::string> tls_names = {"localhost", "127.0.0.1"};
+  int device_cert_days = 90;    // device_cert_days: 1..825
+  int device_cert_seconds = 0;  // device_cert_seconds: overrides days when > 0 (tests)
+  std::string broker_dir;       // broker_dir: "" = DATA_DIR/broker; generated Mosquitto files
+  std::string broker_listen = "0.0.0.0:8883";  // broker_listen: written into mosquitto.conf
+  std::string broker_user;  // broker_user: Mosquitto's `user` (privileges dropped to it)
+  bool init_only = false;   // init_only: create keys and broker files, then exit
+  std::string db;           // db: "" = SQLite DATA_DIR/hecs.db; a path; or postgresql://…
   std::string mqtt_client_id = "hecs-control";  // mqtt_client_id: persistent session name
   int telemetry_window_hours = 48;              // telemetry_window_hours: 1..8760
   std::size_t max_message_bytes = 64 * 1024;    // max_message_bytes: 1 KiB..1 MiB

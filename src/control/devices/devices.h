@@ -33,6 +33,9 @@ struct IngestOptions {
   // for good (on the caller's thread): either way the agent may drop them.
   std::function<void(const std::string& device_id, std::vector<std::string> message_ids)>
       on_committed;
+  // True for a revoked device: its messages are dropped and counted (DESIGN §3). Called on the
+  // caller's thread for every message, so it must be cheap and thread-safe.
+  std::function<bool(const std::string& device_id)> is_revoked;
 };
 
 class Ingest {

@@ -88,6 +88,11 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
     if (payload.empty()) {
       return;  // a retained message being cleared: nothing to store
     }
+    if (options.is_revoked && options.is_revoked(up->device_id)) {
+      // Messages already in flight when the broker's ACL was reloaded (S20).
+      reject("revoked", topic, "device revoked");
+      return;
+    }
     metrics
         .counter("hecs_mqtt_messages_received_total", "Up-messages received, by kind",
                  {{"kind", std::string(proto::up_kind_name(up->kind))}})

@@ -159,14 +159,13 @@ std::string_view state_name(DeviceState state) {
 }
 
 Result<DeviceState> parse_state(std::string_view text) {
-  for (auto s : {DeviceState::pending, DeviceState::accepted, DeviceState::rejected,
-                 DeviceState::revoked}) {
+  for (auto s :
+       {DeviceState::pending, DeviceState::accepted, DeviceState::rejected, DeviceState::revoked}) {
     if (state_name(s) == text) {
       return s;
     }
   }
-  return fail(Errc::invalid_input,
-              "state must be one of pending, accepted, rejected, revoked");
+  return fail(Errc::invalid_input, "state must be one of pending, accepted, rejected, revoked");
 }
 
 Result<void> EnrollmentStore::create_token(const EnrollmentToken& t) {
@@ -226,8 +225,8 @@ Result<EnrollmentToken> EnrollmentStore::revoke_token(const std::string& tenant_
 Result<Enrolled> EnrollmentStore::enrol(const EnrolRequest& r) {
   Enrolled out;
   auto written = db_.transact([&](soci::session& sql) -> Result<void> {
-    if (auto again = select_credential(sql, "WHERE c.public_key_sha256 = :a",
-                                       r.public_key_sha256)) {
+    if (auto again =
+            select_credential(sql, "WHERE c.public_key_sha256 = :a", r.public_key_sha256)) {
       out.credential = std::move(*again);
       return {};
     }
@@ -246,13 +245,12 @@ Result<Enrolled> EnrollmentStore::enrol(const EnrolRequest& r) {
       return fail(Errc::unauthorized, "enrollment token used up");
     }
     int taken = 0;
-    sql << "SELECT COUNT(*) FROM devices WHERE id = :id", soci::use(r.device_id),
-        soci::into(taken);
+    sql << "SELECT COUNT(*) FROM devices WHERE id = :id", soci::use(r.device_id), soci::into(taken);
     if (taken != 0) {
       return fail(Errc::conflict, "device id already enrolled with another key");
     }
-    const std::string state(state_name(token.auto_approve ? DeviceState::accepted
-                                                          : DeviceState::pending));
+    const std::string state(
+        state_name(token.auto_approve ? DeviceState::accepted : DeviceState::pending));
     const std::string tags = tags_text(token.tags);
     const long long now = r.now;
     sql << "INSERT INTO devices (id, tenant_id, first_seen, last_seen, state, tags) VALUES "
@@ -319,20 +317,19 @@ Result<Credential> EnrollmentStore::decide(const std::string& tenant_id,
                                            std::int64_t now) {
   Credential out;
   auto written = db_.transact([&](soci::session& sql) -> Result<void> {
-    auto current = select_credential(sql, "WHERE c.device_id = :a AND c.tenant_id = :b",
-                                     device_id, tenant_id);
+    auto current =
+        select_credential(sql, "WHERE c.device_id = :a AND c.tenant_id = :b", device_id, tenant_id);
     if (!current) {
       return fail(Errc::not_found, "no enrolled device with this id");
     }
     const auto from = current->state;
-    const bool allowed =
-        (from == DeviceState::pending &&
-         (to == DeviceState::accepted || to == DeviceState::rejected ||
-          to == DeviceState::revoked)) ||
-        (from == DeviceState::accepted && to == DeviceState::revoked);
+    const bool allowed = (from == DeviceState::pending &&
+                          (to == DeviceState::accepted || to == DeviceState::rejected ||
+                           to == DeviceState::revoked)) ||
+                         (from == DeviceState::accepted && to == DeviceState::revoked);
     if (!allowed) {
-      return fail(Errc::conflict, fmt::format("device is {}, cannot become {}",
-                                              state_name(from), state_name(to)));
+      return fail(Errc::conflict,
+                  fmt::format("device is {}, cannot become {}", state_name(from), state_name(to)));
     }
     const std::string state(state_name(to));
     const long long at = now;
@@ -354,14 +351,13 @@ Result<Credential> EnrollmentStore::decide(const std::string& tenant_id,
 Result<void> EnrollmentStore::record_certificate(const std::string& device_id,
                                                  const std::string& serial,
                                                  const std::string& cert_pem,
-                                                 std::int64_t issued_at_s,
-                                                 std::int64_t not_after_s,
+                                                 std::int64_t issued_at_s, std::int64_t not_after_s,
                                                  const std::string& public_key_sha256,
                                                  const std::string& public_key_pem) {
   auto written = db_.transact([&](soci::session& sql) -> Result<void> {
     std::string tenant_id;
-    sql << "SELECT tenant_id FROM device_credentials WHERE device_id = :id",
-        soci::use(device_id), soci::into(tenant_id);
+    sql << "SELECT tenant_id FROM device_credentials WHERE device_id = :id", soci::use(device_id),
+        soci::into(tenant_id);
     if (!sql.got_data()) {
       return fail(Errc::not_found, "no enrolled device with this id");
     }
@@ -373,8 +369,8 @@ Result<void> EnrollmentStore::record_certificate(const std::string& device_id,
     sql << "UPDATE device_credentials SET cert_serial = :serial, cert_pem = :pem, "
            "cert_not_after = :not_after, public_key_sha256 = :sha, public_key_pem = :key "
            "WHERE device_id = :id",
-        soci::use(serial), soci::use(cert_pem), soci::use(not_after),
-        soci::use(public_key_sha256), soci::use(public_key_pem), soci::use(device_id);
+        soci::use(serial), soci::use(cert_pem), soci::use(not_after), soci::use(public_key_sha256),
+        soci::use(public_key_pem), soci::use(device_id);
     return {};
   });
   if (!written) {

@@ -25,7 +25,6 @@ inline void PrintTo(Backend backend, std::ostream* out) {
 
 namespace hecs::control::store {
 
-
 inline constexpr const char* kTenantA = "11111111-1111-4111-8111-111111111111";
 inline constexpr const char* kTenantB = "22222222-2222-4222-8222-222222222222";
 
@@ -39,7 +38,7 @@ inline test::Postgres& postgres() {
 // Items as the ingest consumer makes them (fields assigned: g++ 12 warns about designated
 // initialisers that leave members to their defaults).
 inline IngestItem item(IngestItem::Kind kind, const std::string& tenant, const std::string& device,
-                std::int64_t at) {
+                       std::int64_t at) {
   IngestItem out;
   out.kind = kind;
   out.tenant_id = tenant;
@@ -50,7 +49,8 @@ inline IngestItem item(IngestItem::Kind kind, const std::string& tenant, const s
 }
 
 inline IngestItem hello(const std::string& device, std::uint64_t session, std::int64_t at,
-                 const std::string& hostname = "host", const std::string& tenant = kTenantA) {
+                        const std::string& hostname = "host",
+                        const std::string& tenant = kTenantA) {
   IngestItem out = item(IngestItem::Kind::hello, tenant, device, at);
   out.message_id = device + "-hello-" + std::to_string(at);
   out.session = session;
@@ -59,8 +59,8 @@ inline IngestItem hello(const std::string& device, std::uint64_t session, std::i
   return out;
 }
 
-inline IngestItem status(const std::string& device, std::uint64_t session, bool online, std::int64_t at,
-                  const std::string& tenant = kTenantA) {
+inline IngestItem status(const std::string& device, std::uint64_t session, bool online,
+                         std::int64_t at, const std::string& tenant = kTenantA) {
   IngestItem out = item(IngestItem::Kind::status, tenant, device, at);
   out.message_id = device + "-status-" + std::to_string(at);
   out.session = session;
@@ -68,8 +68,9 @@ inline IngestItem status(const std::string& device, std::uint64_t session, bool 
   return out;
 }
 
-inline IngestItem telemetry(const std::string& device, const std::string& message_id, std::int64_t ts,
-                     std::int64_t received_at, const std::string& tenant = kTenantA) {
+inline IngestItem telemetry(const std::string& device, const std::string& message_id,
+                            std::int64_t ts, std::int64_t received_at,
+                            const std::string& tenant = kTenantA) {
   IngestItem out = item(IngestItem::Kind::telemetry, tenant, device, ts);
   out.message_id = message_id;
   out.received_at = received_at;

@@ -1,0 +1,240 @@
+// Routes of enrolment and keys: POST /api/v1/enroll and GET /api/v1/enroll/ca (no API key: a
+// device has none yet), enrollment tokens, accept/reject/revoke, command-signing keys.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include "control/api/api.h"
+#include "control/api/routes.h"
+
+namespace hecs::control::api {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kMaxEnrolBody = 16 * 1024;
+
+json::array tags_json(const std::vector<std::string>& tags) {
+  json::array a;
+  for (const auto& t : tags) {
+    a.emplace_back(t);
+  }
+  return a;
+}
+
+json::object token_json(const store::EnrollmentToken& t) {
+  return json::object{
+      {"id", t.id},
+      {"prefix", t.prefix},
+      {"description", t.description},
+      {"tags", tags_json(t.tags)},
+      {"auto_approve", t.auto_approve},
+      {"max_uses", t.max_uses},
+      {"uses", t.uses},
+      {"created_at", format_rfc3339_ms(t.created_at)},
+      {"expires_at", format_rfc3339_ms(t.expires_at)},
+      {"revoked_at", t.revoked_at ? json::value(format_rfc3339_ms(*t.revoked_at)) : nullptr}};
+}
+
+json::array keys_json(const std::vector<proto::VerifyKey>& keys) {
+  json::array a;
+  for (const auto& k : keys) {
+    a.push_back(
+        json::object{{"kid", k.kid}, {"public_key", crypto::base64url_encode(k.public_key)}});
+  }
+  return a;
+}
+
+Result<ca::TokenSpec> token_spec(const std::string& body) {
+  auto parsed = parse_body_object(body);
+  if (!parsed) {
+    return tl::unexpected(parsed.error());
+  }
+  ca::TokenSpec spec;
+  for (const auto& [key, value] : *parsed) {
+    if (key == "expires_in_s" && value.is_int64()) {
+      spec.expires_in_s = value.as_int64();
+    } else if (key == "max_uses" && value.is_int64() && value.as_int64() > 0) {
+      spec.max_uses = static_cast<std::uint64_t>(value.as_int64());
+    } else if (key == "auto_approve" && value.is_bool()) {
+      spec.auto_approve = value.as_bool();
+    } else if (key == "description" && value.is_string()) {
+      spec.description = std::string(value.as_string());
+    } else if (key == "tags" && value.is_array()) {
+      for (const auto& t : value.as_array()) {
+        if (!t.is_string()) {
+          return fail(Errc::invalid_input, "tags: expected an array of strings");
+        }
+        spec.tags.emplace_back(t.as_string());
+      }
+    } else if (key == "max_uses" || key == "expires_in_s") {
+      return fail(Errc::invalid_input, fmt::format("{}: expected a positive integer", key));
+    } else if (key == "auto_approve" || key == "description" || key == "tags") {
+      return fail(Errc::invalid_input, fmt::format("{}: wrong type", key));
+    } else {
+      return fail(Errc::invalid_input, fmt::format("unknown field '{}'", key));
+    }
+  }
+  if (auto ok = ca::check_token_spec(spec); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  return spec;
+}
+
+}  // namespace
+
+Result<json::object> parse_body_object(const std::string& body) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = 8;
+  auto value = json::parse(body, ec, {}, options);
+  if (ec || !value.is_object()) {
+    return fail(Errc::invalid_input, "body: expected a JSON object");
+  }
+  return std::move(value.as_object());
+}
+
+net::Response enrol_route(const net::Request& req, ca::Enrolment& enrolment) {
+  if (req.path == "/api/v1/enroll/ca") {
+    if (req.method != "GET") {
+      return method_not_allowed("GET");
+    }
+    net::Response r;
+    r.content_type = "application/x-pem-file";
+    r.body = enrolment.pki().ca_pem();
+    return r;
+  }
+  if (req.method != "POST") {
+    return method_not_allowed("POST");
+  }
+  if (req.body.size() > kMaxEnrolBody) {
+    return net::problem(413, "invalid_input", "payload too large",
+                        fmt::format("an enrolment request is limited to {} bytes", kMaxEnrolBody));
+  }
+  auto body = parse_body_object(req.body);
+  if (!body) {
+    return problem_from(body.error());
+  }
+  const auto* token = body->if_contains("token");
+  const auto* csr = body->if_contains("csr");
+  if (token == nullptr || !token->is_string() || csr == nullptr || !csr->is_string() ||
+      body->size() != 2) {
+    return problem_from(
+        Error{Errc::invalid_input, "body: expected exactly {\"token\": string, \"csr\": string}"});
+  }
+  auto reply = enrolment.enrol(std::string(token->as_string()), std::string(csr->as_string()));
+  if (!reply) {
+    return problem_from(reply.error());
+  }
+  json::object o{{"device_id", reply->credential.device_id},
+                 {"state", store::state_name(reply->credential.state)},
+                 {"tags", tags_json(reply->credential.tags)}};
+  if (reply->certificate.empty()) {
+    o["retry_after_s"] = 30;
+    auto r = json_response(o, 202);
+    r.headers.emplace_back("Retry-After", "30");
+    return r;
+  }
+  o["certificate"] = reply->certificate;
+  o["ca"] = reply->ca;
+  o["mqtt_url"] = reply->mqtt_url;
+  o["command_keys"] = keys_json(reply->command_keys);
+  return json_response(o, 201);
+}
+
+net::Response tokens_route(const net::Request& req, const std::string& tenant_id,
+                           ca::Enrolment& enrolment, store::EnrollmentStore& store,
+                           const Clock& clock) {
+  constexpr std::string_view kBase = "/api/v1/enrollment-tokens";
+  if (req.path == kBase) {
+    if (req.method == "GET") {
+      auto tokens = store.list_tokens(tenant_id);
+      if (!tokens) {
+        return problem_from(tokens.error());
+      }
+      json::array items;
+      for (const auto& t : *tokens) {
+        items.push_back(token_json(t));
+      }
+      return json_response(json::object{{"items", std::move(items)}});
+    }
+    if (req.method != "POST") {
+      return method_not_allowed("GET, POST");
+    }
+    auto spec = token_spec(req.body);
+    if (!spec) {
+      return problem_from(spec.error());
+    }
+    auto made = enrolment.create_token(tenant_id, *spec);
+    if (!made) {
+      return problem_from(made.error());
+    }
+    auto o = token_json(made->record);
+    o["token"] = made->token;  // the only time it is shown
+    o["ca_sha256"] = enrolment.pki().ca_fingerprint();
+    return json_response(o, 201);
+  }
+  std::string id = req.path.substr(kBase.size() + 1);
+  if (!is_uuid(id)) {
+    return net::problem(404, "not_found", "not found", "no enrollment token with this id");
+  }
+  if (req.method != "DELETE") {
+    return method_not_allowed("DELETE");
+  }
+  auto revoked = store.revoke_token(tenant_id, id, clock.now_ms());
+  if (!revoked) {
+    return problem_from(revoked.error());
+  }
+  return json_response(token_json(*revoked));
+}
+
+net::Response decision_route(const net::Request& req, const std::string& tenant_id,
+                             const std::string& device_id, std::string_view action,
+                             ca::Enrolment& enrolment) {
+  if (req.method != "POST") {
+    return method_not_allowed("POST");
+  }
+  store::DeviceState to = action == "accept"   ? store::DeviceState::accepted
+                          : action == "reject" ? store::DeviceState::rejected
+                                               : store::DeviceState::revoked;
+  auto decided = enrolment.decide(tenant_id, device_id, to);
+  if (!decided) {
+    return problem_from(decided.error());
+  }
+  return json_response(json::object{{"device_id", decided->device_id},
+                                    {"state", store::state_name(decided->state)}});
+}
+
+net::Response signing_keys_route(const net::Request& req, ca::Enrolment& enrolment) {
+  auto& pki = enrolment.pki();
+  if (req.path == "/api/v1/signing-keys") {
+    if (req.method == "POST") {
+      auto added = pki.add_next_key();
+      if (!added) {
+        return problem_from(added.error());
+      }
+    } else if (req.method != "GET") {
+      return method_not_allowed("GET, POST");
+    }
+  } else if (req.path == "/api/v1/signing-keys/activate") {
+    if (req.method != "POST") {
+      return method_not_allowed("POST");
+    }
+    if (auto done = pki.activate_next_key(); !done) {
+      return problem_from(done.error());
+    }
+  } else {
+    return net::problem(404, "not_found", "not found", "no such route");
+  }
+  json::array items;
+  for (const auto& k : pki.signing_keys()) {
+    items.push_back(json::object{{"kid", k.kid},
+                                 {"public_key", crypto::base64url_encode(k.public_key)},
+                                 {"state", ca::key_state_name(k.state)},
+                                 {"created_at", format_rfc3339_ms(k.created_at * 1000)}});
+  }
+  return json_response(json::object{{"items", std::move(items)}},
+                       req.method == "POST" && req.path == "/api/v1/signing-keys" ? 201 : 200);
+}
+
+}  // namespace hecs::control::api
