@@ -116,8 +116,11 @@ std::string describe_http_error(long status, std::string_view body) {  // NOLINT
   return fmt::format("{} (HTTP {})", line, status);
 }
 
-Result<json::value> DevicesApi::get_object(const std::string& target) {
-  auto response = http_.get(target);
+Result<json::value> call_api(HttpClient& http, Method method, const std::string& target,
+                             const json::value* body) {
+  auto response = method == Method::get   ? http.get(target)
+                  : method == Method::del ? http.del(target)
+                                          : http.post(target, body ? json::serialize(*body) : "{}");
   if (!response) {
     return tl::unexpected<Error>(std::move(response.error()));
   }
@@ -129,7 +132,7 @@ Result<json::value> DevicesApi::get_object(const std::string& target) {
   json::value document = json::parse(response->body, ec);
   if (ec || !document.is_object()) {
     return fail(Errc::corrupt,
-                fmt::format("{} answered {} with {}", escape_for_terminal(http_.base_url()),
+                fmt::format("{} answered {} with {}", escape_for_terminal(http.base_url()),
                             escape_for_terminal(target),
                             ec ? "invalid JSON: " + ec.message()
                                : std::string("JSON that is not an object")));
@@ -137,13 +140,17 @@ Result<json::value> DevicesApi::get_object(const std::string& target) {
   return document;
 }
 
+Error missing_member(const HttpClient& http, std::string_view target, std::string_view what) {
+  return Error{Errc::corrupt,
+               fmt::format("{} answered {} without {}", escape_for_terminal(http.base_url()),
+                           escape_for_terminal(target), what)};
+}
+
 Result<json::value> DevicesApi::list_page(const DeviceQuery& query) {
   std::string target = devices_target(query);
-  auto page = get_object(target);
+  auto page = call_api(http_, Method::get, target);
   if (page && get_array(*page, "items") == nullptr) {
-    return fail(Errc::corrupt,
-                fmt::format("{} answered {} without an \"items\" array",
-                            escape_for_terminal(http_.base_url()), escape_for_terminal(target)));
+    return tl::unexpected(missing_member(http_, target, "an \"items\" array"));
   }
   return page;
 }
@@ -176,7 +183,19 @@ Result<json::value> DevicesApi::list_all(DeviceQuery query) {
 }
 
 Result<json::value> DevicesApi::show(std::string_view id) {
-  return get_object("/api/v1/devices/" + url_encode(id));
+  return call_api(http_, Method::get, "/api/v1/devices/" + url_encode(id));
+}
+
+Result<json::value> DevicesApi::decide(std::string_view id, Decision decision) {
+  std::string_view action = decision == Decision::accept   ? "accept"
+                            : decision == Decision::reject ? "reject"
+                                                           : "revoke";
+  std::string target = fmt::format("/api/v1/devices/{}/{}", url_encode(id), action);
+  auto decided = call_api(http_, Method::post, target);
+  if (decided && !get_string(*decided, "state")) {
+    return tl::unexpected(missing_member(http_, target, "a \"state\""));
+  }
+  return decided;
 }
 
 }  // namespace hecs::cli

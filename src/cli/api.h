@@ -26,8 +26,21 @@ std::string devices_target(const DeviceQuery& query);
 // or "<reason> (HTTP 502)" when the body is not one. Server text is escaped for a terminal.
 std::string describe_http_error(long status, std::string_view body);  // NOLINT(google-runtime-int)
 
-// Borrows the client, which must outlive it. Errors: those of HttpClient::get; a non-2xx answer
-// maps to the Errc of its status with describe_http_error() as the message; a 2xx answer that is
+enum class Method { get, post, del };
+
+// One REST call whose 2xx answer must be a JSON object; `body` (POST only) is sent as JSON,
+// "{}" when null. Errors: those of HttpClient; a non-2xx answer maps to the Errc of its status
+// with describe_http_error() as the message; a 2xx answer that is not a JSON object is
+// Errc::corrupt.
+Result<boost::json::value> call_api(HttpClient& http, Method method, const std::string& target,
+                                    const boost::json::value* body = nullptr);
+
+// The Errc::corrupt error for a 2xx answer that lacks a documented member.
+Error missing_member(const HttpClient& http, std::string_view target, std::string_view what);
+
+enum class Decision { accept, reject, revoke };
+
+// Borrows the client, which must outlive it. Errors: those of call_api(); a 2xx answer that is
 // not the documented JSON shape is Errc::corrupt.
 class DevicesApi {
  public:
@@ -39,10 +52,11 @@ class DevicesApi {
   Result<boost::json::value> list_all(DeviceQuery query);
   // One device object.
   Result<boost::json::value> show(std::string_view id);
+  // POST /devices/{id}/accept|reject|revoke: {"device_id":...,"state":...}. Errc::conflict when
+  // the device's state does not allow it, Errc::not_found for an unknown id.
+  Result<boost::json::value> decide(std::string_view id, Decision decision);
 
  private:
-  Result<boost::json::value> get_object(const std::string& target);
-
   HttpClient& http_;
 };
 

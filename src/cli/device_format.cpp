@@ -18,35 +18,6 @@ namespace {
 
 using Row = std::vector<std::string>;
 
-// Left-aligned columns; the last column is not padded, so lines carry no trailing blanks.
-std::string align(const std::vector<Row>& rows, std::string_view indent, std::string_view gap) {
-  std::vector<std::size_t> widths;
-  for (const Row& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], display_width(row[i]));
-    }
-  }
-  std::string out;
-  for (const Row& row : rows) {
-    out += indent;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      out += row[i];
-      if (i + 1 < row.size()) {
-        out += std::string(widths[i] - display_width(row[i]), ' ');
-        out += gap;
-      }
-    }
-    out += '\n';
-  }
-  return out;
-}
-
-std::string text_or_dash(const json::value& parent, std::string_view key) {
-  auto text = get_string(parent, key);
-  return text && !text->empty() ? escape_for_terminal(*text) : "-";
-}
-
 std::string relative_or_dash(const json::value& parent, std::string_view key, std::int64_t now_ms) {
   auto text = get_string(parent, key);
   auto when = text ? parse_rfc3339_ms(*text) : std::nullopt;
@@ -91,16 +62,6 @@ const json::array* or_empty(const json::array* items) {
   return items == nullptr ? &kEmpty : items;
 }
 
-std::string string_list(const json::array* items) {
-  std::string out;
-  for (const json::value& item : *or_empty(items)) {
-    if (const json::string* text = item.if_string()) {
-      out += (out.empty() ? "" : ", ") + escape_for_terminal(*text);
-    }
-  }
-  return out.empty() ? "-" : out;
-}
-
 constexpr std::size_t kLabelWidth = 16;
 
 void add_field(std::string& out, std::size_t indent, std::string_view label,
@@ -132,7 +93,7 @@ void add_inventory(std::string& out, const json::value& inventory, std::int64_t 
   add_field(out, 0, "Memory:", bytes_or_dash(inventory, "memory_bytes"));
   add_field(out, 0, "Booted:", boot_time(inventory, now_ms));
   add_field(out, 0, "Agent version:", text_or_dash(inventory, "agent_version"));
-  add_field(out, 0, "Capabilities:", string_list(get_array(inventory, "capabilities")));
+  add_field(out, 0, "Capabilities:", join_strings(get_array(inventory, "capabilities")));
 
   std::vector<Row> disks;
   for (const json::value& disk : *or_empty(get_array(inventory, "disks"))) {
@@ -140,15 +101,15 @@ void add_inventory(std::string& out, const json::value& inventory, std::int64_t 
                      text_or_dash(disk, "fs_type"), bytes_or_dash(disk, "total_bytes")});
   }
   add_field(out, 0, "Disks:", disks.empty() ? "-" : "");
-  out += align(disks, "  ", "   ");
+  out += align_rows(disks, "  ", "   ");
 
   std::vector<Row> interfaces;
   for (const json::value& interface : *or_empty(get_array(inventory, "interfaces"))) {
     interfaces.push_back({text_or_dash(interface, "name"), text_or_dash(interface, "mac"),
-                          string_list(get_array(interface, "addresses"))});
+                          join_strings(get_array(interface, "addresses"))});
   }
   add_field(out, 0, "Interfaces:", interfaces.empty() ? "-" : "");
-  out += align(interfaces, "  ", "   ");
+  out += align_rows(interfaces, "  ", "   ");
 }
 
 void add_telemetry(std::string& out, const json::value& telemetry) {
@@ -186,7 +147,7 @@ void add_telemetry(std::string& out, const json::value& telemetry) {
                          : "-"});
   }
   add_field(out, 2, "Disks:", disks.empty() ? "-" : "");
-  out += align(disks, "    ", "   ");
+  out += align_rows(disks, "    ", "   ");
 
   std::vector<Row> interfaces;
   for (const json::value& interface : *or_empty(get_array(telemetry, "interfaces"))) {
@@ -195,25 +156,26 @@ void add_telemetry(std::string& out, const json::value& telemetry) {
                           "tx " + bytes_or_dash(interface, "tx_bytes")});
   }
   add_field(out, 2, "Network:", interfaces.empty() ? "-" : "");
-  out += align(interfaces, "    ", "   ");
+  out += align_rows(interfaces, "    ", "   ");
 }
 
 }  // namespace
 
 std::string format_device_table(const json::array& items, std::int64_t now_ms) {
-  std::vector<Row> rows{{"ID", "HOSTNAME", "ONLINE", "LAST SEEN", "OS", "CPU%", "MEM%"}};
+  std::vector<Row> rows{{"ID", "HOSTNAME", "STATE", "ONLINE", "LAST SEEN", "OS", "CPU%", "MEM%"}};
   for (const json::value& device : items) {
     const json::value* inventory = get_object(device, "inventory");
     const json::value* telemetry = get_object(device, "telemetry");
     auto online = get_bool(device, "online");
     rows.push_back(
         {text_or_dash(device, "id"), text_or_dash(device, "hostname"),
-         online ? (*online ? "yes" : "no") : "-", relative_or_dash(device, "last_seen", now_ms),
+         text_or_dash(device, "state"), online ? (*online ? "yes" : "no") : "-",
+         relative_or_dash(device, "last_seen", now_ms),
          inventory != nullptr ? text_or_dash(*inventory, "os") : "-",
          percent(telemetry != nullptr ? get_number(*telemetry, "cpu_percent") : std::nullopt),
          percent(memory_used_percent(telemetry))});
   }
-  return align(rows, "", "   ");
+  return align_rows(rows, "", "   ");
 }
 
 std::string format_device_details(const json::value& device, std::int64_t now_ms) {
@@ -227,6 +189,8 @@ std::string format_device_details(const json::value& device, std::int64_t now_ms
   add_field(out, 0, "ID:", text_or_dash(device, "id"));
   add_field(out, 0, "Hostname:", text_or_dash(device, "hostname"));
   add_field(out, 0, "Tenant:", text_or_dash(device, "tenant_id"));
+  add_field(out, 0, "State:", text_or_dash(device, "state"));
+  add_field(out, 0, "Tags:", join_strings(get_array(device, "tags")));
   add_field(out, 0, "Online:", online_text);
   add_field(out, 0, "First seen:", timestamp(device, "first_seen", now_ms));
   add_field(out, 0, "Last seen:", timestamp(device, "last_seen", now_ms));

@@ -9,11 +9,12 @@
 
 namespace hecs::cli {
 
-// Columns ID, HOSTNAME, ONLINE, LAST SEEN, OS, CPU%, MEM%, one row per device object in items
-// (a non-object item becomes a row of "-"); now_ms is the wall clock for "12s ago".
+// Columns ID, HOSTNAME, STATE, ONLINE, LAST SEEN, OS, CPU%, MEM%, one row per device object in
+// items (a non-object item becomes a row of "-"); now_ms is the wall clock for "12s ago".
 std::string format_device_table(const boost::json::array& items, std::int64_t now_ms);
 
-// A block of "Label: value" lines with inventory, disks, interfaces and latest telemetry.
+// A block of "Label: value" lines with state, tags, inventory, disks, interfaces and latest
+// telemetry.
 std::string format_device_details(const boost::json::value& device, std::int64_t now_ms);
 
 }  // namespace hecs::cli

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <vector>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -27,6 +28,20 @@ struct BodySink {
   bool too_large = false;
 };
 
+std::unique_ptr<curl_slist, CurlSlistFree> header_list(const std::vector<std::string>& headers) {
+  std::unique_ptr<curl_slist, CurlSlistFree> list;
+  for (const std::string& header : headers) {
+    curl_slist* grown = curl_slist_append(list.get(), header.c_str());
+    if (grown == nullptr) {
+      return nullptr;
+    }
+    if (!list) {  // appending to a list returns its head, which list already owns
+      list.reset(grown);
+    }
+  }
+  return list;
+}
+
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* sink = static_cast<BodySink*>(user);
   std::size_t bytes = size * count;
@@ -38,11 +53,16 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return bytes;
 }
 
+std::string trusted_by(const std::string& ca_file) {
+  return ca_file.empty() ? "the system trust store" : "the CA file " + escape_for_terminal(ca_file);
+}
+
 }  // namespace
 
 struct HttpClient::Handles {
   std::unique_ptr<CURL, CurlFree> curl;
-  std::unique_ptr<curl_slist, CurlSlistFree> headers;
+  std::unique_ptr<curl_slist, CurlSlistFree> headers;       // every request
+  std::unique_ptr<curl_slist, CurlSlistFree> json_headers;  // requests with a JSON body
   std::array<char, CURL_ERROR_SIZE> error{};
 };
 
@@ -75,25 +95,21 @@ Result<HttpClient> HttpClient::create(Options options) {
   if (!handles->curl) {
     return fail(Errc::internal, "libcurl failed to initialise");
   }
-  curl_slist* list = nullptr;
-  for (const std::string& header :
-       {"Authorization: Bearer " + options.api_key,
-        std::string("Accept: application/json, application/problem+json")}) {
-    curl_slist* grown = curl_slist_append(list, header.c_str());
-    if (grown == nullptr) {
-      curl_slist_free_all(list);
-      return fail(Errc::internal, "out of memory");
-    }
-    list = grown;
+  std::vector<std::string> headers{"Authorization: Bearer " + options.api_key,
+                                   "Accept: application/json, application/problem+json"};
+  handles->headers = header_list(headers);
+  // "Expect:" keeps libcurl from waiting for a 100 Continue the server never sends.
+  headers.insert(headers.end(), {"Content-Type: application/json", "Expect:"});
+  handles->json_headers = header_list(headers);
+  if (!handles->headers || !handles->json_headers) {
+    return fail(Errc::internal, "out of memory");
   }
-  handles->headers.reset(list);
 
   CURL* curl = handles->curl.get();
   auto timeout_ms =
       static_cast<long>(options.timeout.count()) * 1000;  // NOLINT(google-runtime-int)
   // Redirects are not followed: the bearer key must not travel to another host.
   bool ok =
-      curl_easy_setopt(curl, CURLOPT_HTTPHEADER, handles->headers.get()) == CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
@@ -102,21 +118,54 @@ Result<HttpClient> HttpClient::create(Options options) {
       curl_easy_setopt(curl, CURLOPT_USERAGENT, "hecsctl/0.1") == CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, handles->error.data()) == CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body) == CURLE_OK;
+  if (ok && !options.ca_file.empty()) {
+    // Only this CA: no system directory of CAs next to it, so --ca-file pins the server.
+    ok = curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str()) == CURLE_OK &&
+         curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr) == CURLE_OK;
+  }
   if (!ok) {
     return fail(Errc::internal, "libcurl rejected an option");
   }
   return HttpClient(std::move(options), std::move(handles));
 }
 
-Result<HttpResponse> HttpClient::get(std::string_view target) {
+Result<HttpResponse> HttpClient::get(std::string_view target) { return perform("GET", target, {}); }
+
+Result<HttpResponse> HttpClient::post(std::string_view target, std::string_view json_body) {
+  return perform("POST", target, json_body);
+}
+
+Result<HttpResponse> HttpClient::del(std::string_view target) {
+  return perform("DELETE", target, {});
+}
+
+Result<HttpResponse> HttpClient::perform(std::string_view method, std::string_view target,
+                                         std::string_view json_body) {
   CURL* curl = handles_->curl.get();
   std::string url = options_.base_url + std::string(target);
   HttpResponse response;
   BodySink sink{&response.body};
   handles_->error[0] = '\0';
-  if (curl_easy_setopt(curl, CURLOPT_URL, url.c_str()) != CURLE_OK ||
-      curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink) != CURLE_OK) {
-    return fail(Errc::internal, "libcurl rejected the url");
+  bool post = method == "POST";
+  // The handle is reused: HTTPGET resets whatever the previous request set.
+  bool ok =
+      curl_easy_setopt(curl, CURLOPT_URL, url.c_str()) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method == "DELETE" ? "DELETE" : nullptr) ==
+          CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_HTTPHEADER,
+                       post ? handles_->json_headers.get() : handles_->headers.get()) == CURLE_OK;
+  if (ok && post) {
+    ok = curl_easy_setopt(curl, CURLOPT_POST, 1L) == CURLE_OK &&
+         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                          static_cast<curl_off_t>(json_body.size())) == CURLE_OK &&
+         // Never a null pointer: libcurl would then read the body from stdin.
+         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body.empty() ? "" : json_body.data()) ==
+             CURLE_OK;
+  }
+  if (!ok) {
+    return fail(Errc::internal, "libcurl rejected the request");
   }
   CURLcode code = curl_easy_perform(curl);
   std::string server = escape_for_terminal(options_.base_url);
@@ -129,6 +178,28 @@ Result<HttpResponse> HttpClient::get(std::string_view target) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
       return fail(Errc::unavailable, fmt::format("cannot connect to {}: {}", server, why));
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return fail(Errc::unauthorized,
+                  fmt::format("cannot verify the TLS certificate of {} with {}: {}; pass "
+                              "--ca-file with the control plane's CA (DATA_DIR/pki/ca.pem)",
+                              server, trusted_by(options_.ca_file), why));
+    case CURLE_SSL_CACERT_BADFILE:
+      return fail(Errc::invalid_input,
+                  fmt::format("cannot load {}: {}; pass --ca-file with a PEM CA certificate",
+                              trusted_by(options_.ca_file), why));
+    case CURLE_SSL_CONNECT_ERROR:
+      return fail(Errc::unavailable,
+                  fmt::format("TLS handshake with {} failed: {} (for a server started with "
+                              "--http-plain, use an http:// URL)",
+                              server, why));
+    case CURLE_GOT_NOTHING:
+      if (options_.base_url.starts_with("http://")) {  // an HTTPS server hangs up on plain HTTP
+        return fail(Errc::unavailable,
+                    fmt::format("request to {} failed: {} (hecs-control serves HTTPS unless "
+                                "started with --http-plain: try an https:// URL)",
+                                server, why));
+      }
+      return fail(Errc::unavailable, fmt::format("request to {} failed: {}", server, why));
     case CURLE_OPERATION_TIMEDOUT:
       return fail(Errc::timeout,
                   fmt::format("no answer from {} within {}s", server, options_.timeout.count()));

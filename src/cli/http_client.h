@@ -1,4 +1,5 @@
-// A blocking HTTPS/HTTP GET client over one libcurl easy handle, with the bearer key attached.
+// A blocking HTTPS/HTTP client (GET, POST of JSON, DELETE) over one libcurl easy handle, with
+// the bearer key attached.
 #pragma once
 
 #include <chrono>
@@ -23,8 +24,9 @@ std::string url_encode(std::string_view text);
 class HttpClient {
  public:
   struct Options {
-    std::string base_url;  // "http://host:port[/prefix]", no trailing slash
-    std::string api_key;   // sent as "Authorization: Bearer <key>", never logged
+    std::string base_url;   // "http(s)://host:port[/prefix]", no trailing slash
+    std::string api_key;    // sent as "Authorization: Bearer <key>", never logged
+    std::string ca_file{};  // the only CA trusted for https; empty: the system trust store
     std::chrono::seconds timeout{30};
   };
 
@@ -33,8 +35,13 @@ class HttpClient {
 
   // GET base_url + target ("/api/v1/..."); any HTTP status is returned as a response.
   // Errc::unavailable: cannot connect or resolve; Errc::timeout: no full answer in time;
-  // Errc::corrupt: body over 64 MiB. Messages name the base url, never the key.
+  // Errc::corrupt: body over 64 MiB; Errc::unauthorized: the server's TLS certificate does not
+  // verify (the message suggests --ca-file). Messages name the base url, never the key.
   Result<HttpResponse> get(std::string_view target);
+  // POST with `json_body` as application/json; errors as for get(). Never retried.
+  Result<HttpResponse> post(std::string_view target, std::string_view json_body);
+  // DELETE without a body; errors as for get().
+  Result<HttpResponse> del(std::string_view target);
 
   const std::string& base_url() const { return options_.base_url; }
 
@@ -47,6 +54,8 @@ class HttpClient {
  private:
   struct Handles;
   HttpClient(Options options, std::unique_ptr<Handles> handles);
+  Result<HttpResponse> perform(std::string_view method, std::string_view target,
+                               std::string_view json_body);
 
   Options options_;
   std::unique_ptr<Handles> handles_;

@@ -182,6 +182,24 @@ std::optional<double> get_number(const json::value& parent, std::string_view key
   return ec ? std::nullopt : std::optional<double>(number);
 }
 
+std::string text_or_dash(const json::value& parent, std::string_view key) {
+  auto text = get_string(parent, key);
+  return text && !text->empty() ? escape_for_terminal(*text) : "-";
+}
+
+std::string join_strings(const json::array* items) {
+  if (items == nullptr) {
+    return "-";
+  }
+  std::string out;
+  for (const json::value& item : *items) {
+    if (const json::string* text = item.if_string()) {
+      out += (out.empty() ? "" : ", ") + escape_for_terminal(*text);
+    }
+  }
+  return out.empty() ? "-" : out;
+}
+
 std::string to_pretty_json(const json::value& value) {
   std::string out;
   append_pretty(out, value, 0);

@@ -18,6 +18,13 @@ std::optional<bool> get_bool(const boost::json::value& parent, std::string_view 
 // Any JSON number (integer or floating) as a double.
 std::optional<double> get_number(const boost::json::value& parent, std::string_view key);
 
+// A string member escaped for a terminal; "-" when absent, empty or not a string.
+std::string text_or_dash(const boost::json::value& parent, std::string_view key);
+
+// The string items of an array joined by ", ", each escaped for a terminal; "-" when there are
+// none (or no array).
+std::string join_strings(const boost::json::array* items);
+
 // Indented JSON, two spaces. Strings escape every control character (C0, DEL, C1) as \u00XX,
 // so the output is safe on a terminal and still the same JSON data.
 std::string to_pretty_json(const boost::json::value& value);

@@ -1,6 +1,7 @@
 #include "cli/settings.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -52,6 +53,29 @@ bool is_valid_api_key(std::string_view key) {
   return true;
 }
 
+std::optional<std::string>* config_slot(FileConfig& config, std::string_view key) {
+  return key == "url"       ? &config.url
+         : key == "api_key" ? &config.api_key
+         : key == "ca_file" ? &config.ca_file
+                            : nullptr;
+}
+
+// A CA file that is missing or unreadable is an error here, with its source named, rather than
+// a TLS failure later that would look like the server's fault.
+Result<void> check_ca_file(const std::string& path, std::string_view source) {
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  std::string_view problem = !std::filesystem::exists(status)            ? "no such file"
+                             : !std::filesystem::is_regular_file(status) ? "not a file"
+                             : !std::ifstream(path).is_open()            ? "cannot be read"
+                                                                         : "";
+  if (!problem.empty()) {
+    return fail(Errc::invalid_input,
+                fmt::format("CA file {} from {}: {}", escape_for_terminal(path), source, problem));
+  }
+  return {};
+}
+
 }  // namespace
 
 std::filesystem::path default_config_path() {
@@ -86,24 +110,27 @@ Result<FileConfig> load_config_file(const std::filesystem::path& path, bool requ
     return config;
   }
   if (!root.IsMap()) {
-    return fail(Errc::invalid_input,
-                fmt::format("config {}: want a map of keys (url, api_key)", path.string()));
+    return fail(
+        Errc::invalid_input,
+        fmt::format("config {}: want a map of keys (url, api_key, ca_file)", path.string()));
   }
   for (const auto& entry : root) {
     std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "?";
-    std::optional<std::string>* slot = key == "url"       ? &config.url
-                                       : key == "api_key" ? &config.api_key
-                                                          : nullptr;
+    std::optional<std::string>* slot = config_slot(config, key);
     if (slot == nullptr) {
       return fail(Errc::invalid_input,
-                  fmt::format("config {}: unknown key \"{}\" (known: url, api_key)", path.string(),
-                              escape_for_terminal(key)));
+                  fmt::format("config {}: unknown key \"{}\" (known: url, api_key, ca_file)",
+                              path.string(), escape_for_terminal(key)));
     }
     if (!entry.second.IsScalar()) {
       return fail(Errc::invalid_input,
                   fmt::format("config {}: key \"{}\" wants a string", path.string(), key));
     }
     *slot = entry.second.Scalar();
+  }
+  if (config.ca_file && !config.ca_file->empty() &&
+      std::filesystem::path(*config.ca_file).is_relative()) {
+    config.ca_file = (path.parent_path() / *config.ca_file).string();
   }
   return config;
 }
@@ -146,6 +173,17 @@ Result<Settings> resolve_settings(const GlobalFlags& flags) {
   if (!is_valid_api_key(settings.api_key)) {
     return fail(Errc::invalid_input,
                 "the API key contains spaces or control characters; check where it was set");
+  }
+
+  std::string env_ca = env_or_empty("HECS_CA_FILE");
+  settings.ca_file = first_set({flags.ca_file, env_ca, file.ca_file.value_or("")});
+  if (!settings.ca_file.empty()) {
+    std::string ca_source = !flags.ca_file.empty() ? "--ca-file"
+                            : !env_ca.empty()      ? "HECS_CA_FILE"
+                                                   : config_path.string();
+    if (auto usable = check_ca_file(settings.ca_file, ca_source); !usable) {
+      return tl::unexpected<Error>(std::move(usable.error()));
+    }
   }
   return settings;
 }

@@ -1,4 +1,5 @@
-// Where hecsctl finds the server and its key: flag > environment > config file > default.
+// Where hecsctl finds the server, its key and the CA to verify it with: flag > environment >
+// config file > default.
 #pragma once
 
 #include <chrono>
@@ -10,26 +11,30 @@
 
 namespace hecs::cli {
 
-inline constexpr const char* kDefaultUrl = "http://127.0.0.1:8080";
+// hecs-control serves HTTPS by default, with a certificate for localhost and 127.0.0.1.
+inline constexpr const char* kDefaultUrl = "https://localhost:8080";
 
 // Global options as given on the command line; empty means "not given".
 struct GlobalFlags {
   std::string url{};
   std::string api_key{};
   std::string config_path{};
+  std::string ca_file{};
   std::string output = "table";  // table | json | yaml (checked by the parser)
   int timeout_s = 30;            // 1..3600 (checked by the parser)
 };
 
-// The config file: YAML with the keys `url:` and `api_key:`, both optional.
+// The config file: YAML with the keys `url:`, `api_key:` and `ca_file:`, all optional.
 struct FileConfig {
   std::optional<std::string> url;
   std::optional<std::string> api_key;
+  std::optional<std::string> ca_file;  // a relative path is relative to the config file
 };
 
 struct Settings {
   std::string url;  // no trailing slash
   std::string api_key{};
+  std::string ca_file{};  // PEM CA to verify https with; empty: the system trust store
   std::chrono::seconds timeout{30};
 };
 
@@ -41,9 +46,10 @@ std::filesystem::path default_config_path();
 // a one-line message naming the file and the key or line.
 Result<FileConfig> load_config_file(const std::filesystem::path& path, bool required);
 
-// Resolves url and key from flags, then HECS_URL / HECS_API_KEY, then the config file, then
-// the default url. Errc::invalid_input: bad config, bad url, missing or malformed key (the
-// message says where to put the key and never contains it).
+// Resolves url, key and CA file from flags, then HECS_URL / HECS_API_KEY / HECS_CA_FILE, then
+// the config file, then the defaults. Errc::invalid_input: bad config, bad url, missing or
+// malformed key (the message says where to put the key and never contains it), a CA file that
+// is not a readable file (the message names where it was set).
 Result<Settings> resolve_settings(const GlobalFlags& flags);
 
 }  // namespace hecs::cli

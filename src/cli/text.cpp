@@ -1,9 +1,11 @@
 #include "cli/text.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -176,6 +178,61 @@ std::string human_duration(std::int64_t seconds) {
     return fmt::format("{}m {}s", seconds / 60, seconds % 60);
   }
   return fmt::format("{}s", seconds);
+}
+
+std::string align_rows(const std::vector<std::vector<std::string>>& rows, std::string_view indent,
+                       std::string_view gap) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], display_width(row[i]));
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    out += indent;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) {
+        out += std::string(widths[i] - display_width(row[i]), ' ');
+        out += gap;
+      }
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::optional<std::int64_t> parse_duration_s(std::string_view text) {
+  if (text.size() < 2) {
+    return std::nullopt;
+  }
+  std::int64_t unit = 0;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return std::nullopt;
+  }
+  std::string_view digits = text.substr(0, text.size() - 1);
+  std::int64_t count = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits[0] == '-' ||
+      count > std::numeric_limits<std::int64_t>::max() / unit) {
+    return std::nullopt;
+  }
+  return count * unit;
 }
 
 std::string shortest_double(double value) {

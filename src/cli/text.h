@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hecs::cli {
 
@@ -36,6 +37,15 @@ std::string human_bytes(double bytes);
 
 // "3d 4h", "2h 5m", "42s".
 std::string human_duration(std::int64_t seconds);
+
+// Left-aligned columns separated by `gap`, each line prefixed by `indent`; the last column is
+// not padded, so lines carry no trailing blanks. Cells must already be escaped.
+std::string align_rows(const std::vector<std::vector<std::string>>& rows, std::string_view indent,
+                       std::string_view gap);
+
+// "90s", "30m", "24h", "7d" as seconds; nullopt for anything else (no unit, a sign, a fraction,
+// several units, an overflow).
+std::optional<std::int64_t> parse_duration_s(std::string_view text);
 
 // Shortest text that reads back as the same double, and as a floating value: "12.3", "3.0",
 // "1e+21".

@@ -94,9 +94,43 @@ void CannedHttpServer::serve() {
   }
 }
 
-void CannedHttpServer::answer(int fd) {
-  std::string request;
-  while (request.find("\r\n\r\n") == std::string::npos && !stop_) {
+namespace {
+
+// Fills the request line and headers of `recorded` from the head; returns the Content-Length.
+std::size_t parse_head(const std::string& head, RecordedRequest& recorded) {
+  std::size_t content_length = 0;
+  std::istringstream lines(head);
+  std::getline(lines, recorded.request_line);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    auto value = [&](std::size_t name_length) {
+      std::size_t start = line.find_first_not_of(' ', name_length);
+      return start == std::string::npos ? std::string() : line.substr(start);
+    };
+    if (::strncasecmp(line.c_str(), "Authorization:", 14) == 0) {
+      recorded.authorization = value(14);
+    } else if (::strncasecmp(line.c_str(), "Content-Type:", 13) == 0) {
+      recorded.content_type = value(13);
+    } else if (::strncasecmp(line.c_str(), "Content-Length:", 15) == 0) {
+      content_length = std::stoul(value(15));
+    }
+  }
+  if (!recorded.request_line.empty() && recorded.request_line.back() == '\r') {
+    recorded.request_line.pop_back();
+  }
+  std::size_t first_space = recorded.request_line.find(' ');
+  recorded.method = recorded.request_line.substr(0, first_space);
+  recorded.target = recorded.request_line.substr(
+      first_space + 1, recorded.request_line.rfind(' ') - first_space - 1);
+  return content_length;
+}
+
+}  // namespace
+
+bool CannedHttpServer::read_more(int fd, std::string& request) {
+  while (!stop_) {
     pollfd pfd{fd, POLLIN, 0};
     if (::poll(&pfd, 1, 20) <= 0) {
       continue;
@@ -104,27 +138,31 @@ void CannedHttpServer::answer(int fd) {
     char buf[4096];
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n <= 0) {
-      return;
+      return false;
     }
     request.append(buf, static_cast<std::size_t>(n));
+    return true;
   }
+  return false;
+}
+
+void CannedHttpServer::answer(int fd) {
+  std::string request;
+  while (request.find("\r\n\r\n") == std::string::npos) {
+    if (!read_more(fd, request)) {
+      return;
+    }
+  }
+  std::size_t header_end = request.find("\r\n\r\n") + 4;
   RecordedRequest recorded;
-  std::istringstream lines(request);
-  std::getline(lines, recorded.request_line);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty() && line.back() == '\r') {
-      line.pop_back();
-    }
-    if (::strncasecmp(line.c_str(), "Authorization:", 14) == 0) {
-      recorded.authorization = line.substr(line.find_first_not_of(' ', 14));
+  std::size_t content_length = parse_head(request.substr(0, header_end), recorded);
+  while (request.size() < header_end + content_length) {
+    if (!read_more(fd, request)) {
+      return;
     }
   }
-  if (!recorded.request_line.empty() && recorded.request_line.back() == '\r') {
-    recorded.request_line.pop_back();
-  }
-  std::string target = recorded.request_line.substr(
-      recorded.request_line.find(' ') + 1,
-      recorded.request_line.rfind(' ') - recorded.request_line.find(' ') - 1);
+  recorded.body = request.substr(header_end, content_length);
+  std::string target = recorded.target;
   {
     std::lock_guard lock(mutex_);
     requests_.push_back(recorded);

@@ -55,7 +55,11 @@ struct CannedResponse {
 
 struct RecordedRequest {
   std::string request_line;   // "GET /api/v1/devices?limit=2 HTTP/1.1"
+  std::string method;         // "GET"
+  std::string target;         // "/api/v1/devices?limit=2"
   std::string authorization;  // the Authorization header's value
+  std::string content_type;   // the Content-Type header's value
+  std::string body;           // Content-Length bytes after the headers
 };
 
 class CannedHttpServer {
@@ -63,6 +67,7 @@ class CannedHttpServer {
   using Handler = std::function<CannedResponse(const std::string& target)>;
 
   // Listens on 127.0.0.1:0 and serves each connection's one request from handler, on a thread.
+  // The handler sees the target only; tests that need the method or body read requests().
   explicit CannedHttpServer(Handler handler);
   ~CannedHttpServer();
   CannedHttpServer(const CannedHttpServer&) = delete;
@@ -74,6 +79,7 @@ class CannedHttpServer {
  private:
   void serve();
   void answer(int fd);
+  bool read_more(int fd, std::string& request);  // false on EOF, error or stop
 
   Handler handler_;
   int listen_fd_ = -1;

@@ -19,11 +19,11 @@ using test::CannedResponse;
 constexpr std::int64_t kNow = 1795633200000;  // 2026-11-25T19:00:00Z
 constexpr const char* kKey = "k3y-never-printed";
 constexpr const char* kPage1 =
-    R"({"items": [{"id": "d1", "hostname": "pi-01", "online": true,
+    R"({"items": [{"id": "d1", "hostname": "pi-01", "state": "accepted", "online": true,
                    "last_seen": "2026-11-25T18:59:48Z", "inventory": null, "telemetry": null}],
         "next_cursor": "c2/+", "total": 2})";
 constexpr const char* kPage2 =
-    R"({"items": [{"id": "d2", "hostname": "pi-02", "online": false,
+    R"({"items": [{"id": "d2", "hostname": "pi-02", "state": "pending", "online": false,
                    "last_seen": "2026-11-25T18:00:00Z", "inventory": null, "telemetry": null}],
         "next_cursor": null, "total": 2})";
 constexpr const char* kNotFound =
@@ -47,6 +47,7 @@ class HecsctlOverHttp : public ::testing::Test {
                         {"XDG_CONFIG_HOME", std::nullopt},
                         {"HECS_URL", std::nullopt},
                         {"HECS_API_KEY", std::nullopt},
+                        {"HECS_CA_FILE", std::nullopt},
                         {"no_proxy", "127.0.0.1"}}};
   test::FixedClock clock_{kNow};
 };
@@ -67,8 +68,8 @@ TEST_F(HecsctlOverHttp, PrintsOnePageAsATable) {
   auto outcome = run_cli({"devices", "list", "--url", server.url()});
   ASSERT_EQ(outcome.exit_code, kExitOk) << outcome.err;
   EXPECT_EQ(outcome.out,
-            "ID   HOSTNAME   ONLINE   LAST SEEN   OS   CPU%   MEM%\n"
-            "d1   pi-01      yes      12s ago     -    -      -\n");
+            "ID   HOSTNAME   STATE      ONLINE   LAST SEEN   OS   CPU%   MEM%\n"
+            "d1   pi-01      accepted   yes      12s ago     -    -      -\n");
   EXPECT_EQ(outcome.err, "");  // the hint is for a terminal only
 }
 
@@ -90,7 +91,8 @@ TEST_F(HecsctlOverHttp, AllFollowsNextCursorAcrossTwoPages) {
   EXPECT_EQ(requests[1].request_line, "GET /api/v1/devices?limit=1&cursor=c2%2F%2B HTTP/1.1");
   EXPECT_EQ(requests[1].authorization, std::string("Bearer ") + kKey);
   EXPECT_NE(outcome.out.find("d1   pi-01"), std::string::npos) << outcome.out;
-  EXPECT_NE(outcome.out.find("d2   pi-02      no       1h ago"), std::string::npos) << outcome.out;
+  EXPECT_NE(outcome.out.find("d2   pi-02      pending    no       1h ago"), std::string::npos)
+      << outcome.out;
   EXPECT_EQ(outcome.err, "");
 }
 
@@ -207,8 +209,21 @@ TEST_F(HecsctlOverHttp, MissingVerbIsAUsageError) {
 }
 
 TEST_F(HecsctlOverHttp, EveryVerbHasHelpWithAnExample) {
-  for (std::vector<std::string> verb :
-       {std::vector<std::string>{}, {"devices"}, {"devices", "list"}, {"devices", "show"}}) {
+  for (std::vector<std::string> verb : {std::vector<std::string>{},
+                                        {"devices"},
+                                        {"devices", "list"},
+                                        {"devices", "show"},
+                                        {"devices", "accept"},
+                                        {"devices", "reject"},
+                                        {"devices", "revoke"},
+                                        {"tokens"},
+                                        {"tokens", "create"},
+                                        {"tokens", "list"},
+                                        {"tokens", "revoke"},
+                                        {"keys"},
+                                        {"keys", "list"},
+                                        {"keys", "rotate"},
+                                        {"keys", "activate"}}) {
     verb.emplace_back("--help");
     auto outcome = test::run_cli(verb, {.clock = clock_});
     EXPECT_EQ(outcome.exit_code, kExitOk) << outcome.err;

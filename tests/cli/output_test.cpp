@@ -16,7 +16,8 @@ constexpr std::int64_t kNow = 1795633200000;  // 2026-11-25T19:00:00Z
 constexpr const char* kPi01 = R"({
   "id": "0d9f4c2e-5b7a-4c1e-8f3d-2a6b9c8e7f10",
   "tenant_id": "5e0b7c1a-3f2d-4a8e-9b6c-1d2e3f4a5b6c",
-  "hostname": "pi-01", "online": true, "session": 3,
+  "hostname": "pi-01", "state": "accepted", "tags": ["site=berlin", "rack=2"],
+  "online": true, "session": 3,
   "first_seen": "2026-11-23T18:57:30.123Z", "last_seen": "2026-11-25T18:59:48.000Z",
   "inventory": {
     "hostname": "pi-01", "os": "Debian GNU/Linux 12", "kernel": "6.1.0-rpi7", "arch": "aarch64",
@@ -39,7 +40,7 @@ constexpr const char* kPi01 = R"({
 constexpr const char* kGateway = R"({
   "id": "7a1e2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b",
   "tenant_id": "5e0b7c1a-3f2d-4a8e-9b6c-1d2e3f4a5b6c",
-  "hostname": "gateway-berlin", "online": false, "session": 1,
+  "hostname": "gateway-berlin", "state": "pending", "tags": [], "online": false, "session": 1,
   "first_seen": "2026-11-20T08:00:00.000Z", "last_seen": "2026-11-25T13:00:00.000Z",
   "inventory": null, "telemetry": null, "telemetry_at": null})";
 
@@ -53,12 +54,12 @@ json::array items(std::initializer_list<const char*> devices) {
 
 TEST(DeviceTable, AlignsColumnsForASampleDeviceList) {
   EXPECT_EQ(format_device_table(items({kPi01, kGateway}), kNow),
-            "ID                                     HOSTNAME         ONLINE   LAST SEEN   OS      "
-            "              CPU%   MEM%\n"
-            "0d9f4c2e-5b7a-4c1e-8f3d-2a6b9c8e7f10   pi-01            yes      12s ago     Debian G"
-            "NU/Linux 12   12.5   25.0\n"
-            "7a1e2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b   gateway-berlin   no       6h ago      -       "
-            "              -      -\n");
+            "ID                                     HOSTNAME         STATE      ONLINE   LAST SEEN"
+            "   OS                    CPU%   MEM%\n"
+            "0d9f4c2e-5b7a-4c1e-8f3d-2a6b9c8e7f10   pi-01            accepted   yes      12s ago  "
+            "   Debian GNU/Linux 12   12.5   25.0\n"
+            "7a1e2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b   gateway-berlin   pending    no       6h ago   "
+            "   -                     -      -\n");
 }
 
 TEST(DeviceTable, EscapesControlCharactersInAHostileHostname) {
@@ -72,8 +73,8 @@ TEST(DeviceTable, EscapesControlCharactersInAHostileHostname) {
 TEST(DeviceTable, ShowsDashesForFieldsOfTheWrongType) {
   auto devices = items({R"({"id": 7, "hostname": null, "online": "yes", "last_seen": "soon"})"});
   EXPECT_EQ(format_device_table(devices, kNow),
-            "ID   HOSTNAME   ONLINE   LAST SEEN   OS   CPU%   MEM%\n"
-            "-    -          -        -           -    -      -\n");
+            "ID   HOSTNAME   STATE   ONLINE   LAST SEEN   OS   CPU%   MEM%\n"
+            "-    -          -       -        -           -    -      -\n");
 }
 
 TEST(DeviceDetails, ShowInventoryDisksInterfacesAndTelemetry) {
@@ -81,6 +82,8 @@ TEST(DeviceDetails, ShowInventoryDisksInterfacesAndTelemetry) {
             "ID:             0d9f4c2e-5b7a-4c1e-8f3d-2a6b9c8e7f10\n"
             "Hostname:       pi-01\n"
             "Tenant:         5e0b7c1a-3f2d-4a8e-9b6c-1d2e3f4a5b6c\n"
+            "State:          accepted\n"
+            "Tags:           site=berlin, rack=2\n"
             "Online:         yes (session 3)\n"
             "First seen:     2026-11-23T18:57:30.123Z (2d ago)\n"
             "Last seen:      2026-11-25T18:59:48.000Z (12s ago)\n"
@@ -110,6 +113,7 @@ TEST(DeviceDetails, ShowInventoryDisksInterfacesAndTelemetry) {
 TEST(DeviceDetails, SayWhenNoInventoryOrTelemetryWasReported) {
   std::string text = format_device_details(json::parse(kGateway), kNow);
   EXPECT_NE(text.find("Online:         no\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("State:          pending\nTags:           -\n"), std::string::npos) << text;
   EXPECT_NE(text.find("Inventory:      none reported yet\n"), std::string::npos) << text;
   EXPECT_NE(text.find("Telemetry:      none reported yet\n"), std::string::npos) << text;
 }

@@ -27,7 +27,21 @@ class SettingsResolution : public ::testing::Test {
   ScopedEnv env_{{{"HOME", home_.path().string()},
                   {"XDG_CONFIG_HOME", std::nullopt},
                   {"HECS_URL", std::nullopt},
-                  {"HECS_API_KEY", std::nullopt}}};
+                  {"HECS_API_KEY", std::nullopt},
+                  {"HECS_CA_FILE", std::nullopt}}};
+};
+
+// Three readable CA files, one per place a setting can come from.
+class CaFileResolution : public SettingsResolution {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"flag.pem", "env.pem", "file.pem"}) {
+      std::ofstream(dir_.path() / name) << "-----BEGIN CERTIFICATE-----\n";
+    }
+  }
+  std::string ca(const char* name) const { return (dir_.path() / name).string(); }
+
+  hecs::test::TempDir dir_{"cli-ca"};
 };
 
 TEST_F(SettingsResolution, FlagWinsOverEnvironmentAndConfigFile) {
@@ -59,8 +73,9 @@ TEST_F(SettingsResolution, ConfigFileIsUsedWhenNoFlagOrEnvironmentIsSet) {
 TEST_F(SettingsResolution, DefaultUrlIsLocalControlWhenNothingSetsOne) {
   auto settings = resolve_settings({.api_key = "k"});
   ASSERT_TRUE(settings) << settings.error().message;
-  EXPECT_EQ(settings->url, "http://127.0.0.1:8080");
+  EXPECT_EQ(settings->url, "https://localhost:8080");
   EXPECT_EQ(settings->timeout, std::chrono::seconds(30));
+  EXPECT_EQ(settings->ca_file, "");  // the system trust store
 }
 
 TEST_F(SettingsResolution, XdgConfigHomeMovesTheDefaultConfigFile) {
@@ -132,7 +147,62 @@ TEST_F(SettingsResolution, BadConfigFileMakesRunExitWithUsageCode) {
   auto outcome = test::run_cli({"devices", "list", "--api-key", "k"}, {.clock = clock});
   EXPECT_EQ(outcome.exit_code, kExitUsage);
   EXPECT_EQ(outcome.err, "hecsctl: config " + config_path().string() +
-                             ": unknown key \"colour\" (known: url, api_key)\n");
+                             ": unknown key \"colour\" (known: url, api_key, ca_file)\n");
+}
+
+TEST_F(CaFileResolution, FlagWinsOverEnvironmentAndConfigFile) {
+  write_config("ca_file: " + ca("file.pem") + "\n");
+  ScopedEnv env({{"HECS_CA_FILE", ca("env.pem")}});
+  auto settings = resolve_settings({.api_key = "k", .ca_file = ca("flag.pem")});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->ca_file, ca("flag.pem"));
+}
+
+TEST_F(CaFileResolution, EnvironmentWinsOverConfigFile) {
+  write_config("ca_file: " + ca("file.pem") + "\n");
+  ScopedEnv env({{"HECS_CA_FILE", ca("env.pem")}});
+  auto settings = resolve_settings({.api_key = "k"});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->ca_file, ca("env.pem"));
+}
+
+TEST_F(CaFileResolution, ConfigFileIsUsedWhenNoFlagOrEnvironmentIsSet) {
+  write_config("ca_file: " + ca("file.pem") + "\n");
+  auto settings = resolve_settings({.api_key = "k"});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->ca_file, ca("file.pem"));
+}
+
+TEST_F(CaFileResolution, ARelativePathInTheConfigFileIsRelativeToThatFile) {
+  write_config("ca_file: hecs-ca.pem\n");
+  std::ofstream(config_path().parent_path() / "hecs-ca.pem") << "pem\n";
+  auto settings = resolve_settings({.api_key = "k"});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->ca_file, (config_path().parent_path() / "hecs-ca.pem").string());
+}
+
+TEST_F(CaFileResolution, AMissingFileIsAnErrorNamingWhereItWasSet) {
+  ScopedEnv env({{"HECS_CA_FILE", ca("nope.pem")}});
+  auto settings = resolve_settings({.api_key = "k"});
+  ASSERT_FALSE(settings);
+  EXPECT_EQ(settings.error().code, Errc::invalid_input);
+  EXPECT_EQ(settings.error().message,
+            "CA file " + ca("nope.pem") + " from HECS_CA_FILE: no such file");
+}
+
+TEST_F(CaFileResolution, ADirectoryIsNotACaFile) {
+  auto settings = resolve_settings({.api_key = "k", .ca_file = dir_.path().string()});
+  ASSERT_FALSE(settings);
+  EXPECT_EQ(settings.error().message,
+            "CA file " + dir_.path().string() + " from --ca-file: not a file");
+}
+
+TEST_F(CaFileResolution, AMissingFileMakesRunExitWithUsageCode) {
+  test::FixedClock clock(0);
+  auto outcome = test::run_cli({"devices", "list", "--api-key", "k", "--ca-file", ca("nope.pem")},
+                               {.clock = clock});
+  EXPECT_EQ(outcome.exit_code, kExitUsage);
+  EXPECT_NE(outcome.err.find("--ca-file: no such file"), std::string::npos) << outcome.err;
 }
 
 }  // namespace

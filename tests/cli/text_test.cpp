@@ -79,5 +79,25 @@ TEST(HumanDuration, ShowsTwoUnits) {
   EXPECT_EQ(human_duration(3 * 86400 + 4 * 3600 + 5), "3d 4h");
 }
 
+TEST(Duration, ReadsSecondsMinutesHoursAndDays) {
+  EXPECT_EQ(parse_duration_s("90s"), 90);
+  EXPECT_EQ(parse_duration_s("30m"), 1800);
+  EXPECT_EQ(parse_duration_s("24h"), 86400);
+  EXPECT_EQ(parse_duration_s("7d"), 604800);
+}
+
+TEST(Duration, RejectsWhatIsNotOneWholeNumberWithAUnit) {
+  for (const char* text : {"", "d", "30", "1.5h", "-1h", "+1h", "1h30m", "1w", "h1", " 1h",
+                           "99999999999999999999d", "9223372036854775807d"}) {
+    EXPECT_FALSE(parse_duration_s(text)) << text;
+  }
+}
+
+TEST(AlignRows, PadsEveryColumnButTheLast) {
+  EXPECT_EQ(align_rows({{"A", "BB", "C"}, {"café", "-", "long last"}}, "  ", " | "),
+            "  A    | BB | C\n"
+            "  café | -  | long last\n");
+}
+
 }  // namespace
 }  // namespace hecs::cli

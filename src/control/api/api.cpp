@@ -294,7 +294,10 @@ net::Response Api::route(const net::Request& req) {
     if (auto slash = rest.find('/'); slash != std::string::npos) {
       id = rest.substr(0, slash);
       const std::string action = rest.substr(slash + 1);
-      if ((action == "accept" || action == "reject" || action == "revoke") && is_uuid(id)) {
+      if (action == "accept" || action == "reject" || action == "revoke") {
+        if (!is_uuid(id)) {
+          return net::problem(404, "not_found", "not found", "no device with this id");
+        }
         return decision_route(req, principal->tenant_id, id, action, deps_.enrolment);
       }
       if (action != "telemetry") {

@@ -209,7 +209,7 @@ net::Response signing_keys_route(const net::Request& req, ca::Enrolment& enrolme
   auto& pki = enrolment.pki();
   if (req.path == "/api/v1/signing-keys") {
     if (req.method == "POST") {
-      auto added = pki.add_next_key();
+      auto added = enrolment.rotate_signing_key();
       if (!added) {
         return problem_from(added.error());
       }
@@ -220,7 +220,7 @@ net::Response signing_keys_route(const net::Request& req, ca::Enrolment& enrolme
     if (req.method != "POST") {
       return method_not_allowed("POST");
     }
-    if (auto done = pki.activate_next_key(); !done) {
+    if (auto done = enrolment.activate_signing_key(); !done) {
       return problem_from(done.error());
     }
   } else {

@@ -236,6 +236,32 @@ int run(const Config& config) {
           (void)mqtt_client->publish(proto::up_topic(device, kind), "", 1, true);
         }
         log->info("device.revoked device={}", device);
+      },
+      [&] {
+        // Devices connected now would otherwise get the new key list only when they next
+        // connect, and a key activated before then would sign commands they cannot verify.
+        asio::post(workers, [&] {
+          std::size_t sent = 0;
+          store::DeviceFilter online;
+          online.online = true;
+          online.limit = 500;
+          const auto body = proto::to_json(proto::Keys{security->pki->verify_keys()});
+          for (;;) {
+            auto page = devices.list(boot->tenant_id, online);
+            if (!page) {
+              log->warn("keys.push_failed error={}", log::quoted(page.error().message));
+              break;
+            }
+            for (const auto& d : page->items) {
+              sent += commands.send(d.id, "keys", body) ? 1 : 0;
+            }
+            if (!page->more || page->items.empty()) {
+              break;
+            }
+            online.after_id = page->items.back().id;
+          }
+          log->info("keys.pushed devices={}", sent);
+        });
       });
   (*mqtt)->on_message = [&](const net::MqttMessage& m) {
     auto up = proto::parse_up_topic(m.topic);

@@ -159,9 +159,12 @@ struct EnrolReply {
 // The enrolment use cases, above the store and the CA. Thread-safe; blocks on the database.
 class Enrolment {
  public:
-  // on_revoked runs after a revocation is committed (the caller updates broker and ingest).
+  // on_revoked runs after a revocation is committed (the caller updates broker and ingest);
+  // on_keys_changed after a signing key was added or activated (the caller sends the new list
+  // to the devices connected now: the others get it when they connect).
   Enrolment(Pki& pki, store::EnrollmentStore& store, const Clock& clock, EnrolmentOptions options,
-            std::function<void(const std::string& device_id)> on_revoked);
+            std::function<void(const std::string& device_id)> on_revoked,
+            std::function<void()> on_keys_changed = {});
 
   Result<NewToken> create_token(const std::string& tenant_id, const TokenSpec& spec);
   // POST /api/v1/enroll: Errc::invalid_input for a bad CSR (S19: a CN that is not a canonical
@@ -174,6 +177,9 @@ class Enrolment {
   // Renewal over MQTT: a CSR from a connected, accepted device (the broker vouched for its id).
   // The CN must be the device's own id; the new key replaces the old one.
   Result<std::string> renew(const std::string& device_id, std::string_view csr_pem);
+  // Key rotation (Pki::add_next_key, activate_next_key), then on_keys_changed.
+  Result<SigningKey> rotate_signing_key();
+  Result<void> activate_signing_key();
   Pki& pki() { return pki_; }
 
  private:
@@ -184,6 +190,7 @@ class Enrolment {
   const Clock& clock_;
   EnrolmentOptions options_;
   std::function<void(const std::string&)> on_revoked_;
+  std::function<void()> on_keys_changed_;
 };
 
 }  // namespace hecs::control::ca

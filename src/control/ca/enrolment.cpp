@@ -51,12 +51,36 @@ Result<void> check_token_spec(const TokenSpec& spec) {
 
 Enrolment::Enrolment(Pki& pki, store::EnrollmentStore& store, const Clock& clock,
                      EnrolmentOptions options,
-                     std::function<void(const std::string& device_id)> on_revoked)
+                     std::function<void(const std::string& device_id)> on_revoked,
+                     std::function<void()> on_keys_changed)
     : pki_(pki),
       store_(store),
       clock_(clock),
       options_(std::move(options)),
-      on_revoked_(std::move(on_revoked)) {}
+      on_revoked_(std::move(on_revoked)),
+      on_keys_changed_(std::move(on_keys_changed)) {}
+
+Result<SigningKey> Enrolment::rotate_signing_key() {
+  auto added = pki_.add_next_key();
+  if (added) {
+    log::get("control.ca")->info("keys.next_added kid={}", added->kid);
+    if (on_keys_changed_) {
+      on_keys_changed_();
+    }
+  }
+  return added;
+}
+
+Result<void> Enrolment::activate_signing_key() {
+  auto done = pki_.activate_next_key();
+  if (done) {
+    log::get("control.ca")->info("keys.next_activated");
+    if (on_keys_changed_) {
+      on_keys_changed_();
+    }
+  }
+  return done;
+}
 
 Result<NewToken> Enrolment::create_token(const std::string& tenant_id, const TokenSpec& spec) {
   if (auto ok = check_token_spec(spec); !ok) {

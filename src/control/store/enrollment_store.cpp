@@ -142,6 +142,16 @@ std::optional<Credential> select_credential(soci::session& sql, const std::strin
   return c;
 }
 
+// Errors the caller's request caused go out as they are (the API shows them to operators);
+// only failures of the database itself get the context of what was being done.
+tl::unexpected<Error> with_context(Error error, std::string_view doing) {
+  if (error.code == Errc::unauthorized || error.code == Errc::not_found ||
+      error.code == Errc::conflict || error.code == Errc::invalid_input) {
+    return tl::unexpected(std::move(error));
+  }
+  return fail(std::move(error), doing);
+}
+
 }  // namespace
 
 std::string_view state_name(DeviceState state) {
@@ -217,7 +227,7 @@ Result<EnrollmentToken> EnrollmentStore::revoke_token(const std::string& tenant_
     return {};
   });
   if (!written) {
-    return fail(std::move(written.error()), "revoke enrollment token");
+    return with_context(std::move(written.error()), "revoke enrollment token");
   }
   return out;
 }
@@ -283,7 +293,7 @@ Result<Enrolled> EnrollmentStore::enrol(const EnrolRequest& r) {
     return {};
   });
   if (!written) {
-    return fail(std::move(written.error()), "enrol");
+    return with_context(std::move(written.error()), "enrol");
   }
   return out;
 }
@@ -343,7 +353,7 @@ Result<Credential> EnrollmentStore::decide(const std::string& tenant_id,
     return {};
   });
   if (!written) {
-    return fail(std::move(written.error()), "decide enrolment");
+    return with_context(std::move(written.error()), "decide enrolment");
   }
   return out;
 }
