@@ -53,7 +53,7 @@ TEST(DiskFull, TheControlPlaneKeepsServingAndCatchesUpWhenSpaceIsBack) {
   auto control = Control::start(broker->url(), (dir.path() / "data" / "hecs.db").string());
 
   // An agent that has been offline a while: 4,000 samples (about 5 MB) to deliver.
-  auto agent = Agent::start(broker->url(), 3600, 5, {"--ack-timeout", "3"});
+  auto agent = Agent::start(*control, 3600, 5, {"--ack-timeout", "3"});
   ASSERT_TRUE(
       wait_until([&] { return control->device(agent->device_id()).is_object(); }, seconds(20)));
   agent->kill(SIGKILL);
@@ -122,9 +122,17 @@ TEST(DiskFull, AnAgentWithAFullDiskKeepsRunningAndResumesWhenSpaceIsBack) {
   SmallDisk disk(dir.path() / "state", "2m");
   ASSERT_TRUE(disk.mounted()) << std::strerror(errno);
   auto state = dir.path() / "state";
-  auto agent = Process::spawn({(bin_dir() / "hecs-agent").string(), "--state-dir", state.string(),
-                               "--mqtt-url", broker->url(), "--telemetry-interval", "1"},
-                              dir.path() / "agent.log");
+  std::vector<std::string> argv = {(bin_dir() / "hecs-agent").string(),
+                                   "--state-dir",
+                                   state.string(),
+                                   "--mqtt-url",
+                                   broker->url(),
+                                   "--telemetry-interval",
+                                   "1"};
+  for (auto& arg : command_keys_args(*control)) {
+    argv.push_back(arg);
+  }
+  auto agent = Process::spawn(argv, dir.path() / "agent.log");
   ASSERT_TRUE(
       wait_until([&] { return std::filesystem::exists(state / "device-id"); }, seconds(10)));
   std::string id;

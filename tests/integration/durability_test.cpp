@@ -41,7 +41,7 @@ std::multiset<std::string> stored_ids(const Control& control, const std::string&
 TEST(Durability, AnAgentKilledWhileWritingItsOutboxLosesNoCommittedSample) {
   auto broker = Mosquitto::start();
   auto control = Control::start(broker->url());
-  auto agent = Agent::start(broker->url(), /*interval_s=*/1, 5);
+  auto agent = Agent::start(*control, /*interval_s=*/1, 5);
   ASSERT_TRUE(
       wait_until([&] { return control->device(agent->device_id()).is_object(); }, seconds(20)));
   broker->stop();  // from here on every sample goes to the outbox
@@ -109,7 +109,7 @@ TEST(Durability, AControlPlaneKilledWhileIngestingLosesNothingAnAgentSent) {
   TempDir dir("s29control");
   // An agent whose outbox holds a long offline period: it creates its state, then stops.
   // A short ack timeout: acks lost with a killed control plane are made good quickly.
-  auto agent = Agent::start(broker->url(), /*interval_s=*/3600, 5, {"--ack-timeout", "3"});
+  auto agent = Agent::start(*control, /*interval_s=*/3600, 5, {"--ack-timeout", "3"});
   ASSERT_TRUE(
       wait_until([&] { return control->device(agent->device_id()).is_object(); }, seconds(20)));
   agent->kill(SIGKILL);

@@ -78,7 +78,7 @@ class Fleet : public ::testing::TestWithParam<std::string> {
 TEST_P(Fleet, AgentsComeAndGoAndLoseNothingThroughABrokerOutage) {
   std::vector<std::unique_ptr<Agent>> agents;
   for (int i = 0; i < 3; ++i) {
-    agents.push_back(Agent::start(broker_->url(), /*interval_s=*/1, kKeepalive));
+    agents.push_back(Agent::start(*control_, /*interval_s=*/1, kKeepalive));
   }
 
   // 1. Three agents appear online with their full inventory.

@@ -3,14 +3,18 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <thread>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
 #include "common/clock.h"
+#include "common/crypto/crypto.h"
 #include "support/hecs.h"
 #include "support/mosquitto.h"
 
@@ -107,8 +111,10 @@ TEST(Sim, AFleetAppearsInTheControlPlaneWithStableIdsAndNothingRejected) {
 TEST(Sim, HelpExplainsEveryKnob) {
   std::string out;
   EXPECT_EQ(run_command((bin_dir() / "hecs-sim").string() + " --help", &out), 0);
-  for (const char* flag : {"--count", "--mqtt-url", "--interval", "--jitter", "--seed", "--ramp",
-                           "--payload", "--duration", "--keepalive", "--first-index"}) {
+  for (const char* flag :
+       {"--count", "--mqtt-url", "--interval", "--jitter", "--seed", "--ramp", "--payload",
+        "--duration", "--keepalive", "--first-index", "--ca-file", "--state-dir", "--enroll-url",
+        "--enroll-token", "--enroll-token-file", "--enroll-concurrency", "--enroll-only"}) {
     EXPECT_NE(out.find(flag), std::string::npos) << flag;
   }
   EXPECT_NE(out.find("one descriptor"), std::string::npos) << out;
@@ -194,6 +200,135 @@ TEST(Sim, RefusesToStartWhenTheDescriptorLimitCannotHoldTheFleet) {
                            "ulimit -n", "--first-index"}) {
     EXPECT_NE(out.find(part), std::string::npos) << part << " in " << out;
   }
+}
+
+// ---- TLS and enrolment (DESIGN §3) --------------------------------------------------------
+
+// An auto-approved enrolment token for `uses` devices.
+std::string enrollment_token(const Control& control, int uses) {
+  auto r = control.call(
+      "POST", "/api/v1/enrollment-tokens",
+      R"({"auto_approve":true,"expires_in_s":3600,"max_uses":)" + std::to_string(uses) + "}");
+  EXPECT_EQ(r.status, 201) << r.body;
+  auto v = r.json();
+  return v.is_object() ? std::string(v.at("token").as_string()) : std::string();
+}
+
+// hecs-sim over mTLS against `control`'s broker, with its CA and `state_dir`, then `args`.
+std::unique_ptr<Process> spawn_tls_sim(const Control& control, const std::filesystem::path& state,
+                                       const std::filesystem::path& log,
+                                       std::vector<std::string> args,
+                                       const std::string& mqtt_url = {},
+                                       const std::string& ca_file = {}) {
+  args.insert(
+      args.begin(),
+      {sim_path(), "--mqtt-url", mqtt_url.empty() ? control.mqtt_url() : mqtt_url, "--ca-file",
+       ca_file.empty() ? control.ca_file() : ca_file, "--state-dir", state.string()});
+  return Process::spawn(args, log);
+}
+
+long long devices_in_state(const Control& control, const std::string& state) {
+  long long n = 0;
+  for (const auto& d : control.devices()) {
+    n += d.at("state").as_string() == state ? 1 : 0;
+  }
+  return n;
+}
+
+TEST(SimTls, AFleetEnrolsComesOnlineOverMtlsAndASecondRunEnrolsNobody) {
+  auto control = Control::start_secure();
+  TempDir dir("sim-tls");
+  const auto state = dir.path() / "state";
+  const std::string token = enrollment_token(*control, 50);
+  const std::vector<std::string> enrol = {"--enroll-url", control->url(),         "--enroll-token",
+                                          token,          "--enroll-concurrency", "8"};
+  std::vector<std::string> args = {"--count", "50",   "--interval", "0.5",
+                                   "--ramp",  "1000", "--seed",     "41"};
+  args.insert(args.end(), enrol.begin(), enrol.end());
+  auto first = spawn_tls_sim(*control, state, dir.path() / "first.log", args);
+  ASSERT_TRUE(wait_until([&] { return devices_total(*control, true) == 50; }, seconds(60)))
+      << devices_total(*control, true) << " of 50 online\n"
+      << first->log_text();
+  std::set<std::string> expected, seen;
+  for (std::size_t i = 0; i < 50; ++i) {
+    expected.insert(sim::device_id(41, i));
+  }
+  for (const auto& d : control->devices()) {
+    seen.emplace(d.at("id").as_string());
+  }
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(devices_in_state(*control, "accepted"), 50);
+  std::this_thread::sleep_for(seconds(2));  // telemetry, and the control plane's acks
+  first->signal(SIGTERM);
+  ASSERT_EQ(first->wait(seconds(15)), 0) << first->log_text();
+  auto log = first->log_text();
+  EXPECT_NE(log.find("agents=50 connections=50 reconnections=0"), std::string::npos) << log;
+  EXPECT_EQ(summary_field(log, "enrolled"), 50) << log;
+  EXPECT_EQ(summary_field(log, "enroll_failed"), 0) << log;
+  EXPECT_EQ(summary_field(log, "tls_failures"), 0) << log;
+  EXPECT_GT(summary_field(log, "acks_received"), 0) << log;
+  EXPECT_EQ(summary_field(log, "commands_rejected"), 0) << log;
+  EXPECT_NE(log.find("all 50 agents enrolled in"), std::string::npos) << log;
+  EXPECT_NE(log.find("all 50 agents connected in"), std::string::npos) << log;
+  for (const auto& id : expected) {
+    EXPECT_TRUE(std::filesystem::exists(state / (id + ".pem"))) << id;
+  }
+
+  // The token is used up now: a run that enrolled anyone would count failures.
+  args.insert(args.end(), {"--duration", "3"});
+  auto second = spawn_tls_sim(*control, state, dir.path() / "second.log", args);
+  ASSERT_EQ(second->wait(seconds(30)), 0) << second->log_text();
+  log = second->log_text();
+  EXPECT_NE(log.find("agents=50 connections=50 reconnections=0"), std::string::npos) << log;
+  EXPECT_EQ(summary_field(log, "enrolled"), 0) << log;
+  EXPECT_EQ(summary_field(log, "enroll_failed"), 0) << log;
+  EXPECT_GT(summary_field(log, "acks_received"), 0) << log;
+  EXPECT_EQ(log.find("agents enrolled in"), std::string::npos) << log;
+  EXPECT_EQ(control->devices().size(), 50u);
+}
+
+TEST(SimTls, RefusesABrokerThatItsCaDidNotSignOrThatIsNamedOtherwise) {
+  auto control = Control::start_secure();
+  TempDir dir("sim-tls");
+  const auto state = dir.path() / "state";
+  const std::string token = enrollment_token(*control, 3);
+  auto enrol = spawn_tls_sim(*control, state, dir.path() / "enrol.log",
+                             {"--count", "3", "--seed", "42", "--enroll-only", "--enroll-url",
+                              control->url(), "--enroll-token", token});
+  ASSERT_EQ(enrol->wait(seconds(30)), 0) << enrol->log_text();
+  auto log = enrol->log_text();
+  EXPECT_EQ(summary_field(log, "enrolled"), 3) << log;
+  EXPECT_EQ(summary_field(log, "connections"), 0) << log;
+
+  auto stranger = crypto::CertificateAuthority::create("stranger", 0, 4102444800);
+  ASSERT_TRUE(stranger);
+  const auto stranger_ca = dir.path() / "stranger.pem";
+  std::ofstream(stranger_ca) << stranger->cert_pem();
+  const std::string port = std::to_string(control->broker_port());
+  struct Case {
+    std::string name, url, ca;
+  };
+  for (const auto& c : {Case{"another CA", control->mqtt_url(), stranger_ca.string()},
+                        // 127.1 reaches 127.0.0.1, but the certificate names neither that
+                        // address form nor any such DNS name.
+                        Case{"another name", "mqtts://127.1:" + port, control->ca_file()}}) {
+    auto sim = spawn_tls_sim(*control, state, dir.path() / "refused.log",
+                             {"--count", "3", "--seed", "42", "--duration", "2"}, c.url, c.ca);
+    ASSERT_EQ(sim->wait(seconds(30)), 0) << c.name << ": " << sim->log_text();
+    log = sim->log_text();
+    EXPECT_EQ(summary_field(log, "connections"), 0) << c.name << ": " << log;
+    EXPECT_GE(summary_field(log, "tls_failures"), 3) << c.name << ": " << log;
+    EXPECT_NE(log.find("peer certificate refused"), std::string::npos) << c.name << ": " << log;
+    std::filesystem::remove(dir.path() / "refused.log");
+  }
+  EXPECT_EQ(devices_total(*control, true), 0);
+
+  auto sim = spawn_tls_sim(*control, state, dir.path() / "right.log",
+                           {"--count", "3", "--seed", "42", "--duration", "2"});
+  ASSERT_EQ(sim->wait(seconds(30)), 0) << sim->log_text();
+  log = sim->log_text();
+  EXPECT_NE(log.find("agents=3 connections=3 reconnections=0"), std::string::npos) << log;
+  EXPECT_EQ(summary_field(log, "tls_failures"), 0) << log;
 }
 
 // libmosquitto held 3 descriptors per agent: about 360 agents under a limit of 1,100.

@@ -92,7 +92,8 @@ TEST_F(Startup, FlagsWinOverTheConfigFile) {
   auto port = free_port();
   auto config =
       write("control.yaml", "data_dir: " + (dir_.path() / "data").string() +
-                                "\nhttp_listen: 127.0.0.1:1\nmqtt_url: " + broker->url() + "\n");
+                                "\nhttp_listen: 127.0.0.1:1\nhttp_plain: true\nmqtt_url: " +
+                                broker->url() + "\n");
   auto p = Process::spawn({(bin_dir() / "hecs-control").string(), "--config", config,
                            "--http-listen", "127.0.0.1:" + std::to_string(port)},
                           dir_.path() / "control.log");
@@ -115,7 +116,7 @@ TEST_F(Startup, AGarbageControlDatabaseIsMovedAsideAndReplaced) {  // S32
   auto port = free_port();
   auto p = Process::spawn(
       {(bin_dir() / "hecs-control").string(), "--data-dir", data.path().string(), "--http-listen",
-       "127.0.0.1:" + std::to_string(port), "--mqtt-url", broker->url()},
+       "127.0.0.1:" + std::to_string(port), "--mqtt-url", broker->url(), "--http-plain"},
       dir_.path() / "control.log");
   ASSERT_TRUE(wait_until(
       [&] {
@@ -136,10 +137,17 @@ TEST_F(Startup, AGarbageAgentOutboxIsMovedAsideAndTheAgentStillComesOnline) {  /
   auto control = Control::start(broker->url());
   TempDir state("s32agent");
   std::ofstream(state.path() / "outbox.db") << "SQLite format 3" << std::string(5000, '\x01');
-  auto p =
-      Process::spawn({(bin_dir() / "hecs-agent").string(), "--state-dir", state.path().string(),
-                      "--mqtt-url", broker->url(), "--telemetry-interval", "1"},
-                     dir_.path() / "agent.log");
+  std::vector<std::string> argv = {(bin_dir() / "hecs-agent").string(),
+                                   "--state-dir",
+                                   state.path().string(),
+                                   "--mqtt-url",
+                                   broker->url(),
+                                   "--telemetry-interval",
+                                   "1"};
+  for (auto& arg : command_keys_args(*control)) {
+    argv.push_back(arg);
+  }
+  auto p = Process::spawn(argv, dir_.path() / "agent.log");
   ASSERT_TRUE(
       wait_until([&] { return std::filesystem::exists(state.path() / "device-id"); }, seconds(10)));
   std::string id;
@@ -157,7 +165,7 @@ TEST_F(Startup, AGarbageAgentOutboxIsMovedAsideAndTheAgentStillComesOnline) {  /
 TEST_F(Startup, HecsctlListsAndShowsDevicesOfARealControlPlane) {
   auto broker = Mosquitto::start();
   auto control = Control::start(broker->url());
-  auto agent = Agent::start(broker->url(), 1, 5);
+  auto agent = Agent::start(*control, 1, 5);
   ASSERT_TRUE(wait_until(
       [&] {
         auto d = control->device(agent->device_id());
@@ -212,7 +220,7 @@ TEST_F(Startup, HecsctlListsAndShowsDevicesOfARealControlPlane) {
 TEST_F(Startup, SighupIsLoggedAndNeitherDaemonDies) {
   auto broker = Mosquitto::start();
   auto control = Control::start(broker->url());
-  auto agent = Agent::start(broker->url(), 1, 5);
+  auto agent = Agent::start(*control, 1, 5);
   // Sent until logged: one that arrives before the event loop runs is ignored silently.
   EXPECT_TRUE(wait_until(
       [&] {
@@ -287,7 +295,9 @@ TEST_F(Startup, TheDemoStartsEverythingAndCtrlCStopsIt) {
                          seconds(30)))
       << demo->log_text();
   EXPECT_NE(demo->log_text().find("Admin key"), std::string::npos);
-  const std::string url = "http://127.0.0.1:" + std::to_string(http_port);
+  // The demo serves HTTPS with its own device CA (scripts/demo.sh).
+  const std::string url = "https://localhost:" + std::to_string(http_port);
+  const std::string ca = (demo_dir / "control" / "pki" / "ca.pem").string();
   std::string admin;
   {
     std::ifstream creds(demo_dir / "control" / "admin-credentials");
@@ -300,7 +310,7 @@ TEST_F(Startup, TheDemoStartsEverythingAndCtrlCStopsIt) {
   EXPECT_NE(demo->log_text().find(admin), std::string::npos) << "the banner shows the key";
   EXPECT_TRUE(wait_until(
       [&] {
-        auto r = http_get(url + "/api/v1/devices?online=true", admin);
+        auto r = http_get(url + "/api/v1/devices?online=true", admin, ca);
         return r.status == 200 && r.json().at("total").to_number<int>() == 3;
       },
       seconds(20)));

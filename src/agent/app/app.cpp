@@ -1,13 +1,14 @@
 #include "agent/app/app.h"
 
 #include <csignal>
-#include <filesystem>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
-#include <sys/stat.h>
 
+#include "agent/app/connect.h"
+#include "agent/enrol/enrol.h"
 #include "agent/telemetry/telemetry.h"
 #include "agent/uplink/uplink.h"
 #include "common/clock.h"
@@ -21,10 +22,35 @@ namespace hecs::agent::app {
 namespace asio = boost::asio;
 
 void add_flags(CLI::App& cli, Config& c) {
-  cli.add_option("--state-dir", c.state_dir, "Directory for the device id, session and outbox")
+  cli.add_option("--state-dir", c.state_dir,
+                 "Directory for the device id, session, outbox, keys and certificate")
       ->capture_default_str();
-  cli.add_option("--mqtt-url", c.mqtt_url, "Broker URL, mqtt://host:port")
-      ->check(config::checked_by("URL", net::parse_mqtt_url))
+  cli.add_option("--mqtt-url", c.mqtt_url,
+                 "Plain mode, without enrolment: broker URL mqtt://host:port")
+      ->check(config::checked_by("URL", check_plain_url));
+  cli.add_option("--command-keys-file", c.command_keys_file,
+                 "Plain mode: the control plane's command-signing keys (its "
+                 "DATA_DIR/pki/signing-keys.json); without them every command is refused")
+      ->check(config::checked_by(
+          "FILE", [](const std::string& path) { return uplink::read_command_keys_file(path); }));
+  cli.add_option("--enroll-token", c.enroll_token,
+                 "Enrolment token (prefer enroll_file or the config file: flags are visible in "
+                 "the process list)");
+  cli.add_option("--control-url", c.control_url, "Control plane for enrolment, https://host:port")
+      ->check(config::checked_by("URL", enrol::parse_control_url));
+  cli.add_option("--control-ca-sha256", c.control_ca_sha256,
+                 "SHA-256 of the control plane's CA certificate, trusted on first contact")
+      ->check(config::checked_by("HEX", enrol::parse_sha256_pin));
+  cli.add_option("--control-ca-file", c.control_ca_file,
+                 "The control plane's CA certificate (PEM), instead of the SHA-256 pin")
+      ->check(config::checked_by("FILE", check_ca_file));
+  cli.add_option("--enroll-file", c.enroll_file,
+                 "YAML with token, control_url and ca_sha256, written by the image builder; "
+                 "read when not enrolled, configured keys win")
+      ->capture_default_str();
+  cli.add_option("--enroll-retry-max", c.enroll_retry_max,
+                 "Longest wait in seconds between two enrolment attempts")
+      ->check(CLI::Range(2, 300))
       ->capture_default_str();
   cli.add_option("--telemetry-interval", c.telemetry_interval, "Seconds between samples")
       ->check(CLI::Range(1, 86400))
@@ -38,8 +64,8 @@ void add_flags(CLI::App& cli, Config& c) {
       ->check(CLI::Range(std::size_t{100}, std::size_t{10000000}))
       ->capture_default_str();
   cli.add_option("--ack-timeout", c.ack_timeout,
-                 "Seconds without an ack from the control plane before unacknowledged messages "
-                 "are sent again")
+                 "Seconds a sent message may stay unacknowledged by the control plane before it "
+                 "is sent again, with those after it")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   cli.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
@@ -47,40 +73,40 @@ void add_flags(CLI::App& cli, Config& c) {
       ->capture_default_str();
 }
 
-int run(const Config& config) {
+int run(Config config) {
   log::set_level(config.log_level);
   auto log = log::get("agent");
-  auto start_failed = [&](const std::string& why) {
+  auto start_failed = [&](const std::string& why, int code = 1) {
     log->error("start.failed reason={}", log::quoted(why));
-    return 1;
+    return code;
   };
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.state_dir, ec);
-  if (ec) {
-    return start_failed(
-        fmt::format("cannot create state dir {}: {}", config.state_dir, ec.message()));
+  auto node = open_node(config);
+  if (!node) {
+    return start_failed(node.error().message);
   }
-  ::chmod(config.state_dir.c_str(), 0700);
-
-  auto sessions = uplink::SessionCounter::open(config.state_dir);
-  if (!sessions) {
-    return start_failed(sessions.error().message);
+  if (!node->outbox->quarantined().empty()) {
+    log->error("outbox.corrupt_quarantined moved_to={}", log::quoted(node->outbox->quarantined()));
   }
-  auto identity = uplink::load_or_create_identity(config.state_dir);
-  if (!identity) {
-    return start_failed(identity.error().message);
+  auto mode = choose_mode(config, enrol::Paths(config.state_dir));
+  if (!mode) {
+    return start_failed(mode.error().message,
+                        mode.error().code == Errc::invalid_input ? config::kUsageExitCode : 1);
   }
-  uplink::OutboxLimits limits;
-  limits.max_entries = config.outbox_max_entries;
-  auto outbox = uplink::Outbox::open(std::filesystem::path(config.state_dir) / "outbox.db", limits,
-                                     /*synchronous_full=*/false);
-  if (!outbox) {
-    return start_failed(outbox.error().message);
+  if (mode->keys) {
+    if (auto set = node->gate->set_keys(*mode->keys); !set) {
+      return start_failed("command_keys_file: " + set.error().message);
+    }
   }
-  if (!(*outbox)->quarantined().empty()) {
-    log->error("outbox.corrupt_quarantined moved_to={}", log::quoted((*outbox)->quarantined()));
+  if (node->gate->keys().empty() && mode->kind != Mode::enrolling) {
+    log->warn("agent.no_command_keys action={}",
+              log::quoted("give command_keys_file (the control plane's "
+                          "DATA_DIR/pki/signing-keys.json): until then every command is "
+                          "refused, acks included, and the outbox never drains"));
   }
+  const auto& device_id = node->identity.device_id;
+  const std::string shown_url = mode_url(*mode, config);
+  const auto kind = mode->kind;
 
   telemetry::Collector collector;
   SystemClock clock;
@@ -99,17 +125,18 @@ int run(const Config& config) {
   };
 
   uplink::UplinkOptions uplink_options;
-  uplink_options.mqtt_url = config.mqtt_url;
   uplink_options.keepalive_s = config.keepalive;
   uplink_options.resend_after = std::chrono::seconds(config.ack_timeout);
-  uplink::Uplink link(io, *identity, *sessions, **outbox, uplink_options, hello_envelope);
-  if (auto r = link.start(); !r) {
+  uplink::Uplink link(io, node->identity, node->sessions, *node->outbox, *node->gate,
+                      uplink_options, hello_envelope);
+  Connector connector(io, link, *node->gate, config.state_dir, device_id);
+  if (auto r = connector.start(std::move(*mode), config); !r) {
     return start_failed(r.error().message);
   }
-  log->info("agent.started device={} mqtt={} interval_s={}", identity->device_id,
-            log::quoted(config.mqtt_url), config.telemetry_interval);
+  log->info("agent.started device={} mode={} url={} interval_s={}", device_id, mode_name(kind),
+            log::quoted(shown_url), config.telemetry_interval);
 
-  const auto telemetry_topic = proto::up_topic(identity->device_id, proto::UpKind::telemetry);
+  const auto telemetry_topic = proto::up_topic(device_id, proto::UpKind::telemetry);
   asio::steady_timer timer(io);
   std::function<void()> tick = [&] {
     timer.expires_after(std::chrono::seconds(config.telemetry_interval));
@@ -132,6 +159,7 @@ int run(const Config& config) {
 
   net::StopSignals signals(io, "agent", [&](int) {
     timer.cancel();
+    connector.stop();
     link.stop([&io] { io.stop(); });
   });
   io.run();

@@ -11,18 +11,27 @@ namespace hecs::agent::app {
 inline constexpr std::string_view kAgentVersion = "0.1.0";
 
 struct Config {
-  std::string state_dir = "/var/lib/hecs-agent";   // state_dir: id, session, outbox (0700)
-  std::string mqtt_url = "mqtt://127.0.0.1:1883";  // mqtt_url
-  int telemetry_interval = 30;                     // telemetry_interval: seconds, 1..86400
-  int keepalive = 30;                              // keepalive: seconds, 5..3600
-  std::size_t outbox_max_entries = 100000;         // outbox_max_entries: 100..10,000,000
-  int ack_timeout = 60;                            // ack_timeout: seconds, 1..3600
-  std::string log_level = "info";                  // log_level
+  std::string state_dir = "/var/lib/hecs-agent";  // state_dir: id, session, outbox (0700)
+  std::string mqtt_url;                           // mqtt_url: plain mode, mqtt://host:port
+  std::string command_keys_file;                  // command_keys_file: plain mode's keys
+  std::string enroll_token;                       // enroll_token: secret, never logged
+  std::string control_url;                        // control_url: https://host:port
+  std::string control_ca_sha256;                  // control_ca_sha256: pin of the CA
+  std::string control_ca_file;                    // control_ca_file: or the CA itself
+  std::string enroll_file = "/boot/firmware/hecs-enroll.yaml";  // enroll_file
+  int enroll_retry_max = 300;                                   // enroll_retry_max: seconds, 2..300
+  int telemetry_interval = 30;              // telemetry_interval: seconds, 1..86400
+  int keepalive = 30;                       // keepalive: seconds, 5..3600
+  std::size_t outbox_max_entries = 100000;  // outbox_max_entries: 100..10,000,000
+  int ack_timeout = 60;                     // ack_timeout: seconds, 1..3600
+  std::string log_level = "info";           // log_level
 };
 
 void add_flags(CLI::App& cli, Config& config);
 
-// Runs until SIGINT or SIGTERM; returns the exit code (1 when start-up fails).
-int run(const Config& config);
+// Runs until SIGINT or SIGTERM; returns the exit code (1 when start-up fails, 2 for a
+// configuration that cannot work). Takes the configuration by value so that the enrolment
+// token can be wiped from memory once used.
+int run(Config config);
 
 }  // namespace hecs::agent::app

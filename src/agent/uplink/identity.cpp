@@ -1,56 +1,26 @@
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include "agent/uplink/uplink.h"
 #include "common/clock.h"
+#include "common/files.h"
 
 namespace hecs::agent::uplink {
 namespace {
 
-// Writes `text` to `path` atomically and durably: temp file, fsync, rename, fsync of the dir.
-Result<void> write_file_atomic(const std::filesystem::path& path, const std::string& text) {
-  auto tmp = path;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return fail(Errc::unavailable, fmt::format("write {}: {}", tmp.string(), std::strerror(errno)));
-  }
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  int saved = errno;
-  ::close(fd);
-  if (!ok) {
-    return fail(Errc::unavailable, fmt::format("write {}: {}", tmp.string(), std::strerror(saved)));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail(Errc::unavailable,
-                fmt::format("rename {}: {}", path.string(), std::strerror(errno)));
-  }
-  int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-  return {};
-}
-
+// The file without its trailing line break and blanks; Errc::not_found when it does not exist,
+// Errc::corrupt when it is far larger than anything we write.
 Result<std::string> read_small_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return fail(Errc::not_found, fmt::format("{}: cannot read", path.string()));
+  auto text = files::read_small(path, 4096);
+  if (!text && text.error().code == Errc::invalid_input) {
+    return fail(Errc::corrupt, text.error().message);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) {
-    text.pop_back();
+  if (!text) {
+    return text;
+  }
+  while (!text->empty() && (text->back() == '\n' || text->back() == ' ' || text->back() == '\r')) {
+    text->pop_back();
   }
   return text;
 }
@@ -72,7 +42,7 @@ Result<Identity> load_or_create_identity(const std::filesystem::path& state_dir)
     return Identity{*text};
   }
   Identity id{random_uuid()};
-  if (auto r = write_file_atomic(path, id.device_id + "\n"); !r) {
+  if (auto r = files::write_atomic(path, id.device_id + "\n"); !r) {
     return tl::unexpected(r.error());
   }
   return id;
@@ -104,7 +74,7 @@ Result<std::uint64_t> SessionCounter::next() {
   // The new number is used even when it cannot be stored (full disk, S30): reusing the old one
   // would let the previous connection's late will count as current.
   ++value_;
-  if (auto r = write_file_atomic(path_, fmt::format("{}\n", value_)); !r) {
+  if (auto r = files::write_atomic(path_, fmt::format("{}\n", value_)); !r) {
     return tl::unexpected(r.error());
   }
   return value_;

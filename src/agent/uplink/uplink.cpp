@@ -1,6 +1,7 @@
 #include "agent/uplink/uplink.h"
 
-#include <set>
+#include <algorithm>
+#include <map>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,12 +18,13 @@ namespace asio = boost::asio;
 
 struct Uplink::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io_, const Identity& identity_, SessionCounter& sessions_, Outbox& outbox_,
-       UplinkOptions options_, std::function<std::string(std::uint64_t)> hello_)
+       CommandGate& gate_, UplinkOptions options_, std::function<std::string(std::uint64_t)> hello_)
       : io(io_),
         identity(identity_),
         sessions(sessions_),
         outbox(outbox_),
-        options(std::move(options_)),
+        gate(gate_),
+        options(options_),
         hello(std::move(hello_)),
         log(log::get("agent.uplink")) {}
 
@@ -30,14 +32,16 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
   const Identity& identity;
   SessionCounter& sessions;
   Outbox& outbox;
+  CommandGate& gate;
   UplinkOptions options;
+  std::function<bool(const proto::Command&)> command_handler;
   std::function<std::string(std::uint64_t)> hello;
   log::Logger log;
   std::unique_ptr<net::MqttClient> mqtt;
-  std::set<std::string> in_flight;  // message ids sent and not yet acknowledged
-  std::int64_t last_sent_seq = 0;   // highest seq handed to the broker since the last rewind
+  // Message ids sent and not yet acknowledged, with when they were sent.
+  std::map<std::string, std::chrono::steady_clock::time_point> in_flight;
+  std::int64_t last_sent_seq = 0;  // highest seq handed to the broker since the last rewind
   std::uint64_t published = 0;
-  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
   std::unique_ptr<asio::steady_timer> resend_timer;
   SystemClock clock;
 
@@ -45,7 +49,6 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
   void rewind() {
     in_flight.clear();
     last_sent_seq = 0;
-    last_progress = std::chrono::steady_clock::now();
   }
 
   std::string status_payload(proto::State state, std::uint64_t session) {
@@ -95,7 +98,7 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
       if (!mid) {
         return;  // link went down: on_connect starts again from the oldest entry
       }
-      in_flight.insert(e.msg_id);
+      in_flight.insert_or_assign(e.msg_id, std::chrono::steady_clock::now());
       last_sent_seq = e.seq;
       ++published;
     }
@@ -105,18 +108,23 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
     if (m.topic != proto::down_cmd_topic(identity.device_id)) {
       return;
     }
-    auto env = proto::parse_envelope(m.payload);
-    if (!env) {
-      log->warn("command.rejected reason={}", log::quoted(env.error().message));
-      return;
+    auto command = gate.accept(m.payload, clock.now_ms() / 1000);
+    if (!command) {
+      return;  // counted and logged by the gate
     }
-    if (env->type != "ack") {
-      log->warn("command.unsupported type={}", log::quoted(env->type));  // tasks: issue 6
-      return;
+    if (command->type == "ack") {
+      on_ack(*command);
+    } else if (command->type == "keys") {
+      // Applied by the gate before it let the command through.
+    } else if (!command_handler || !command_handler(*command)) {
+      log->warn("command.unsupported type={} seq={}", log::quoted(command->type), command->seq);
     }
-    auto ack = proto::parse_ack(env->body);
+  }
+
+  void on_ack(const proto::Command& command) {
+    auto ack = proto::parse_ack(command.body);
     if (!ack) {
-      log->warn("command.rejected reason={}", log::quoted(ack.error().message));
+      log->warn("command.rejected type=ack reason={}", log::quoted(ack.error().message));
       return;
     }
     auto removed = outbox.acknowledge(ack->ids);
@@ -127,13 +135,13 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& id : ack->ids) {
       in_flight.erase(id);
     }
-    last_progress = std::chrono::steady_clock::now();
     log->debug("uplink.acked ids={} removed={}", ack->ids.size(), *removed);
     pump();
   }
 
-  // Acks can be lost (the control plane died after its commit, or before it): entries that
-  // stay unacknowledged for resend_after go out again.
+  // Acks can be lost (the control plane died after its commit, or before it), and so can
+  // messages (a broker session lost): an entry unacknowledged for resend_after goes out again,
+  // with everything after it, even while newer entries are acknowledged.
   void arm_resend() {
     // Half the timeout, in milliseconds: whole seconds would make a 0 s timer of a 1 s timeout.
     resend_timer->expires_after(
@@ -143,8 +151,11 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
       if (ec || !self) {
         return;
       }
-      auto idle = std::chrono::steady_clock::now() - self->last_progress;
-      if (!self->in_flight.empty() && idle >= self->options.resend_after) {
+      const auto now = std::chrono::steady_clock::now();
+      const bool overdue = std::any_of(
+          self->in_flight.begin(), self->in_flight.end(),
+          [&](const auto& entry) { return now - entry.second >= self->options.resend_after; });
+      if (overdue) {
         self->log->info("uplink.resend unacknowledged={}", self->in_flight.size());
         self->rewind();
         self->pump();
@@ -155,17 +166,22 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Uplink::Uplink(asio::io_context& io, const Identity& identity, SessionCounter& sessions,
-               Outbox& outbox, UplinkOptions options,
+               Outbox& outbox, CommandGate& gate, UplinkOptions options,
                std::function<std::string(std::uint64_t)> hello_envelope)
-    : impl_(std::make_shared<Impl>(io, identity, sessions, outbox, std::move(options),
+    : impl_(std::make_shared<Impl>(io, identity, sessions, outbox, gate, options,
                                    std::move(hello_envelope))) {}
 
 Uplink::~Uplink() = default;
 
-Result<void> Uplink::start() {
+void Uplink::set_command_handler(std::function<bool(const proto::Command&)> handler) {
+  impl_->command_handler = std::move(handler);
+}
+
+Result<void> Uplink::start(Transport transport) {
   auto impl = impl_;
   net::MqttOptions o;
-  o.url = impl->options.mqtt_url;
+  o.url = std::move(transport.mqtt_url);
+  o.tls = std::move(transport.tls);
   o.client_id = impl->identity.device_id;
   o.clean_session = true;
   o.keepalive_s = impl->options.keepalive_s;
@@ -240,6 +256,24 @@ Result<void> Uplink::send(const std::string& topic, const std::string& payload,
   }
   impl_->pump();
   return {};
+}
+
+Result<void> Uplink::publish_now(const std::string& topic, const std::string& payload) {
+  if (!impl_->mqtt || !impl_->mqtt->connected()) {
+    return fail(Errc::unavailable, "not connected");
+  }
+  auto mid = impl_->mqtt->publish(topic, payload, 1, false);
+  if (!mid) {
+    return tl::unexpected(mid.error());
+  }
+  return {};
+}
+
+Result<void> Uplink::reconnect_with_tls(net::MqttTls tls) {
+  if (!impl_->mqtt) {
+    return fail(Errc::unavailable, "not started");
+  }
+  return impl_->mqtt->reconnect_with_tls(std::move(tls));
 }
 
 bool Uplink::connected() const { return impl_->mqtt && impl_->mqtt->connected(); }

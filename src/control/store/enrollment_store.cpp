@@ -343,8 +343,12 @@ Result<Credential> EnrollmentStore::decide(const std::string& tenant_id,
     }
     const std::string state(state_name(to));
     const long long at = now;
-    sql << "UPDATE devices SET state = :state WHERE id = :id", soci::use(state),
-        soci::use(device_id);
+    // A revoked device cannot send its own "offline" any more (the ACL drops its status and its
+    // will), so the revocation says it.
+    const int online = to == DeviceState::revoked ? 0 : 1;
+    sql << "UPDATE devices SET state = :state, online = CASE WHEN :online = 0 THEN 0 ELSE online "
+           "END WHERE id = :id",
+        soci::use(state), soci::use(online), soci::use(device_id);
     sql << "UPDATE device_credentials SET decided_at = :at WHERE device_id = :id", soci::use(at),
         soci::use(device_id);
     current->state = to;

@@ -183,6 +183,15 @@ TEST_P(Enrolment, RevokedDevicesListEveryUnexpiredCertificateForTheCrl) {
   EXPECT_EQ(current->public_key_sha256, "sha-k3");
 }
 
+TEST_P(Enrolment, ARevokedDeviceIsOfflineBecauseItCanNoLongerSaySo) {
+  token("t1", 5, true);
+  ASSERT_TRUE(enrolment_->enrol(request("t1", kDevice1, "k1")));
+  ingest({status(kDevice1, 1, true, kNow + 1)});
+  ASSERT_TRUE(device(kDevice1).online);
+  ASSERT_TRUE(enrolment_->decide(kTenantA, kDevice1, DeviceState::revoked, kNow + 2));
+  EXPECT_FALSE(device(kDevice1).online);
+}
+
 TEST_P(Enrolment, IngestKeepsTheStateAndTagsOfAnEnrolledDevice) {
   token("t1", 5, true);
   ASSERT_TRUE(enrolment_->enrol(request("t1", kDevice1, "k1")));
