@@ -91,9 +91,9 @@ TEST_F(Startup, FlagsWinOverTheConfigFile) {
   auto broker = Mosquitto::start();
   auto port = free_port();
   auto config =
-      write("control.yaml", "data_dir: " + (dir_.path() / "data").string() +
-                                "\nhttp_listen: 127.0.0.1:1\nhttp_plain: true\nmqtt_url: " +
-                                broker->url() + "\n");
+      write("control.yaml",
+            "data_dir: " + (dir_.path() / "data").string() +
+                "\nhttp_listen: 127.0.0.1:1\nhttp_plain: true\nmqtt_url: " + broker->url() + "\n");
   auto p = Process::spawn({(bin_dir() / "hecs-control").string(), "--config", config,
                            "--http-listen", "127.0.0.1:" + std::to_string(port)},
                           dir_.path() / "control.log");

@@ -62,8 +62,8 @@ class Ed25519Key {
   static Ed25519Key generate();
   // 32-byte seed (the private key as RFC 8032 defines it); Errc::invalid_input otherwise.
   static Result<Ed25519Key> from_seed(std::string_view seed);
-  std::string seed() const;        // 32 raw bytes: keep sealed
-  std::string public_key() const;  // 32 raw bytes
+  std::string seed() const;                          // 32 raw bytes: keep sealed
+  std::string public_key() const;                    // 32 raw bytes
   std::string sign(std::string_view message) const;  // 64 raw bytes
 
  private:
@@ -94,9 +94,9 @@ Result<std::string> make_csr(std::string_view private_pem, std::string_view comm
 inline constexpr std::size_t kMaxCsrBytes = std::size_t{8} * 1024;
 
 struct CsrInfo {
-  std::string common_name;           // as requested; the CA decides what it signs
-  std::string public_pem;            // the requested key
-  std::string public_key_sha256;     // hex SHA-256 of the DER SubjectPublicKeyInfo
+  std::string common_name;        // as requested; the CA decides what it signs
+  std::string public_pem;         // the requested key
+  std::string public_key_sha256;  // hex SHA-256 of the DER SubjectPublicKeyInfo
 };
 // Parses a PEM CSR and checks its self-signature. Errc::invalid_input for anything over
 // kMaxCsrBytes, not one PEM CSR, a bad signature, a key that is not P-256 or Ed25519, or a CN
@@ -123,7 +123,7 @@ struct CertInfo {
   std::string issuer_common_name;
   std::int64_t not_before = 0;
   std::int64_t not_after = 0;
-  std::string sha256;  // hex SHA-256 of the DER certificate (its fingerprint)
+  std::string sha256;             // hex SHA-256 of the DER certificate (its fingerprint)
   std::string public_key_sha256;  // as in CsrInfo
 };
 // The first certificate of a PEM text. Errc::invalid_input otherwise.

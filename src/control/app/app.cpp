@@ -227,7 +227,8 @@ int run(const Config& config) {
   // A revocation (DESIGN §3, S20): the broker's CRL and ACL first, so the device can neither
   // reconnect nor publish; then its retained hello and status go, and ingest ignores it.
   ca::Enrolment enrolment(
-      *security->pki, enrollments, clock, enrol_options, [&](const std::string& device) {
+      *security->pki, enrollments, clock, enrol_options,
+      [&](const std::string& device) {
         if (auto r = refresh_revocations(*security, clock, enrollments, revoked, true); !r) {
           log->error("device.revoke_incomplete device={} error={}", device,
                      log::quoted(r.error().message));
