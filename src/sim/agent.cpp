@@ -3,10 +3,13 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <utility>
 
+#include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "common/crypto/crypto.h"
 
 namespace hecs::sim {
 namespace {
@@ -17,10 +20,36 @@ std::uint64_t agent_seed(std::uint64_t seed, std::size_t index) {
   return seed ^ (0x5bd1e995ULL * (index + 1));
 }
 
+// The type and body of a signed command, read without checking its signature: the simulator
+// measures the control plane and the broker, and holds no keys. hecs-agent verifies
+// (agent/uplink CommandGate); nothing else may read commands this way.
+Result<std::pair<std::string, boost::json::object>> read_unverified(std::string_view jws,
+                                                                    std::size_t max_bytes) {
+  auto first = jws.find('.');
+  auto last = jws.rfind('.');
+  if (jws.size() > max_bytes || first == std::string_view::npos || last == first) {
+    return fail(Errc::invalid_input, "not a JWS");
+  }
+  auto payload = crypto::base64url_decode(jws.substr(first + 1, last - first - 1));
+  if (!payload) {
+    return fail(Errc::invalid_input, "payload: bad base64url");
+  }
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(*payload, ec);
+  const auto* object = ec ? nullptr : doc.if_object();
+  const auto* type = object != nullptr ? object->if_contains("type") : nullptr;
+  const auto* body = object != nullptr ? object->if_contains("body") : nullptr;
+  if (type == nullptr || !type->is_string() || body == nullptr || !body->is_object()) {
+    return fail(Errc::invalid_input, "payload: expected type and body");
+  }
+  return std::pair{std::string(type->as_string()), body->as_object()};
+}
+
 }  // namespace
 
-const std::array<SimAgent::Command, 1> SimAgent::kCommands = {{
+const std::array<SimAgent::Command, 2> SimAgent::kCommands = {{
     {"ack", &SimAgent::on_ack},
+    {"keys", &SimAgent::on_keys},
 }};
 
 SimAgent::SimAgent(boost::asio::io_context& io, const Options& options, ClientShared& shared,
@@ -70,25 +99,29 @@ void SimAgent::on_message(std::string_view topic, std::string_view payload) {
   if (payload.empty()) {
     return;  // a retained message being cleared
   }
-  auto envelope = proto::parse_envelope(payload, shared_.max_packet_bytes);
-  if (!envelope) {
+  auto command = read_unverified(payload, shared_.max_packet_bytes);
+  if (!command) {
     ++shared_.counters.commands_rejected;
     shared_.log->warn("sim.command_rejected device={} reason={}", id_,
-                      log::quoted(envelope.error().message));
+                      log::quoted(command.error().message));
     return;
   }
-  for (const auto& command : kCommands) {
-    if (command.type == envelope->type) {
-      (this->*command.handle)(*envelope);
+  for (const auto& handler : kCommands) {
+    if (handler.type == command->first) {
+      (this->*handler.handle)(command->second);
       return;
     }
   }
   ++shared_.counters.commands_unknown;
-  shared_.log->debug("sim.command_unsupported device={} type={}", id_, log::quoted(envelope->type));
+  shared_.log->debug("sim.command_unsupported device={} type={}", id_, log::quoted(command->first));
 }
 
-void SimAgent::on_ack(const proto::Envelope& envelope) {
-  if (auto ack = proto::parse_ack(envelope.body); !ack) {
+void SimAgent::on_keys(const boost::json::object& /*body*/) {
+  // hecs-agent stores the new command keys; the simulator verifies nothing, so it has none.
+}
+
+void SimAgent::on_ack(const boost::json::object& body) {
+  if (auto ack = proto::parse_ack(body); !ack) {
     ++shared_.counters.commands_rejected;
     shared_.log->warn("sim.command_rejected device={} reason={}", id_,
                       log::quoted(ack.error().message));

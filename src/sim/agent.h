@@ -31,20 +31,21 @@ class SimAgent final : private ClientEvents {
   void stop(std::function<void()> done);
 
  private:
-  // Down messages by envelope type (docs/protocol.md, Down messages). Task commands (issue 6)
-  // join here as {"task", &SimAgent::on_task}, with their own knobs (delay, failure rate) in
-  // Options and a result sent on up/result.
+  // Down messages by command type (docs/protocol.md, Down messages), given their body. Task
+  // commands (issue 6) join here as {"task", &SimAgent::on_task}, with their own knobs (delay,
+  // failure rate) in Options and a result sent on up/result.
   struct Command {
     std::string_view type;
-    void (SimAgent::*handle)(const proto::Envelope& envelope);
+    void (SimAgent::*handle)(const boost::json::object& body);
   };
-  static const std::array<Command, 1> kCommands;
+  static const std::array<Command, 2> kCommands;
 
   mqtt::Will will() override;
   void on_connected() override;
   void on_disconnected() override;
   void on_message(std::string_view topic, std::string_view payload) override;
-  void on_ack(const proto::Envelope& envelope);
+  void on_ack(const boost::json::object& body);
+  void on_keys(const boost::json::object& body);
 
   std::string status(proto::State state) const;
   void send(proto::UpKind kind, const std::string& payload, bool retain);
