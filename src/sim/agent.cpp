@@ -53,7 +53,7 @@ const std::array<SimAgent::Command, 2> SimAgent::kCommands = {{
 }};
 
 SimAgent::SimAgent(boost::asio::io_context& io, const Options& options, ClientShared& shared,
-                   std::size_t index, std::uint64_t session_base)
+                   std::size_t index, std::uint64_t session_base, tls::Identity identity)
     : options_(options),
       shared_(shared),
       index_(index),
@@ -61,8 +61,9 @@ SimAgent::SimAgent(boost::asio::io_context& io, const Options& options, ClientSh
       session_(session_base),
       timer_(io),
       rng_(agent_seed(options.seed, index)),
+      identity_(std::move(identity)),
       client_(io, shared, *this, id_, static_cast<std::uint16_t>(options.keepalive),
-              proto::down_cmd_topic(id_), ~agent_seed(options.seed, index)) {}
+              proto::down_cmd_topic(id_), ~agent_seed(options.seed, index), &identity_) {}
 
 void SimAgent::start() { client_.start(); }
 

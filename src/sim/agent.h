@@ -16,14 +16,16 @@
 #include "sim/random.h"
 #include "sim/sim.h"
 #include "sim/sim_client.h"
+#include "sim/tls.h"
 
 namespace hecs::sim {
 
 class SimAgent final : private ClientEvents {
  public:
-  // `options` and `shared` outlive the agent. Sessions start above `session_base`.
+  // `options` and `shared` outlive the agent. Sessions start above `session_base`. `identity`:
+  // the agent's client certificate for TLS (empty: none).
   SimAgent(boost::asio::io_context& io, const Options& options, ClientShared& shared,
-           std::size_t index, std::uint64_t session_base);
+           std::size_t index, std::uint64_t session_base, tls::Identity identity = {});
 
   void start();
   // Sends status offline when connected, then DISCONNECT; `done` runs once the link is closed.
@@ -60,6 +62,7 @@ class SimAgent final : private ClientEvents {
   std::uint64_t session_;
   boost::asio::steady_timer timer_;  // the next telemetry sample
   Rng rng_;
+  tls::Identity identity_;  // before client_, which points to it
   SimClient client_;
   std::uint64_t samples_ = 0, rx_ = 0, tx_ = 0;
 };

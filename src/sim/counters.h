@@ -20,6 +20,7 @@ struct Counters {
   std::uint64_t ping_timeouts = 0;      // no PINGRESP within the keepalive (connection closed)
   std::uint64_t commands_unknown = 0;   // down messages of a type the sim does not handle
   std::uint64_t commands_rejected = 0;  // down messages that failed to parse
+  std::uint64_t tls_failures = 0;       // TLS handshakes and sessions that failed (link dropped)
 };
 
 }  // namespace hecs::sim

@@ -11,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/result.h"
+
 namespace hecs::sim {
 
 // Each agent holds one descriptor (its socket); the process needs this many more (standard
@@ -20,6 +22,8 @@ inline constexpr std::size_t kDescriptorMargin = 20;
 // port from at most 28,232 ephemeral ports (Linux's default range): larger fleets need several
 // processes (--first-index), and several source addresses beyond that.
 inline constexpr std::size_t kMaxCount = 20000;
+// Enrolment requests in flight, each on its own HTTPS connection (and descriptor).
+inline constexpr std::size_t kMaxEnrollConcurrency = 64;
 
 struct Options {
   std::size_t count = 100;                         // count: simulated agents, 1..kMaxCount
@@ -33,9 +37,26 @@ struct Options {
   std::string payload = "realistic";  // payload: minimal or realistic
   double duration = 0;                // duration: seconds, 0 = until Ctrl-C
   std::string log_level = "warn";     // log_level
+  // TLS and enrolment (DESIGN §3): with an mqtts:// URL every agent connects with mTLS, using
+  // the key and certificate it keeps in state_dir; agents without them enrol first when an
+  // enroll_url is given.
+  std::string ca_file;                 // ca_file: PEM CA of the broker and of the enrolment server
+  std::string state_dir;               // state_dir: DIR/<device id>.key and .pem per agent
+  std::string enroll_url;              // enroll_url: https://host[:port] of hecs-control
+  std::string enroll_token;            // enroll_token: secret, never logged
+  std::string enroll_token_file;       // enroll_token_file: or the token in this file
+  std::size_t enroll_concurrency = 8;  // enroll_concurrency: 1..kMaxEnrollConcurrency
+  bool enroll_only = false;            // enroll_only: enrol, store, exit without connecting
 };
 
 void add_flags(CLI::App& cli, Options& options);
+// What the flags cannot check one by one: mqtts:// needs --ca-file and --state-dir, enrolment
+// needs a token (one way), the CA and the state dir, and mqtts:// unless --enroll-only.
+// Errc::invalid_input with the one line to print (exit code 2).
+Result<void> check_options(const Options& options);
+// The enrolment token, from --enroll-token or the first line of --enroll-token-file (spaces
+// around it dropped). Errc::invalid_input when the file is unreadable or empty.
+Result<std::string> enroll_token(const Options& options);
 
 // The device id of simulated agent `index` for `seed`: a version-4-shaped UUID, stable across
 // runs.

@@ -14,7 +14,7 @@ using boost::system::error_code;
 
 SimClient::SimClient(asio::io_context& io, ClientShared& shared, ClientEvents& events,
                      std::string client_id, std::uint16_t keepalive_s, std::string subscription,
-                     std::uint64_t seed)
+                     std::uint64_t seed, const tls::Identity* identity)
     : socket_(io),
       timer_(io),
       shared_(shared),
@@ -22,7 +22,8 @@ SimClient::SimClient(asio::io_context& io, ClientShared& shared, ClientEvents& e
       client_id_(std::move(client_id)),
       subscription_(std::move(subscription)),
       keepalive_(keepalive_s),
-      rng_(seed) {}
+      rng_(seed),
+      identity_(identity) {}
 
 void SimClient::start() {
   if (state_ == State::idle) {
@@ -51,7 +52,7 @@ void SimClient::attempt() {
   }
   // CONNECT and CONNACK must both happen within one keepalive, as libmosquitto's clients expect.
   arm_timer(Clock::now() + keepalive_);
-  const auto& endpoint = shared_.broker[attempts_ % shared_.broker.size()];
+  const auto& endpoint = shared_.broker[(attempts_ - 1) % shared_.broker.size()];
   socket_.async_connect(endpoint, [this, generation = generation_](error_code ec) {
     on_tcp_connected(generation, ec);
   });
@@ -73,6 +74,14 @@ void SimClient::on_tcp_connected(std::uint32_t generation, error_code ec) {
     drop(spdlog::level::warn, fmt::format("socket: {}", ec.message()));
     return;
   }
+  if (shared_.tls != nullptr) {
+    tls_start();  // on_link_up() once the handshake is done
+    return;
+  }
+  on_link_up();
+}
+
+void SimClient::on_link_up() {
   state_ = State::handshaking;
   last_in_ = last_out_ = Clock::now();
   flush();
@@ -93,6 +102,10 @@ void SimClient::on_readable(std::uint32_t generation, error_code ec) {
   }
   if (ec) {
     drop(spdlog::level::info, fmt::format("wait: {}", ec.message()));
+    return;
+  }
+  if (tls_) {
+    tls_read();
     return;
   }
   auto& buffer = shared_.read_buffer;
@@ -266,87 +279,47 @@ void SimClient::flush() {
   }
   writing_now_ = true;
   writing_.swap(out_);
+  if (tls_) {
+    // Written from the loop rather than inside publish() or stop(): a failure then reaches the
+    // owner as an async_write's does, never inside its own call.
+    tls_written_ = 0;
+    asio::post(socket_.get_executor(), [this, generation = generation_] {
+      if (generation == generation_) {
+        tls_write();
+      }
+    });
+    return;
+  }
   asio::async_write(socket_, asio::buffer(writing_),
                     [this, generation = generation_](error_code ec, std::size_t) {
-                      if (generation != generation_) {
-                        return;
+                      if (generation == generation_) {
+                        on_written(ec);
                       }
-                      writing_now_ = false;
-                      if (ec) {
-                        drop(spdlog::level::info, fmt::format("write: {}", ec.message()));
-                        return;
-                      }
-                      writing_.clear();
-                      if (out_.empty()) {
-                        std::string().swap(writing_);  // idle links hold no write buffer
-                        if (state_ == State::stopping) {
-                          finish_stop();
-                        }
-                        return;
-                      }
-                      flush();
                     });
 }
 
-void SimClient::arm_timer(Clock::time_point deadline) {
-  deadline_ = deadline;
-  timer_.expires_at(deadline);
-  timer_.async_wait([this](error_code ec) {
-    if (ec) {
-      return;  // re-armed or cancelled
-    }
-    if (Clock::now() < deadline_) {  // an expiry that raced with re-arming
-      arm_timer(deadline_);
-      return;
-    }
-    on_deadline();
-  });
-}
-
-void SimClient::on_deadline() {
-  switch (state_) {
-    case State::waiting:
-      attempt();
-      break;
-    case State::connecting:
-    case State::handshaking:
-      drop(spdlog::level::info, "no CONNACK within the keepalive");
-      break;
-    case State::connected:
-      check_keepalive();
-      break;
-    case State::stopping:
-      finish_stop();
-      break;
-    case State::idle:
-    case State::stopped:
-      break;
-  }
-}
-
-// As libmosquitto does: a PINGREQ once nothing went out or nothing came in for a keepalive, and
-// the link is dead when its PINGRESP has not come one keepalive later.
-void SimClient::check_keepalive() {
-  auto now = Clock::now();
-  if (ping_outstanding_ && now >= ping_sent_ + keepalive_) {
-    ++shared_.counters.ping_timeouts;
-    drop(spdlog::level::warn, "no PINGRESP within the keepalive");
+void SimClient::on_written(error_code ec) {
+  writing_now_ = false;
+  if (ec) {
+    drop(spdlog::level::info, fmt::format("write: {}", ec.message()));
     return;
   }
-  if (!ping_outstanding_ && (now >= last_out_ + keepalive_ || now >= last_in_ + keepalive_)) {
-    mqtt::append_pingreq(out_);
-    ping_outstanding_ = true;
-    ping_sent_ = last_out_ = now;
-    flush();
+  writing_.clear();
+  if (out_.empty()) {
+    std::string().swap(writing_);  // idle links hold no write buffer
+    if (state_ == State::stopping) {
+      finish_stop();
+    }
+    return;
   }
-  arm_timer(ping_outstanding_ ? ping_sent_ + keepalive_
-                              : std::min(last_out_, last_in_) + keepalive_);
+  flush();
 }
 
 void SimClient::drop(spdlog::level::level_enum level, std::string_view reason) {
   const bool was_connected = state_ == State::connected;
   const bool stopping = state_ == State::stopping;
   ++generation_;
+  tls_.reset();
   error_code ignored;
   socket_.close(ignored);  // pending operations complete with operation_aborted
   timer_.cancel();
@@ -389,6 +362,7 @@ void SimClient::stop(std::function<void()> done) {
 void SimClient::finish_stop() {
   state_ = State::stopped;
   ++generation_;
+  tls_.close();
   error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

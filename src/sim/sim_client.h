@@ -8,6 +8,10 @@
 // idle and the connection dropped when no PINGRESP comes within the keepalive, reconnection on
 // any error with jittered exponential backoff, a clean DISCONNECT on stop.
 //
+// With ClientShared::tls set, each connection runs TLS over that same socket (sim_client_tls.cpp,
+// tls.h): the handshake follows the TCP connect, then reads and writes go through the session,
+// still driven by the socket's readiness; a client certificate per agent when given one.
+//
 // Threading: everything runs on the one thread that runs the io_context (hecs-sim has only one);
 // no method may be called from another thread. Memory is kept small per client: reads land in
 // the buffer of ClientShared, common to all clients, and a client keeps only the bytes of a
@@ -31,6 +35,7 @@
 #include "sim/counters.h"
 #include "sim/mqtt_codec.h"
 #include "sim/random.h"
+#include "sim/tls.h"
 
 namespace hecs::sim {
 
@@ -50,6 +55,8 @@ struct ClientShared {
   std::vector<char> read_buffer = std::vector<char>(std::size_t{64} * 1024);
   std::size_t max_packet_bytes = mqtt::kDefaultMaxPacketBytes;
   log::Logger log = log::get("sim");
+  const tls::Context* tls = nullptr;  // mqtts://: every connection is TLS; outlives the clients
+  std::string tls_host{};             // what the broker's certificate must name
 };
 
 // The owner's side of a client. Called on the io_context's thread, never from inside a
@@ -74,11 +81,11 @@ class ClientEvents {
 
 class SimClient {
  public:
-  // `shared` and `events` outlive the client. `subscription` (a topic filter, QoS 1) may be
-  // empty.
+  // `shared`, `events` and `identity` outlive the client. `subscription` (a topic filter, QoS 1)
+  // may be empty. `identity`: the client certificate of TLS connections; empty or null: none.
   SimClient(boost::asio::io_context& io, ClientShared& shared, ClientEvents& events,
             std::string client_id, std::uint16_t keepalive_s, std::string subscription,
-            std::uint64_t seed);
+            std::uint64_t seed, const tls::Identity* identity = nullptr);
   // Handlers in flight hold `this`: neither copied nor moved.
   SimClient(const SimClient&) = delete;
   SimClient(SimClient&&) = delete;
@@ -103,8 +110,18 @@ class SimClient {
 
   void attempt();
   void on_tcp_connected(std::uint32_t generation, boost::system::error_code ec);
+  void on_link_up();  // TCP, and TLS when used, are ready: CONNECT goes out
   void arm_read();
   void on_readable(std::uint32_t generation, boost::system::error_code ec);
+  void on_written(boost::system::error_code ec);
+  // TLS (sim_client_tls.cpp): each step runs until the session wants the socket, then waits.
+  void tls_start();
+  void tls_handshake();
+  void tls_read();
+  void tls_write();
+  // Calls `then` once the socket is ready for `what`, unless the link ended meanwhile.
+  void tls_wait(tls::Io what, void (SimClient::*then)());
+  void tls_failed(const tls::Step& step, std::string_view doing);
   bool consume(std::string_view data);  // false when the connection was dropped
   void handle(const mqtt::Packet& packet);
   void on_connack(const mqtt::Connack& connack);
@@ -144,6 +161,9 @@ class SimClient {
   std::array<std::uint16_t, kMaxInFlight> in_flight_{};
   std::size_t in_flight_count_ = 0;
   std::function<void()> on_stopped_;
+  const tls::Identity* identity_;
+  tls::Session tls_;             // the session of the current link (TLS only)
+  std::size_t tls_written_ = 0;  // bytes of writing_ the session took
 };
 
 }  // namespace hecs::sim
