@@ -12,7 +12,7 @@ packages=(
   # tests, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev clang-format clang-tidy
   # real servers and tools the tests start
-  mosquitto mosquitto-clients postgresql-15 sqlite3 prometheus curl procps util-linux
+  mosquitto mosquitto-clients postgresql-15 sqlite3 prometheus curl openssl procps util-linux
   # benchmarks (make bench); bench/footprint.sh runs the three agents it compares against
   wrk prometheus-node-exporter zabbix-agent mender-client
 )
