@@ -27,8 +27,10 @@ start_control
 mkdir -p "$TMP/agent"
 
 # --- hecs-agent (default telemetry interval) ---
+# Plain MQTT: the agent takes the control plane's command keys from its file, or it would
+# refuse every (signed) ack and resend its outbox.
 "$BIN/hecs-agent" --state-dir "$TMP/agent" --mqtt-url "mqtt://127.0.0.1:$MQTT_PORT" \
-  >"$TMP/agent.log" 2>&1 &
+  --command-keys-file "$TMP/control/pki/signing-keys.json" >"$TMP/agent.log" 2>&1 &
 AGENT_PID=$!
 PIDS+=($AGENT_PID)
 TELEMETRY_INTERVAL=$("$BIN/hecs-agent" --help | sed -nE 's/.*--telemetry-interval [^=]*=([0-9]+).*/\1/p')

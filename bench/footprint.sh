@@ -146,7 +146,8 @@ chmod +x "$TMP/mender/identity/mender-device-identity"
 
 # --- the four daemons, concurrently (ip netns exec and unshare exec: $! is the daemon) ---
 ip netns exec "${NETNS[agent]}" "$BIN/hecs-agent" --state-dir "$TMP/agent" \
-  --mqtt-url "mqtt://${HOST_IP[agent]}:$MQTT_PORT" >"$TMP/agent.log" 2>&1 &
+  --mqtt-url "mqtt://${HOST_IP[agent]}:$MQTT_PORT" \
+  --command-keys-file "$TMP/control/pki/signing-keys.json" >"$TMP/agent.log" 2>&1 &
 PID[agent]=$!; PIDS+=($!)
 ip netns exec "${NETNS[node]}" "$NODE_EXE" --web.listen-address="${NS_IP[node]}:9100" \
   >"$TMP/node.log" 2>&1 &

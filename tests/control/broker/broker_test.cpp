@@ -70,7 +70,7 @@ TEST(BrokerConfig, HasOneMutualTlsListenerAndDeniesByDefault) {
                            "check_retain_source true\n",
                            "max_packet_size 65536\n",
                            "max_inflight_messages 20\n",
-                           "max_queued_messages 1000\n",
+                           "max_queued_messages 100000\n",
                            "persistence true\n",
                            "persistence_location /var/lib/mosquitto/\n",
                            "pid_file /run/hecs/mosquitto.pid\n",
