@@ -128,12 +128,12 @@ start_secure_control() {
 }
 
 # Stops some of our processes now (and forgets them, so the exit trap never signals a reused
-# pid): SIGTERM, 5 s, then SIGKILL.
+# pid): SIGTERM, 10 s, then SIGKILL. Also used by bench/lib/ingest.bash.
 stop_pids() {
   local p q keep=()
   for p in "$@"; do kill "$p" 2>/dev/null || true; done
   for p in "$@"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done

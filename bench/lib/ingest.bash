@@ -3,22 +3,6 @@
 # come and go per step, and snapshots of counters and CPU ticks taken at both ends of a window.
 # shellcheck shell=bash
 
-# Stops the given processes (TERM, then KILL after 10 s), reaps them and drops them from PIDS.
-stop_pids() {
-  local p q keep=()
-  for p in "$@"; do kill "$p" 2>/dev/null || true; done
-  for p in "$@"; do
-    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  for q in "${PIDS[@]}"; do
-    for p in "$@"; do [[ $q == "$p" ]] && continue 2; done
-    keep+=("$q")
-  done
-  PIDS=("${keep[@]}")
-}
-
 # A private Mosquitto as start_mosquitto makes it, plus $SYS every second, which a second
 # subscriber writes to $TMP/sys.out as "<unix time> <topic> <value>" lines (about 4 a second),
 # and max_inflight_messages when BROKER_INFLIGHT is set (Mosquitto's default: 20 QoS 1 messages
