@@ -52,10 +52,12 @@ const std::array<SimAgent::Command, 2> SimAgent::kCommands = {{
     {"keys", &SimAgent::on_keys},
 }};
 
-SimAgent::SimAgent(boost::asio::io_context& io, const Options& options, ClientShared& shared,
-                   std::size_t index, std::uint64_t session_base, tls::Identity identity)
+SimAgent::SimAgent(boost::asio::io_context& io, const Options& options, mqtt::ClientShared& shared,
+                   Counters& counters, std::size_t index, std::uint64_t session_base,
+                   mqtt::tls::Identity identity)
     : options_(options),
       shared_(shared),
+      counters_(counters),
       index_(index),
       id_(device_id(options.seed, index)),
       session_(session_base),
@@ -94,7 +96,7 @@ void SimAgent::on_disconnected() { timer_.cancel(); }
 
 void SimAgent::on_message(std::string_view topic, std::string_view payload) {
   if (topic != proto::down_cmd_topic(id_)) {
-    ++shared_.counters.commands_unknown;
+    ++counters_.commands_unknown;
     return;
   }
   if (payload.empty()) {
@@ -102,7 +104,7 @@ void SimAgent::on_message(std::string_view topic, std::string_view payload) {
   }
   auto command = read_unverified(payload, shared_.max_packet_bytes);
   if (!command) {
-    ++shared_.counters.commands_rejected;
+    ++counters_.commands_rejected;
     shared_.log->warn("sim.command_rejected device={} reason={}", id_,
                       log::quoted(command.error().message));
     return;
@@ -113,7 +115,7 @@ void SimAgent::on_message(std::string_view topic, std::string_view payload) {
       return;
     }
   }
-  ++shared_.counters.commands_unknown;
+  ++counters_.commands_unknown;
   shared_.log->debug("sim.command_unsupported device={} type={}", id_, log::quoted(command->first));
 }
 
@@ -123,13 +125,13 @@ void SimAgent::on_keys(const boost::json::object& /*body*/) {
 
 void SimAgent::on_ack(const boost::json::object& body) {
   if (auto ack = proto::parse_ack(body); !ack) {
-    ++shared_.counters.commands_rejected;
+    ++counters_.commands_rejected;
     shared_.log->warn("sim.command_rejected device={} reason={}", id_,
                       log::quoted(ack.error().message));
     return;
   }
   // The sim keeps no outbox: the ack is only counted.
-  ++shared_.counters.acks_received;
+  ++counters_.acks_received;
 }
 
 std::string SimAgent::status(proto::State state) const {
@@ -139,12 +141,12 @@ std::string SimAgent::status(proto::State state) const {
 
 void SimAgent::send(proto::UpKind kind, const std::string& payload, bool retain) {
   if (auto r = client_.publish(proto::up_topic(id_, kind), payload, 1, retain); !r) {
-    ++shared_.counters.failed;
+    ++counters_.failed;
     shared_.log->debug("sim.publish_failed device={} kind={} reason={}", id_,
                        proto::up_kind_name(kind), log::quoted(r.error().message));
     return;
   }
-  ++shared_.counters.sent;
+  ++counters_.sent;
 }
 
 void SimAgent::arm(double seconds) {

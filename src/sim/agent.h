@@ -1,6 +1,6 @@
 // One simulated agent of hecs-sim: the messages hecs-agent sends (hello and status on every
 // connection, telemetry at an interval, the last will, offline status on a clean stop) and the
-// down messages it answers, over its own SimClient. Lives on the io_context's thread.
+// down messages it answers, over its own mqtt::Client. Lives on the io_context's thread.
 #pragma once
 
 #include <array>
@@ -12,20 +12,22 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/mqtt/client.h"
+#include "common/mqtt/tls.h"
+#include "common/random.h"
 #include "proto/proto.h"
-#include "sim/random.h"
+#include "sim/counters.h"
 #include "sim/sim.h"
-#include "sim/sim_client.h"
-#include "sim/tls.h"
 
 namespace hecs::sim {
 
-class SimAgent final : private ClientEvents {
+class SimAgent final : private mqtt::ClientEvents {
  public:
-  // `options` and `shared` outlive the agent. Sessions start above `session_base`. `identity`:
-  // the agent's client certificate for TLS (empty: none).
-  SimAgent(boost::asio::io_context& io, const Options& options, ClientShared& shared,
-           std::size_t index, std::uint64_t session_base, tls::Identity identity = {});
+  // `options`, `shared` and `counters` outlive the agent. Sessions start above `session_base`.
+  // `identity`: the agent's client certificate for TLS (empty: none).
+  SimAgent(boost::asio::io_context& io, const Options& options, mqtt::ClientShared& shared,
+           Counters& counters, std::size_t index, std::uint64_t session_base,
+           mqtt::tls::Identity identity = {});
 
   void start();
   // Sends status offline when connected, then DISCONNECT; `done` runs once the link is closed.
@@ -56,14 +58,15 @@ class SimAgent final : private ClientEvents {
   proto::Telemetry sample();
 
   const Options& options_;
-  ClientShared& shared_;
+  mqtt::ClientShared& shared_;
+  Counters& counters_;
   std::size_t index_;
   std::string id_;
   std::uint64_t session_;
   boost::asio::steady_timer timer_;  // the next telemetry sample
   Rng rng_;
-  tls::Identity identity_;  // before client_, which points to it
-  SimClient client_;
+  mqtt::tls::Identity identity_;  // before client_, which points to it
+  mqtt::Client client_;
   std::uint64_t samples_ = 0, rx_ = 0, tx_ = 0;
 };
 

@@ -261,14 +261,14 @@ asio::awaitable<Result<void>> Enroller::Impl::connect(Link& link) {
     link.stream.reset();
     co_return fail(Errc::unavailable, fmt::format("connect {}: {}", host_header, ec.message()));
   }
-  if (auto named = tls::expect_peer(link.stream->native_handle(), url.host); !named) {
+  if (auto named = mqtt::tls::expect_peer(link.stream->native_handle(), url.host); !named) {
     link.stream.reset();
     co_return tl::unexpected(named.error());
   }
   tcp_stream.expires_after(options.timeout);
   auto [handshake] = co_await link.stream->async_handshake(asio::ssl::stream_base::client, kAwait);
   if (handshake) {
-    auto reason = tls::handshake_failure(link.stream->native_handle(), handshake.message());
+    auto reason = mqtt::tls::handshake_failure(link.stream->native_handle(), handshake.message());
     link.stream.reset();
     co_return fail(Errc::unavailable, fmt::format("tls handshake {}: {}", host_header, reason));
   }
@@ -309,7 +309,8 @@ asio::awaitable<Result<Answer>> Enroller::Impl::exchange(Link& link, std::string
   co_return Answer{static_cast<int>(response.result_int()), std::move(response.body())};
 }
 
-Result<std::unique_ptr<Enroller>> Enroller::create(asio::io_context& io, const tls::Context& tls,
+Result<std::unique_ptr<Enroller>> Enroller::create(asio::io_context& io,
+                                                   const mqtt::tls::Context& tls,
                                                    EnrollOptions options, Done done) {
   auto url = parse_enroll_url(options.url);
   if (!url) {

@@ -16,9 +16,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/mqtt/tls.h"
 #include "common/result.h"
 #include "sim/state_dir.h"
-#include "sim/tls.h"
 
 namespace hecs::sim {
 
@@ -52,8 +52,8 @@ class Enroller {
   // `tls` (the CA that the server's certificate must chain to) outlives the Enroller. The host
   // is resolved now: Errc::unavailable when it cannot be, Errc::invalid_input for a bad URL.
   static Result<std::unique_ptr<Enroller>> create(boost::asio::io_context& io,
-                                                  const tls::Context& tls, EnrollOptions options,
-                                                  Done done);
+                                                  const mqtt::tls::Context& tls,
+                                                  EnrollOptions options, Done done);
   ~Enroller();
   Enroller(const Enroller&) = delete;
   Enroller(Enroller&&) = delete;

@@ -16,7 +16,7 @@ Result<std::unique_ptr<Fleet>> Fleet::create(asio::io_context& io, const Options
                                              FleetSetup setup) {
   auto fleet = std::unique_ptr<Fleet>(new Fleet(io, options, std::move(setup)));
   if (fleet->shared_.tls != nullptr) {
-    auto loader = tls::IdentityLoader::create();
+    auto loader = mqtt::tls::IdentityLoader::create();
     if (!loader) {
       return tl::unexpected(loader.error());
     }
@@ -51,7 +51,12 @@ Fleet::Fleet(asio::io_context& io, const Options& options, FleetSetup setup)
       progress_timer_(io),
       duration_timer_(io) {
   shared_.tls = setup.tls;
-  shared_.tls_host = std::move(setup.tls_host);
+  shared_.host = std::move(setup.tls_host);
+  if (!shared_.broker.empty()) {
+    shared_.port = shared_.broker.front().port();
+  }
+  shared_.log = log::get("sim");
+  shared_.link_log_level = spdlog::level::debug;  // thousands of agents: counted, not logged
   agents_.reserve(options.count);
 }
 
@@ -161,14 +166,14 @@ void Fleet::ramp() {
 }
 
 void Fleet::start_agent(Ready ready) {
-  tls::Identity identity;
+  mqtt::tls::Identity identity;
   if (shared_.tls != nullptr) {
     const std::string id = id_of(ready.offset);
     auto pem =
         ready.issued ? Result<StoredIdentity>(std::move(*ready.issued)) : state_dir_->load(id);
     auto parsed =
         pem ? loader_->load(pem->key_pem, pem->cert_pem, id, SystemClock{}.now_ms() / 1000)
-            : Result<tls::Identity>(tl::unexpected(pem.error()));
+            : Result<mqtt::tls::Identity>(tl::unexpected(pem.error()));
     if (!parsed) {
       if (enroller_ && !ready.issued) {
         shared_.log->warn("sim.certificate_unusable device={} reason={} action=enrol", id,
@@ -183,7 +188,7 @@ void Fleet::start_agent(Ready ready) {
     }
     identity = std::move(*parsed);
   }
-  agents_.push_back(std::make_unique<SimAgent>(io_, options_, shared_,
+  agents_.push_back(std::make_unique<SimAgent>(io_, options_, shared_, counters_,
                                                options_.first_index + ready.offset, session_base_,
                                                std::move(identity)));
   agents_.back()->start();

@@ -17,29 +17,29 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/mqtt/client.h"
+#include "common/mqtt/tls.h"
 #include "common/result.h"
 #include "sim/agent.h"
 #include "sim/counters.h"
 #include "sim/enroll.h"
 #include "sim/sim.h"
-#include "sim/sim_client.h"
 #include "sim/state_dir.h"
-#include "sim/tls.h"
 
 namespace hecs::sim {
 
 struct FleetSetup {
   std::vector<boost::asio::ip::tcp::endpoint> broker;
-  const tls::Context* tls = nullptr;  // mqtts:// and enrolment; outlives the fleet
-  std::string tls_host;               // what the broker's certificate must name
-  std::optional<StateDir> state_dir;  // with tls
-  std::string enroll_token;           // with Options::enroll_url
+  const mqtt::tls::Context* tls = nullptr;  // mqtts:// and enrolment; outlives the fleet
+  std::string tls_host;                     // what the broker's certificate must name
+  std::optional<StateDir> state_dir;        // with tls
+  std::string enroll_token;                 // with Options::enroll_url
 };
 
 class Fleet {
  public:
   // `options` outlives the fleet. Errc from Enroller::create (an unresolvable host) and
-  // tls::IdentityLoader::create.
+  // mqtt::tls::IdentityLoader::create.
   static Result<std::unique_ptr<Fleet>> create(boost::asio::io_context& io, const Options& options,
                                                FleetSetup setup);
   Fleet(const Fleet&) = delete;
@@ -80,9 +80,9 @@ class Fleet {
   boost::asio::io_context& io_;
   const Options& options_;
   Counters counters_;
-  ClientShared shared_;
+  mqtt::ClientShared shared_;
   std::optional<StateDir> state_dir_;
-  std::optional<tls::IdentityLoader> loader_;  // with tls
+  std::optional<mqtt::tls::IdentityLoader> loader_;  // with tls
   std::string enroll_token_;
   std::unique_ptr<Enroller> enroller_;
   // Session numbers start at the wall clock, so a later run's sessions are above an earlier

@@ -15,11 +15,11 @@
 
 #include "common/config/config.h"
 #include "common/log.h"
+#include "common/mqtt/tls.h"
 #include "common/net/mqtt.h"
 #include "common/net/signals.h"
+#include "common/random.h"
 #include "sim/fleet.h"
-#include "sim/random.h"
-#include "sim/tls.h"
 
 namespace hecs::sim {
 namespace asio = boost::asio;
@@ -111,9 +111,9 @@ int run(const Options& options) {
     setup.enroll_token = std::move(*token);
   }
   auto url = net::parse_mqtt_url(options.mqtt_url);  // checked by check_options
-  std::optional<tls::Context> tls;
+  std::optional<mqtt::tls::Context> tls;
   if (url->tls || enrol) {
-    auto context = tls::Context::create(options.ca_file);
+    auto context = mqtt::tls::Context::create(options.ca_file);
     if (!context) {
       std::cerr << "hecs-sim: --ca-file: " << context.error().message << "\n";
       return config::kUsageExitCode;

@@ -11,8 +11,8 @@
 
 #include "common/clock.h"
 #include "common/crypto/crypto.h"
+#include "common/mqtt/tls.h"
 #include "sim/sim.h"
-#include "sim/tls.h"
 #include "support/tempdir.h"
 
 namespace hecs::sim {

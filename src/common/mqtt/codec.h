@@ -1,4 +1,4 @@
-// MQTT 3.1.1 packets as bytes, for hecs-sim's own client (sim_client.h): the encoders append to
+// MQTT 3.1.1 packets as bytes, for the project's own client (client.h): the encoders append to
 // a buffer, the decoder reads one packet from the front of a byte stream. Pure functions, no I/O,
 // nothing thrown. Only what a client of the HECS protocol needs: CONNECT (with a will),
 // PUBLISH QoS 0/1, PUBACK, SUBSCRIBE, PINGREQ and DISCONNECT out; CONNACK, PUBLISH QoS 0/1,
@@ -18,7 +18,7 @@
 
 #include "common/result.h"
 
-namespace hecs::sim::mqtt {
+namespace hecs::mqtt {
 
 // §2.2.3: four bytes of seven bits.
 inline constexpr std::size_t kMaxRemainingLength = 268'435'455;
@@ -118,4 +118,4 @@ Result<std::optional<Decoded>> decode_packet(std::string_view data,
 // §3.2.2.3: "unacceptable protocol version", …; "unknown" past 5.
 std::string_view connack_reason(std::uint8_t return_code);
 
-}  // namespace hecs::sim::mqtt
+}  // namespace hecs::mqtt

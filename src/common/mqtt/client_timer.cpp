@@ -1,11 +1,11 @@
-// SimClient's one timer (sim_client.h): the deadline of a connection attempt, the keepalive,
+// Client's one timer (client.h): the deadline of a connection attempt, the keepalive,
 // the retry after a backoff, and the bound on a clean stop.
-#include "sim/sim_client.h"
+#include "common/mqtt/client.h"
 
-namespace hecs::sim {
+namespace hecs::mqtt {
 using boost::system::error_code;
 
-void SimClient::arm_timer(Clock::time_point deadline) {
+void Client::arm_timer(Clock::time_point deadline) {
   deadline_ = deadline;
   timer_.expires_at(deadline);
   timer_.async_wait([this](error_code ec) {
@@ -20,7 +20,7 @@ void SimClient::arm_timer(Clock::time_point deadline) {
   });
 }
 
-void SimClient::on_deadline() {
+void Client::on_deadline() {
   switch (state_) {
     case State::waiting:
       attempt();
@@ -43,7 +43,7 @@ void SimClient::on_deadline() {
 
 // As libmosquitto does: a PINGREQ once nothing went out or nothing came in for a keepalive, and
 // the link is dead when its PINGRESP has not come one keepalive later.
-void SimClient::check_keepalive() {
+void Client::check_keepalive() {
   auto now = Clock::now();
   if (ping_outstanding_ && now >= ping_sent_ + keepalive_) {
     ++shared_.counters.ping_timeouts;
@@ -60,4 +60,4 @@ void SimClient::check_keepalive() {
                               : std::min(last_out_, last_in_) + keepalive_);
 }
 
-}  // namespace hecs::sim
+}  // namespace hecs::mqtt

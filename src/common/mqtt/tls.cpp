@@ -1,4 +1,4 @@
-#include "sim/tls.h"
+#include "common/mqtt/tls.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -16,7 +16,7 @@
 
 #include "common/log.h"
 
-namespace hecs::sim::tls {
+namespace hecs::mqtt::tls {
 
 void Free::operator()(ssl_st* p) const noexcept { SSL_free(p); }
 void Free::operator()(ssl_ctx_st* p) const noexcept { SSL_CTX_free(p); }
@@ -91,7 +91,7 @@ Result<Context> Context::create(const std::string& ca_file) {
   }
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   // Idle links give their record buffers back (about 34 KiB each); writes may stop after a
-  // record and resume from a buffer that moved (sim_client.cpp queues behind them).
+  // record and resume from a buffer that moved (client.cpp queues behind them).
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // No session resumption (every attempt is a new session anyway), no renegotiation; a broker
@@ -260,4 +260,4 @@ void Session::close() {
   ssl_.reset();
 }
 
-}  // namespace hecs::sim::tls
+}  // namespace hecs::mqtt::tls

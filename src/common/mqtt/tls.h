@@ -1,4 +1,4 @@
-// TLS for hecs-sim's MQTT connections (sim_client.h, DESIGN §3): OpenSSL driven by the readiness
+// TLS for the project's MQTT client (client.h, DESIGN §3): OpenSSL driven by the readiness
 // of each agent's own socket, as the plain client is, so a TLS link still holds one descriptor
 // and, while idle, no buffer (SSL_MODE_RELEASE_BUFFERS). asio::ssl::stream was not used: its
 // reads cannot wait for readiness, so every connection would need its own read buffer, and each
@@ -6,7 +6,7 @@
 // 700 MB at 10,000 agents.
 //
 // Threading: a Context and the Identities are shared by all the agents of the one io_context
-// thread; a Session belongs to one SimClient.
+// thread; a Session belongs to one Client.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +22,7 @@ struct ssl_ctx_st;
 struct x509_st;
 struct evp_pkey_st;
 
-namespace hecs::sim::tls {
+namespace hecs::mqtt::tls {
 
 struct Free {
   void operator()(ssl_st* p) const noexcept;
@@ -127,4 +127,4 @@ class Session {
   std::unique_ptr<ssl_st, Free> ssl_;
 };
 
-}  // namespace hecs::sim::tls
+}  // namespace hecs::mqtt::tls

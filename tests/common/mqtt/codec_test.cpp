@@ -1,6 +1,6 @@
 // hecs-sim's MQTT 3.1.1 codec against bytes computed by hand from the standard (OASIS MQTT
 // 3.1.1, §2 and §3).
-#include "sim/mqtt_codec.h"
+#include "common/mqtt/codec.h"
 
 #include <initializer_list>
 #include <variant>
@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-namespace hecs::sim::mqtt {
+namespace hecs::mqtt {
 namespace {
 
 std::string bytes(std::initializer_list<int> values) {
@@ -302,4 +302,4 @@ TEST(MqttDecode, RefusesARemainingLengthOfFiveBytes) {
 }
 
 }  // namespace
-}  // namespace hecs::sim::mqtt
+}  // namespace hecs::mqtt

@@ -1,12 +1,13 @@
-// Small deterministic randomness for hecs-sim: device ids and payload values follow from --seed.
-// One generator per agent, so it is kept to 8 bytes (std::mt19937_64 is 2.5 KB: 50 MB at 20,000
-// agents).
+// Small deterministic randomness: hecs-sim's device ids and payload values follow from --seed,
+// and each MQTT client's backoff jitter comes from its own generator.
+// One generator per agent or client, so it is kept to 8 bytes (std::mt19937_64 is 2.5 KB: 50 MB at
+// 20,000 agents).
 #pragma once
 
 #include <cstdint>
 #include <limits>
 
-namespace hecs::sim {
+namespace hecs {
 
 // SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number generators", 2014).
 inline std::uint64_t splitmix64(std::uint64_t& state) {
@@ -29,4 +30,4 @@ class Rng {
   std::uint64_t state_;
 };
 
-}  // namespace hecs::sim
+}  // namespace hecs

@@ -1,7 +1,7 @@
-// hecs-sim's MQTT client against a scripted peer. The happy paths run against real Mosquitto in
+// The project's MQTT client against a scripted peer. The happy paths run against real Mosquitto in
 // tests/integration/sim_test.cpp; what a real broker never does (malformed packets, a refused
 // CONNECT, a PINGRESP that never comes, PUBACKs withheld) needs FakeBroker.
-#include "sim/sim_client.h"
+#include "common/mqtt/client.h"
 
 #include <atomic>
 #include <thread>
@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace hecs::sim {
+namespace hecs::mqtt {
 namespace {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
@@ -119,7 +119,7 @@ struct Recorder : ClientEvents {
   }
 };
 
-class SimClientTest : public ::testing::Test {
+class MqttClientTest : public ::testing::Test {
  protected:
   // Runs the client's loop while `script` drives the broker side; fails after 15 s.
   void run(const std::function<void()>& script) {
@@ -172,13 +172,13 @@ class SimClientTest : public ::testing::Test {
 
   FakeBroker broker_;
   asio::io_context io_{1};
-  Counters counters_;
+  ClientCounters counters_;
   ClientShared shared_{{broker_.endpoint()}, counters_};
   Recorder events_;
-  SimClient client_{io_, shared_, events_, "dev-1", 1, "down/dev-1", 7};
+  Client client_{io_, shared_, events_, "dev-1", 1, "down/dev-1", 7};
 };
 
-TEST_F(SimClientTest, ConnectsWithItsWillAndSubscribesToItsTopicAtQos1) {
+TEST_F(MqttClientTest, ConnectsWithItsWillAndSubscribesToItsTopicAtQos1) {
   client_.start();
   run([&] {
     auto connect = connect_and_accept();
@@ -200,7 +200,7 @@ TEST_F(SimClientTest, ConnectsWithItsWillAndSubscribesToItsTopicAtQos1) {
   });
 }
 
-TEST_F(SimClientTest, CountsARefusedConnectAndTriesAgainWithANewWill) {
+TEST_F(MqttClientTest, CountsARefusedConnectAndTriesAgainWithANewWill) {
   client_.start();
   run([&] {
     ASSERT_TRUE(broker_.accept());
@@ -215,7 +215,7 @@ TEST_F(SimClientTest, CountsARefusedConnectAndTriesAgainWithANewWill) {
   EXPECT_EQ(events_.wills, 2);
 }
 
-TEST_F(SimClientTest, ClosesTheConnectionOnAMalformedPacketAndReconnects) {
+TEST_F(MqttClientTest, ClosesTheConnectionOnAMalformedPacketAndReconnects) {
   client_.start();
   run([&] {
     connect_and_accept();
@@ -231,7 +231,7 @@ TEST_F(SimClientTest, ClosesTheConnectionOnAMalformedPacketAndReconnects) {
   EXPECT_EQ(counters_.connected, 0u);
 }
 
-TEST_F(SimClientTest, SendsPingreqWhenIdleAndDropsTheLinkWhenNoPingrespComes) {
+TEST_F(MqttClientTest, SendsPingreqWhenIdleAndDropsTheLinkWhenNoPingrespComes) {
   client_.start();
   run([&] {
     connect_and_accept();
@@ -244,7 +244,7 @@ TEST_F(SimClientTest, SendsPingreqWhenIdleAndDropsTheLinkWhenNoPingrespComes) {
   EXPECT_EQ(events_.disconnects, 1);
 }
 
-TEST_F(SimClientTest, KeepsALinkWhosePingsAreAnswered) {
+TEST_F(MqttClientTest, KeepsALinkWhosePingsAreAnswered) {
   client_.start();
   run([&] {
     connect_and_accept();
@@ -259,14 +259,14 @@ TEST_F(SimClientTest, KeepsALinkWhosePingsAreAnswered) {
   EXPECT_EQ(events_.disconnects, 0);
 }
 
-TEST_F(SimClientTest, RefusesQos1PublishesBeyondTheInFlightWindow) {
+TEST_F(MqttClientTest, RefusesQos1PublishesBeyondTheInFlightWindow) {
   client_.start();
   run([&] {
     connect_and_accept();
     broker_.read_packet();  // SUBSCRIBE
     on_loop([&] {
       ASSERT_TRUE(client_.connected());
-      for (std::size_t i = 0; i < kMaxInFlight; ++i) {
+      for (std::size_t i = 0; i < shared_.max_in_flight; ++i) {
         EXPECT_TRUE(client_.publish("up", "m", 1, false)) << i;
       }
       auto refused = client_.publish("up", "m", 1, false);
@@ -288,7 +288,7 @@ TEST_F(SimClientTest, RefusesQos1PublishesBeyondTheInFlightWindow) {
   });
 }
 
-TEST_F(SimClientTest, AcknowledgesAQos1PublishAndHandsItOver) {
+TEST_F(MqttClientTest, AcknowledgesAQos1PublishAndHandsItOver) {
   client_.start();
   run([&] {
     connect_and_accept();
@@ -303,7 +303,7 @@ TEST_F(SimClientTest, AcknowledgesAQos1PublishAndHandsItOver) {
   EXPECT_EQ(events_.messages[0], "down/dev-1 {\"type\":\"ack\"}");
 }
 
-TEST_F(SimClientTest, ReassemblesAPacketThatArrivesInPieces) {
+TEST_F(MqttClientTest, ReassemblesAPacketThatArrivesInPieces) {
   client_.start();
   run([&] {
     connect_and_accept();
@@ -322,7 +322,7 @@ TEST_F(SimClientTest, ReassemblesAPacketThatArrivesInPieces) {
   EXPECT_EQ(counters_.protocol_errors, 0u);
 }
 
-TEST_F(SimClientTest, StopWritesWhatIsQueuedThenDisconnects) {
+TEST_F(MqttClientTest, StopWritesWhatIsQueuedThenDisconnects) {
   client_.start();
   bool stopped = false;
   run([&] {
@@ -342,4 +342,4 @@ TEST_F(SimClientTest, StopWritesWhatIsQueuedThenDisconnects) {
 }
 
 }  // namespace
-}  // namespace hecs::sim
+}  // namespace hecs::mqtt

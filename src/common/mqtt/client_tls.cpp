@@ -1,11 +1,11 @@
-// The TLS steps of SimClient (sim_client.h): the same socket, readiness and generation rules as
-// the plain path in sim_client.cpp, with the session between the bytes and the socket.
+// The TLS steps of Client (client.h): the same socket, readiness and generation rules as
+// the plain path in client.cpp, with the session between the bytes and the socket.
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
-#include "sim/sim_client.h"
+#include "common/mqtt/client.h"
 
-namespace hecs::sim {
+namespace hecs::mqtt {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -17,9 +17,9 @@ constexpr int kReadRounds = 16;
 
 }  // namespace
 
-void SimClient::tls_start() {
+void Client::tls_start() {
   auto session =
-      tls::Session::create(*shared_.tls, identity_, socket_.native_handle(), shared_.tls_host);
+      tls::Session::create(*shared_.tls, identity_, socket_.native_handle(), shared_.host);
   if (!session) {
     ++shared_.counters.tls_failures;
     drop(spdlog::level::warn, fmt::format("tls: {}", session.error().message));
@@ -29,7 +29,7 @@ void SimClient::tls_start() {
   tls_handshake();
 }
 
-void SimClient::tls_handshake() {
+void Client::tls_handshake() {
   auto step = tls_.handshake();
   switch (step.io) {
     case tls::Io::done:
@@ -37,7 +37,7 @@ void SimClient::tls_handshake() {
       return;
     case tls::Io::want_read:
     case tls::Io::want_write:
-      tls_wait(step.io, &SimClient::tls_handshake);
+      tls_wait(step.io, &Client::tls_handshake);
       return;
     case tls::Io::closed:
       step.error = "closed by the broker";
@@ -49,7 +49,7 @@ void SimClient::tls_handshake() {
   }
 }
 
-void SimClient::tls_read() {
+void Client::tls_read() {
   auto& buffer = shared_.read_buffer;
   for (int round = 0; round < kReadRounds; ++round) {
     auto step = tls_.read(buffer.data(), buffer.size());
@@ -63,7 +63,7 @@ void SimClient::tls_read() {
         arm_read();
         return;
       case tls::Io::want_write:
-        tls_wait(step.io, &SimClient::tls_read);
+        tls_wait(step.io, &Client::tls_read);
         return;
       case tls::Io::closed:
         drop(spdlog::level::info, "closed by the broker");
@@ -82,7 +82,7 @@ void SimClient::tls_read() {
   });
 }
 
-void SimClient::tls_write() {
+void Client::tls_write() {
   while (tls_written_ < writing_.size()) {
     auto step = tls_.write(writing_.data() + tls_written_, writing_.size() - tls_written_);
     switch (step.io) {
@@ -91,7 +91,7 @@ void SimClient::tls_write() {
         break;
       case tls::Io::want_read:
       case tls::Io::want_write:
-        tls_wait(step.io, &SimClient::tls_write);
+        tls_wait(step.io, &Client::tls_write);
         return;
       case tls::Io::closed:
         drop(spdlog::level::info, "closed by the broker");
@@ -104,7 +104,7 @@ void SimClient::tls_write() {
   on_written({});
 }
 
-void SimClient::tls_wait(tls::Io what, void (SimClient::*then)()) {
+void Client::tls_wait(tls::Io what, void (Client::*then)()) {
   auto type = what == tls::Io::want_read ? asio::ip::tcp::socket::wait_read
                                          : asio::ip::tcp::socket::wait_write;
   socket_.async_wait(type, [this, then, generation = generation_](error_code ec) {
@@ -119,9 +119,14 @@ void SimClient::tls_wait(tls::Io what, void (SimClient::*then)()) {
   });
 }
 
-void SimClient::tls_failed(const tls::Step& step, std::string_view doing) {
+void Client::tls_failed(const tls::Step& step, std::string_view doing) {
   ++shared_.counters.tls_failures;
-  drop(spdlog::level::warn, fmt::format("{}: {}", doing, step.error));
+  // A broker that refuses our certificate (revoked, expired, another CA) or whose own does not
+  // verify: an operator must act, while we keep trying with backoff.
+  shared_.log->warn("mqtt.tls_refused client={} host={} port={} reason={}", client_id_,
+                    shared_.host, shared_.port,
+                    log::quoted(fmt::format("{}: {}", doing, step.error)));
+  drop(spdlog::level::debug, fmt::format("{}: {}", doing, step.error));
 }
 
-}  // namespace hecs::sim
+}  // namespace hecs::mqtt

@@ -1,4 +1,4 @@
-#include "sim/sim_client.h"
+#include "common/mqtt/client.h"
 
 #include <algorithm>
 #include <random>
@@ -8,13 +8,13 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
-namespace hecs::sim {
+namespace hecs::mqtt {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-SimClient::SimClient(asio::io_context& io, ClientShared& shared, ClientEvents& events,
-                     std::string client_id, std::uint16_t keepalive_s, std::string subscription,
-                     std::uint64_t seed, const tls::Identity* identity)
+Client::Client(asio::io_context& io, ClientShared& shared, ClientEvents& events,
+               std::string client_id, std::uint16_t keepalive_s, std::string subscription,
+               std::uint64_t seed, const tls::Identity* identity)
     : socket_(io),
       timer_(io),
       shared_(shared),
@@ -25,18 +25,18 @@ SimClient::SimClient(asio::io_context& io, ClientShared& shared, ClientEvents& e
       rng_(seed),
       identity_(identity) {}
 
-void SimClient::start() {
+void Client::start() {
   if (state_ == State::idle) {
     attempt();
   }
 }
 
-void SimClient::attempt() {
+void Client::attempt() {
   ++attempts_;
   state_ = State::connecting;
   out_.clear();
   std::string().swap(pending_);
-  in_flight_count_ = 0;
+  in_flight_.clear();
   subscribe_id_ = 0;
   ping_outstanding_ = false;
   // The will is asked for before the connection exists: each attempt is a new session (S28).
@@ -45,20 +45,51 @@ void SimClient::attempt() {
           out_, {client_id_, true, static_cast<std::uint16_t>(keepalive_.count()), &will});
       !r) {
     // Our own ids, topics and payloads are far below MQTT's limits: a bug, not input.
-    shared_.log->error("sim.connect_unencodable client={} error={}", client_id_,
+    shared_.log->error("mqtt.connect_unencodable client={} error={}", client_id_,
                        log::quoted(r.error().message));
     state_ = State::stopped;
     return;
   }
   // CONNECT and CONNACK must both happen within one keepalive, as libmosquitto's clients expect.
   arm_timer(Clock::now() + keepalive_);
-  const auto& endpoint = shared_.broker[(attempts_ - 1) % shared_.broker.size()];
+  if (shared_.broker.empty()) {
+    resolve();
+    return;
+  }
+  connect_to(shared_.broker[(attempts_ - 1) % shared_.broker.size()]);
+}
+
+void Client::connect_to(const asio::ip::tcp::endpoint& endpoint) {
   socket_.async_connect(endpoint, [this, generation = generation_](error_code ec) {
     on_tcp_connected(generation, ec);
   });
 }
 
-void SimClient::on_tcp_connected(std::uint32_t generation, error_code ec) {
+// Asio resolves on a thread of its own, so a slow DNS server never stalls the loop; the
+// attempt's deadline (armed in attempt()) bounds the whole of it.
+void Client::resolve() {
+  if (!resolver_) {
+    resolver_ = std::make_unique<asio::ip::tcp::resolver>(socket_.get_executor());
+  }
+  resolver_->async_resolve(
+      shared_.host, std::to_string(shared_.port), asio::ip::tcp::resolver::numeric_service,
+      [this, generation = generation_](error_code ec,
+                                       const asio::ip::tcp::resolver::results_type& results) {
+        if (generation != generation_) {
+          return;
+        }
+        if (ec || results.empty()) {
+          drop(spdlog::level::warn,
+               fmt::format("resolve {}: {}", shared_.host, ec ? ec.message() : "no address"));
+          return;
+        }
+        auto it = results.begin();
+        std::advance(it, static_cast<std::ptrdiff_t>((attempts_ - 1) % results.size()));
+        connect_to(it->endpoint());
+      });
+}
+
+void Client::on_tcp_connected(std::uint32_t generation, error_code ec) {
   if (generation != generation_) {
     return;
   }
@@ -81,14 +112,14 @@ void SimClient::on_tcp_connected(std::uint32_t generation, error_code ec) {
   on_link_up();
 }
 
-void SimClient::on_link_up() {
+void Client::on_link_up() {
   state_ = State::handshaking;
   last_in_ = last_out_ = Clock::now();
   flush();
   arm_read();
 }
 
-void SimClient::arm_read() {
+void Client::arm_read() {
   // Waiting for readability rather than reading into a buffer of our own: an idle connection
   // then holds no read buffer at all (20,000 of them would hold megabytes).
   socket_.async_wait(
@@ -96,7 +127,7 @@ void SimClient::arm_read() {
       [this, generation = generation_](error_code ec) { on_readable(generation, ec); });
 }
 
-void SimClient::on_readable(std::uint32_t generation, error_code ec) {
+void Client::on_readable(std::uint32_t generation, error_code ec) {
   if (generation != generation_) {
     return;
   }
@@ -130,7 +161,7 @@ void SimClient::on_readable(std::uint32_t generation, error_code ec) {
   arm_read();
 }
 
-bool SimClient::consume(std::string_view data) {
+bool Client::consume(std::string_view data) {
   const bool buffered = !pending_.empty();
   if (buffered) {
     pending_.append(data);
@@ -166,7 +197,10 @@ bool SimClient::consume(std::string_view data) {
   return true;
 }
 
-void SimClient::handle(const mqtt::Packet& packet) {
+void Client::handle(const mqtt::Packet& packet) {
+  if (reconnect_now_) {
+    return;  // our DISCONNECT is on its way: the rest of this link no longer matters
+  }
   if (state_ == State::handshaking && !std::holds_alternative<mqtt::Connack>(packet)) {
     ++shared_.counters.protocol_errors;
     drop(spdlog::level::warn, "packet before CONNACK");
@@ -175,10 +209,10 @@ void SimClient::handle(const mqtt::Packet& packet) {
   if (const auto* connack = std::get_if<mqtt::Connack>(&packet)) {
     on_connack(*connack);
   } else if (const auto* puback = std::get_if<mqtt::Puback>(&packet)) {
-    auto end = in_flight_.begin() + static_cast<std::ptrdiff_t>(in_flight_count_);
-    auto it = std::find(in_flight_.begin(), end, puback->packet_id);
-    if (it != end) {
-      *it = in_flight_[--in_flight_count_];
+    auto it = std::find(in_flight_.begin(), in_flight_.end(), puback->packet_id);
+    if (it != in_flight_.end()) {
+      *it = in_flight_.back();
+      in_flight_.pop_back();
       ++shared_.counters.puback_received;
     }
   } else if (const auto* suback = std::get_if<mqtt::Suback>(&packet)) {
@@ -195,7 +229,7 @@ void SimClient::handle(const mqtt::Packet& packet) {
   }
 }
 
-void SimClient::on_connack(const mqtt::Connack& connack) {
+void Client::on_connack(const mqtt::Connack& connack) {
   if (state_ != State::handshaking) {
     ++shared_.counters.protocol_errors;
     drop(spdlog::level::warn, "second CONNACK");
@@ -209,12 +243,14 @@ void SimClient::on_connack(const mqtt::Connack& connack) {
   }
   state_ = State::connected;
   backoff_ = kMinBackoff;
+  shared_.log->log(shared_.link_log_level, "mqtt.connected client={} host={} port={} tls={}",
+                   client_id_, shared_.host, shared_.port, shared_.tls != nullptr);
   ++shared_.counters.connected;
   ++shared_.counters.connections;
   if (!subscription_.empty()) {
     subscribe_id_ = next_packet_id();
     if (auto r = mqtt::append_subscribe(out_, subscribe_id_, subscription_, 1); !r) {
-      shared_.log->error("sim.subscribe_unencodable client={} error={}", client_id_,
+      shared_.log->error("mqtt.subscribe_unencodable client={} error={}", client_id_,
                          log::quoted(r.error().message));
     }
     last_out_ = Clock::now();
@@ -224,7 +260,7 @@ void SimClient::on_connack(const mqtt::Connack& connack) {
   events_.on_connected();
 }
 
-void SimClient::on_suback(const mqtt::Suback& suback) {
+void Client::on_suback(const mqtt::Suback& suback) {
   if (suback.packet_id != subscribe_id_) {
     return;  // not ours to check (none other is sent)
   }
@@ -232,20 +268,20 @@ void SimClient::on_suback(const mqtt::Suback& suback) {
   if (std::find(suback.return_codes.begin(), suback.return_codes.end(), 0x80) !=
       suback.return_codes.end()) {
     ++shared_.counters.subscribe_failed;
-    shared_.log->warn("sim.subscribe_refused client={} topic={}", client_id_,
+    shared_.log->warn("mqtt.subscribe_refused client={} topic={}", client_id_,
                       log::quoted(subscription_));
   }
 }
 
-Result<void> SimClient::publish(std::string_view topic, std::string_view payload, int qos,
-                                bool retain) {
+Result<void> Client::publish(std::string_view topic, std::string_view payload, int qos,
+                             bool retain) {
   if (state_ != State::connected) {
     return fail(Errc::unavailable, "not connected");
   }
-  if (qos > 0 && in_flight_count_ >= kMaxInFlight) {
+  if (qos > 0 && in_flight_.size() >= shared_.max_in_flight) {
     return fail(Errc::unavailable, "in-flight window full");
   }
-  if (out_.size() + writing_.size() >= kMaxQueuedBytes) {
+  if (out_.size() + writing_.size() >= shared_.max_queued_bytes) {
     return fail(Errc::unavailable, "write queue full");
   }
   std::uint16_t id = qos > 0 ? next_packet_id() : 0;
@@ -253,27 +289,27 @@ Result<void> SimClient::publish(std::string_view topic, std::string_view payload
     return r;
   }
   if (qos > 0) {
-    in_flight_[in_flight_count_++] = id;
+    in_flight_.push_back(id);
   }
   last_out_ = Clock::now();
   flush();
   return {};
 }
 
-std::uint16_t SimClient::next_packet_id() {
-  // The ids in use are at most kMaxInFlight + 1 of 65535: a few steps find a free one.
+std::uint16_t Client::next_packet_id() {
+  // The ids in use are at most max_in_flight + 1 of 65535: a few steps find a free one.
   for (;;) {
     if (++packet_id_ == 0) {
       packet_id_ = 1;
     }
-    auto end = in_flight_.begin() + static_cast<std::ptrdiff_t>(in_flight_count_);
-    if (packet_id_ != subscribe_id_ && std::find(in_flight_.begin(), end, packet_id_) == end) {
+    if (packet_id_ != subscribe_id_ &&
+        std::find(in_flight_.begin(), in_flight_.end(), packet_id_) == in_flight_.end()) {
       return packet_id_;
     }
   }
 }
 
-void SimClient::flush() {
+void Client::flush() {
   if (writing_now_ || out_.empty() || state_ == State::connecting) {
     return;
   }
@@ -298,7 +334,7 @@ void SimClient::flush() {
                     });
 }
 
-void SimClient::on_written(error_code ec) {
+void Client::on_written(error_code ec) {
   writing_now_ = false;
   if (ec) {
     drop(spdlog::level::info, fmt::format("write: {}", ec.message()));
@@ -309,13 +345,15 @@ void SimClient::on_written(error_code ec) {
     std::string().swap(writing_);  // idle links hold no write buffer
     if (state_ == State::stopping) {
       finish_stop();
+    } else if (reconnect_now_) {
+      drop(spdlog::level::debug, "reconnecting with a new identity");
     }
     return;
   }
   flush();
 }
 
-void SimClient::drop(spdlog::level::level_enum level, std::string_view reason) {
+void Client::drop(spdlog::level::level_enum level, std::string_view reason) {
   const bool was_connected = state_ == State::connected;
   const bool stopping = state_ == State::stopping;
   ++generation_;
@@ -326,15 +364,24 @@ void SimClient::drop(spdlog::level::level_enum level, std::string_view reason) {
   writing_now_ = false;
   std::string().swap(out_);
   std::string().swap(writing_);
-  in_flight_count_ = 0;
+  std::vector<std::uint16_t>().swap(in_flight_);
+  if (resolver_) {
+    resolver_->cancel();
+  }
   if (stopping) {
     finish_stop();
     return;
   }
-  shared_.log->log(level, "sim.link_lost client={} reason={}", client_id_, log::quoted(reason));
+  shared_.log->log(level, "mqtt.link_lost client={} host={} port={} reason={}", client_id_,
+                   shared_.host, shared_.port, log::quoted(reason));
   if (was_connected) {
     --shared_.counters.connected;
     events_.on_disconnected();
+  }
+  if (std::exchange(reconnect_now_, false)) {
+    backoff_ = kMinBackoff;
+    attempt();
+    return;
   }
   state_ = State::waiting;
   std::uniform_int_distribution<long> jitter(backoff_.count() / 2, backoff_.count());
@@ -342,7 +389,25 @@ void SimClient::drop(spdlog::level::level_enum level, std::string_view reason) {
   backoff_ = std::min(backoff_ * 2, kMaxBackoff);
 }
 
-void SimClient::stop(std::function<void()> done) {
+void Client::reconnect_with(const tls::Identity* identity) {
+  identity_ = identity;
+  if (state_ == State::idle || state_ == State::stopping || state_ == State::stopped) {
+    return;
+  }
+  reconnect_now_ = true;
+  if (state_ == State::connected) {
+    // DISCONNECT behind what is queued; on_written() closes the link once it is out.
+    mqtt::append_disconnect(out_);
+    state_ = State::handshaking;  // publish() refuses from now on
+    --shared_.counters.connected;
+    events_.on_disconnected();
+    flush();
+    return;
+  }
+  drop(spdlog::level::debug, "reconnecting with a new identity");
+}
+
+void Client::stop(std::function<void()> done) {
   on_stopped_ = std::move(done);
   if (state_ == State::connected) {
     --shared_.counters.connected;
@@ -359,7 +424,7 @@ void SimClient::stop(std::function<void()> done) {
   finish_stop();
 }
 
-void SimClient::finish_stop() {
+void Client::finish_stop() {
   state_ = State::stopped;
   ++generation_;
   tls_.close();
@@ -376,4 +441,4 @@ void SimClient::finish_stop() {
   }
 }
 
-}  // namespace hecs::sim
+}  // namespace hecs::mqtt

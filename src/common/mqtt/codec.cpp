@@ -1,8 +1,8 @@
-#include "sim/mqtt_codec.h"
+#include "common/mqtt/codec.h"
 
 #include <fmt/format.h>
 
-namespace hecs::sim::mqtt {
+namespace hecs::mqtt {
 namespace {
 
 constexpr std::size_t kMaxString = 65535;  // §1.5.3: a two-byte length
@@ -382,4 +382,4 @@ std::string_view connack_reason(std::uint8_t return_code) {
   }
 }
 
-}  // namespace hecs::sim::mqtt
+}  // namespace hecs::mqtt
