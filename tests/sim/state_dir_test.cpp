@@ -22,9 +22,9 @@ namespace fs = std::filesystem;
 std::int64_t now_s() { return SystemClock{}.now_ms() / 1000; }
 
 // One loader for the whole suite, as a fleet has: its decoder is used again and again.
-Result<tls::Identity> load(std::string_view key_pem, std::string_view cert_pem,
-                           std::string_view device_id, std::int64_t now) {
-  static auto loader = tls::IdentityLoader::create();
+Result<mqtt::tls::Identity> load(std::string_view key_pem, std::string_view cert_pem,
+                                 std::string_view device_id, std::int64_t now) {
+  static auto loader = mqtt::tls::IdentityLoader::create();
   EXPECT_TRUE(loader);
   return loader->load(key_pem, cert_pem, device_id, now);
 }
@@ -98,12 +98,12 @@ TEST(SimTlsIdentity, TakesTheCertificateIssuedForTheDeviceWithItsKey) {
   auto identity = load(pem.key_pem, pem.cert_pem, id, now_s());
   ASSERT_TRUE(identity) << identity.error().message;
   EXPECT_TRUE(*identity);
-  EXPECT_FALSE(tls::Identity());
+  EXPECT_FALSE(mqtt::tls::Identity());
 }
 
 TEST(SimTlsIdentity, OneLoaderReadsManyKeysEachWithItsOwnCertificate) {
   TestCa ca;
-  auto loader = tls::IdentityLoader::create();
+  auto loader = mqtt::tls::IdentityLoader::create();
   ASSERT_TRUE(loader) << loader.error().message;
   std::vector<StoredIdentity> pems;
   for (std::size_t i = 0; i < 20; ++i) {
@@ -156,13 +156,13 @@ TEST(SimTlsContext, RefusesACaFileWithoutACertificate) {
   test::TempDir tmp("sim-ca");
   auto path = tmp.path() / "ca.pem";
   std::ofstream(path) << "not a certificate\n";
-  auto context = tls::Context::create(path.string());
+  auto context = mqtt::tls::Context::create(path.string());
   ASSERT_FALSE(context);
   EXPECT_EQ(context.error().code, Errc::invalid_input);
-  EXPECT_FALSE(tls::Context::create((tmp.path() / "absent.pem").string()));
+  EXPECT_FALSE(mqtt::tls::Context::create((tmp.path() / "absent.pem").string()));
   TestCa ca;
   std::ofstream(path) << ca.ca.cert_pem();
-  EXPECT_TRUE(tls::Context::create(path.string()));
+  EXPECT_TRUE(mqtt::tls::Context::create(path.string()));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,14 +10,29 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "common/files.h"
 #include "common/log.h"
+#include "common/mqtt/client.h"
 #include "common/net/mqtt.h"
 #include "proto/proto.h"
 
 namespace hecs::agent::uplink {
 namespace asio = boost::asio;
 
-struct Uplink::Impl : std::enable_shared_from_this<Impl> {
+namespace {
+
+// What one down message may take: the control plane's signed commands are a few KiB (an ack of
+// 1000 ids is about 40 KiB); anything larger from the broker ends the connection (S23).
+constexpr std::size_t kMaxDownPacketBytes = std::size_t{256} * 1024;
+// Bytes our connection may queue for writing: the in-flight window of outbox entries, each at
+// most a telemetry sample or a result chunk.
+constexpr std::size_t kMaxQueuedBytes = std::size_t{4} * 1024 * 1024;
+// PEM files of the device's certificate and key.
+constexpr std::size_t kMaxPemBytes = std::size_t{64} * 1024;
+
+}  // namespace
+
+struct Uplink::Impl : std::enable_shared_from_this<Impl>, mqtt::ClientEvents {
   Impl(asio::io_context& io_, const Identity& identity_, SessionCounter& sessions_, Outbox& outbox_,
        CommandGate& gate_, UplinkOptions options_, std::function<std::string(std::uint64_t)> hello_)
       : io(io_),
@@ -37,7 +53,11 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
   std::function<bool(const proto::Command&)> command_handler;
   std::function<std::string(std::uint64_t)> hello;
   log::Logger log;
-  std::unique_ptr<net::MqttClient> mqtt;
+  mqtt::ClientCounters counters;
+  std::unique_ptr<mqtt::ClientShared> shared;
+  std::unique_ptr<mqtt::tls::Context> tls_context;  // mqtts:// only
+  std::unique_ptr<mqtt::tls::Identity> tls_identity;
+  std::unique_ptr<mqtt::Client> mqtt;
   // Message ids sent and not yet acknowledged, with when they were sent.
   std::map<std::string, std::chrono::steady_clock::time_point> in_flight;
   std::int64_t last_sent_seq = 0;  // highest seq handed to the broker since the last rewind
@@ -57,7 +77,55 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
     return proto::serialize(env);
   }
 
-  void on_connect() {
+  // Each connection attempt gets a new session number, and the will carries it (S28).
+  mqtt::Will will() override {
+    if (auto session = sessions.next(); !session) {
+      log->error("uplink.session_store_failed error={}", log::quoted(session.error().message));
+    }
+    return {proto::up_topic(identity.device_id, proto::UpKind::status),
+            status_payload(proto::State::offline, sessions.current()), 1, true};
+  }
+
+  void on_disconnected() override {
+    log->warn("uplink.offline device={} queued={}", identity.device_id, outbox.size().value_or(0));
+  }
+
+  // The CA and our certificate for mqtts://: both files are read now, so a renewal that wrote
+  // bad files is refused while the link stays on the old ones.
+  Result<void> load_tls(const net::MqttTls& files) {
+    auto context = mqtt::tls::Context::create(files.ca_file);
+    if (!context) {
+      return fail(std::move(context.error()), "mqtt tls ca_file");
+    }
+    auto made = std::make_unique<mqtt::tls::Identity>();
+    if (!files.cert_file.empty()) {
+      auto cert = files::read_small(files.cert_file, kMaxPemBytes);
+      auto key = cert ? files::read_small(files.key_file, kMaxPemBytes) : cert;
+      if (!cert || !key) {
+        return fail(Errc::invalid_input,
+                    fmt::format("mqtt tls: {}", (!cert ? cert : key).error().message));
+      }
+      auto loader = mqtt::tls::IdentityLoader::create();
+      if (!loader) {
+        return tl::unexpected(std::move(loader.error()));
+      }
+      auto loaded = loader->load(*key, *cert, identity.device_id, std::nullopt);
+      if (!loaded) {
+        return fail(std::move(loaded.error()), "mqtt tls certificate");
+      }
+      *made = std::move(*loaded);
+    }
+    tls_context = std::make_unique<mqtt::tls::Context>(std::move(*context));
+    shared->tls = tls_context.get();
+    // Sessions made with the old identity hold their own references to its certificate and key.
+    if (mqtt) {
+      mqtt->reconnect_with(made.get());
+    }
+    tls_identity = std::move(made);
+    return {};
+  }
+
+  void on_connected() override {
     rewind();
     auto session = sessions.current();
     // hello and status are retained state, not history: they go straight out, not through the
@@ -104,11 +172,11 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  void on_message(const net::MqttMessage& m) {
-    if (m.topic != proto::down_cmd_topic(identity.device_id)) {
+  void on_message(std::string_view topic, std::string_view payload) override {
+    if (topic != proto::down_cmd_topic(identity.device_id)) {
       return;
     }
-    auto command = gate.accept(m.payload, clock.now_ms() / 1000);
+    auto command = gate.accept(payload, clock.now_ms() / 1000);
     if (!command) {
       return;  // counted and logged by the gate
     }
@@ -179,53 +247,35 @@ void Uplink::set_command_handler(std::function<bool(const proto::Command&)> hand
 
 Result<void> Uplink::start(Transport transport) {
   auto impl = impl_;
-  net::MqttOptions o;
-  o.url = std::move(transport.mqtt_url);
-  o.tls = std::move(transport.tls);
-  o.client_id = impl->identity.device_id;
-  o.clean_session = true;
-  o.keepalive_s = impl->options.keepalive_s;
-  o.single_threaded_loop = true;  // one io thread: one descriptor per connection
-  // Each connection attempt gets a new session number, and the will carries it (S28).
-  std::weak_ptr<Impl> weak = impl;
-  o.will = [weak]() -> std::optional<net::MqttWill> {
-    auto self = weak.lock();
-    if (!self) {
-      return std::nullopt;
-    }
-    auto session = self->sessions.next();
-    if (!session) {
-      self->log->error("uplink.session_store_failed error={}",
-                       log::quoted(session.error().message));
-    }
-    return net::MqttWill{proto::up_topic(self->identity.device_id, proto::UpKind::status),
-                         self->status_payload(proto::State::offline, self->sessions.current()), 1,
-                         true};
-  };
-  auto mqtt = net::MqttClient::create(impl->io, std::move(o));
-  if (!mqtt) {
-    return tl::unexpected(mqtt.error());
+  auto url = net::parse_mqtt_url(transport.mqtt_url);
+  if (!url) {
+    return tl::unexpected(std::move(url.error()));
   }
-  impl->mqtt = std::move(*mqtt);
-  impl->mqtt->on_connect = [weak] {
-    if (auto self = weak.lock()) {
-      self->on_connect();
+  if (url->tls != transport.tls.has_value()) {
+    return fail(Errc::invalid_input, url->tls ? "mqtt: mqtts:// needs a tls ca_file"
+                                              : "mqtt: tls options need an mqtts:// url");
+  }
+  impl->shared = std::make_unique<mqtt::ClientShared>(mqtt::ClientShared{{}, impl->counters});
+  impl->shared->host = url->host;
+  impl->shared->port = url->port;
+  impl->shared->max_packet_bytes = kMaxDownPacketBytes;
+  // hello, status and the offline status of a stop go out beside the outbox's window.
+  impl->shared->max_in_flight = impl->options.max_in_flight + 4;
+  impl->shared->max_queued_bytes = kMaxQueuedBytes;
+  impl->shared->read_buffer.resize(std::size_t{16} * 1024);  // one TLS record
+  if (transport.tls) {
+    if (auto loaded = impl->load_tls(*transport.tls); !loaded) {
+      return loaded;
     }
-  };
-  impl->mqtt->on_message = [weak](const net::MqttMessage& m) {
-    if (auto self = weak.lock()) {
-      self->on_message(m);
-    }
-  };
-  impl->mqtt->subscribe(proto::down_cmd_topic(impl->identity.device_id), 1);
+  }
+  const auto keepalive =
+      static_cast<std::uint16_t>(std::clamp(impl->options.keepalive_s, 1, 65535));
+  impl->mqtt =
+      std::make_unique<mqtt::Client>(impl->io, *impl->shared, *impl, impl->identity.device_id,
+                                     keepalive, proto::down_cmd_topic(impl->identity.device_id),
+                                     std::random_device{}(), impl->tls_identity.get());
   impl->resend_timer = std::make_unique<asio::steady_timer>(impl->io);
   impl->arm_resend();
-  impl->mqtt->on_disconnect = [weak](int) {
-    if (auto self = weak.lock()) {
-      self->log->warn("uplink.offline device={} queued={}", self->identity.device_id,
-                      self->outbox.size().value_or(0));
-    }
-  };
   impl->mqtt->start();
   return {};
 }
@@ -273,7 +323,15 @@ Result<void> Uplink::reconnect_with_tls(net::MqttTls tls) {
   if (!impl_->mqtt) {
     return fail(Errc::unavailable, "not started");
   }
-  return impl_->mqtt->reconnect_with_tls(std::move(tls));
+  if (!impl_->tls_context) {
+    return fail(Errc::invalid_input, "mqtt: reconnect_with_tls on a plain mqtt:// link");
+  }
+  if (auto loaded = impl_->load_tls(tls); !loaded) {
+    impl_->log->error("mqtt.renew_failed reason={}", log::quoted(loaded.error().message));
+    return loaded;
+  }
+  impl_->log->info("mqtt.tls_renewed host={} port={}", impl_->shared->host, impl_->shared->port);
+  return {};
 }
 
 bool Uplink::connected() const { return impl_->mqtt && impl_->mqtt->connected(); }

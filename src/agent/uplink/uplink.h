@@ -199,7 +199,8 @@ class Uplink {
   // Publishes once (QoS 1, not retained) without the outbox, for requests that are repeated
   // until answered (certificate renewal). Errc::unavailable while disconnected.
   Result<void> publish_now(const std::string& topic, const std::string& payload);
-  // Certificate renewal: reconnects at once with these files (net::MqttClient).
+  // Certificate renewal: reconnects at once with these files, read now; Errc::invalid_input when
+  // they do not load (the link stays on the old ones).
   Result<void> reconnect_with_tls(net::MqttTls tls);
   bool connected() const;
   std::uint64_t published() const;

@@ -243,8 +243,8 @@ void Client::on_connack(const mqtt::Connack& connack) {
   }
   state_ = State::connected;
   backoff_ = kMinBackoff;
-  shared_.log->log(shared_.link_log_level, "mqtt.connected client={} host={} port={} tls={}",
-                   client_id_, shared_.host, shared_.port, shared_.tls != nullptr);
+  shared_.log->log(shared_.link_log_level, "mqtt.connected host={} port={} tls={} client={}",
+                   shared_.host, shared_.port, shared_.tls != nullptr, client_id_);
   ++shared_.counters.connected;
   ++shared_.counters.connections;
   if (!subscription_.empty()) {

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -71,9 +72,11 @@ class IdentityLoader {
   ~IdentityLoader();
 
   // Errc::invalid_input when either PEM does not parse, the key is not the certificate's, the
-  // certificate's CN is not `device_id`, or it is not valid at `now_s` (unix seconds).
+  // certificate's CN is not `device_id`, or it is not valid at `now_s` (unix seconds; nullopt:
+  // not checked, as for hecs-agent, whose expired certificate is the broker's to refuse and
+  // its renewal's to replace).
   Result<Identity> load(std::string_view key_pem, std::string_view cert_pem,
-                        std::string_view device_id, std::int64_t now_s);
+                        std::string_view device_id, std::optional<std::int64_t> now_s);
 
  private:
   struct State;
