@@ -16,95 +16,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "support/fake_broker.h"
+
 namespace hecs::mqtt {
 namespace {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// A listening socket on 127.0.0.1 that a test script drives with blocking calls from its own
-// thread: one connection at a time, whole MQTT packets as raw bytes.
-class FakeBroker {
- public:
-  FakeBroker() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), len), 0);
-    EXPECT_EQ(::listen(listener_, 8), 0);
-    EXPECT_EQ(::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~FakeBroker() {
-    close();
-    ::close(listener_);
-  }
-  FakeBroker(const FakeBroker&) = delete;
-  FakeBroker(FakeBroker&&) = delete;
-  FakeBroker& operator=(const FakeBroker&) = delete;
-  FakeBroker& operator=(FakeBroker&&) = delete;
-
-  asio::ip::tcp::endpoint endpoint() const { return {asio::ip::address_v4::loopback(), port_}; }
-  bool accept() {
-    close();
-    if (!readable(listener_, seconds(5))) {
-      return false;
-    }
-    conn_ = ::accept(listener_, nullptr, nullptr);
-    return conn_ >= 0;
-  }
-  // One whole packet; "" when the peer closed or nothing came within `timeout`.
-  std::string read_packet(milliseconds timeout = seconds(5)) {
-    std::string packet;
-    for (;;) {
-      auto decoded = mqtt::decode_remaining_length(
-          std::string_view(packet).substr(std::min<std::size_t>(1, packet.size())));
-      if (!packet.empty() && decoded && *decoded &&
-          packet.size() == 1 + (*decoded)->bytes + (*decoded)->value) {
-        return packet;
-      }
-      char c = 0;
-      if (!readable(conn_, timeout) || ::recv(conn_, &c, 1, 0) != 1) {
-        return {};
-      }
-      packet.push_back(c);
-    }
-  }
-  // True when the peer closed the connection within `timeout`.
-  bool closed_by_peer(milliseconds timeout = seconds(5)) {
-    char c = 0;
-    return readable(conn_, timeout) && ::recv(conn_, &c, 1, 0) == 0;
-  }
-  void write(const std::string& bytes) {
-    EXPECT_EQ(::send(conn_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
-  }
-  void close() {
-    if (conn_ >= 0) {
-      ::close(conn_);
-      conn_ = -1;
-    }
-  }
-
- private:
-  static bool readable(int fd, milliseconds timeout) {
-    pollfd p{fd, POLLIN, 0};
-    return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
-  }
-  int listener_ = -1;
-  int conn_ = -1;
-  std::uint16_t port_ = 0;
-};
-
-std::string bytes(std::initializer_list<int> values) {
-  std::string out;
-  for (int v : values) {
-    out.push_back(static_cast<char>(v));
-  }
-  return out;
-}
+using test::bytes;
+using test::FakeBroker;
 
 const std::string kConnackAccepted = bytes({0x20, 2, 0, 0});
 
@@ -339,6 +260,90 @@ TEST_F(MqttClientTest, StopWritesWhatIsQueuedThenDisconnects) {
   });
   EXPECT_EQ(counters_.connected, 0u);
   EXPECT_EQ(events_.disconnects, 0);
+}
+
+// S23: a hostile broker announces a packet of 200 MB. The client refuses it from its fixed
+// header, before buffering any of it (libmosquitto's client would allocate it all).
+TEST_F(MqttClientTest, RefusesAPacketAnnouncedBeyondItsLimitBeforeReadingIt) {
+  client_.start();
+  run([&] {
+    connect_and_accept();
+    broker_.read_packet();  // SUBSCRIBE
+    std::string header = bytes({0x30});
+    ASSERT_TRUE(append_remaining_length(header, 200'000'000));
+    broker_.write(header);
+    EXPECT_TRUE(eventually([&] { return counters_.protocol_errors == 1; }));
+    // Whatever follows is never read: the link is closed while the body would still be coming.
+    broker_.try_write(std::string(std::size_t{1} << 20, '\0'), milliseconds(200));
+    EXPECT_TRUE(broker_.closed_by_peer());
+    EXPECT_TRUE(broker_.accept()) << "no reconnection";
+  });
+  EXPECT_EQ(events_.disconnects, 1);
+  EXPECT_TRUE(events_.messages.empty());
+}
+
+// S23: a QoS 2 PUBLISH is never subscribed to here, so it ends the link at once: nothing waits
+// for a PUBREL, however many a broker sends.
+TEST_F(MqttClientTest, DropsALinkThatSendsAQos2Publish) {
+  client_.start();
+  run([&] {
+    connect_and_accept();
+    broker_.read_packet();  // SUBSCRIBE
+    std::string flood;
+    for (int id = 1; id <= 1000; ++id) {
+      flood += bytes({0x34, 7, 0, 3, 'a', '/', 'b', id >> 8, id & 0xff});
+    }
+    broker_.try_write(flood, milliseconds(200));
+    EXPECT_TRUE(broker_.closed_by_peer());
+    EXPECT_TRUE(broker_.accept()) << "no reconnection";
+  });
+  EXPECT_EQ(counters_.protocol_errors, 1u);
+  EXPECT_TRUE(events_.messages.empty());
+}
+
+// S23, CVE-2024-10525: a SUBACK without a return code is malformed, not an empty grant.
+TEST_F(MqttClientTest, DropsALinkWhoseSubackHasNoReturnCode) {
+  client_.start();
+  run([&] {
+    connect_and_accept();
+    broker_.read_packet();                  // SUBSCRIBE, packet id 1
+    broker_.write(bytes({0x90, 2, 0, 1}));  // SUBACK with no return code
+    EXPECT_TRUE(broker_.closed_by_peer());
+    EXPECT_TRUE(broker_.accept()) << "no reconnection";
+  });
+  EXPECT_EQ(counters_.protocol_errors, 1u);
+  EXPECT_EQ(counters_.subscribe_failed, 0u);
+}
+
+TEST_F(MqttClientTest, DropsALinkWhosePublishTopicRunsPastThePacket) {
+  client_.start();
+  run([&] {
+    connect_and_accept();
+    broker_.read_packet();                              // SUBSCRIBE
+    broker_.write(bytes({0x30, 4, 0, 200, 'a', 'b'}));  // topic of 200 bytes in 2
+    EXPECT_TRUE(broker_.closed_by_peer());
+  });
+  EXPECT_EQ(counters_.protocol_errors, 1u);
+  EXPECT_TRUE(events_.messages.empty());
+}
+
+// Certificate renewal: DISCONNECT (so the broker drops the will), then a new connection at once,
+// without the backoff of a lost link.
+TEST_F(MqttClientTest, ReconnectsAtOnceWithANewIdentityAfterACleanDisconnect) {
+  client_.start();
+  run([&] {
+    connect_and_accept();
+    broker_.read_packet();  // SUBSCRIBE
+    on_loop([&] { client_.reconnect_with(nullptr); });
+    EXPECT_EQ(broker_.read_packet(), bytes({0xe0, 0}));
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_TRUE(broker_.accept());
+    EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(400));
+    EXPECT_EQ(broker_.read_packet()[0], '\x10');  // CONNECT
+  });
+  EXPECT_EQ(events_.disconnects, 1);
+  EXPECT_EQ(events_.wills, 2);
+  EXPECT_EQ(counters_.protocol_errors, 0u);
 }
 
 }  // namespace
