@@ -10,6 +10,11 @@
 // CONNECT), a QoS 2 flood that never sends PUBREL (distinct and repeated packet ids), and MQTT 5
 // publishes with thousands of user properties. The broker's memory must stay bounded and an
 // honest device's messages must still reach the control plane's identity.
+//
+// HostileDevice: the same attacks, plus junk on every up/ kind, from a stolen enrolled device's
+// credentials against the system as it runs in production (hecs-control, the broker from its
+// generated config, a real enrolled agent): all keep running, and the honest agent's telemetry
+// is still stored.
 #include <csignal>
 #include <fstream>
 #include <memory>
@@ -59,6 +64,19 @@ std::string mqtt_string(std::string_view s) {
   return out;
 }
 
+std::string oversized_publish() { return bytes({0x30}) + encoded_length(200'000'000); }
+
+// QoS 2 publishes with packet ids first..first+count-1 (distinct: a repeated id ends the link).
+std::string qos2_flood(const std::string& topic, int first, int count) {
+  const std::string payload(1024, 'q');
+  std::string packets;
+  for (int id = first; id < first + count; ++id) {
+    packets += bytes({0x34}) + encoded_length(2 + topic.size() + 2 + payload.size()) +
+               mqtt_string(topic) + bytes({(id >> 8) & 0xff, id & 0xff}) + payload;
+  }
+  return packets;
+}
+
 // ---- the agent against a hostile broker ------------------------------------------------------
 
 class HostileBroker : public ::testing::Test {
@@ -102,8 +120,7 @@ class HostileBroker : public ::testing::Test {
 };
 
 TEST_F(HostileBroker, AnAnnouncedPacketOf200MbIsRefusedFromItsHeader) {
-  std::string header = bytes({0x30}) + encoded_length(200'000'000);
-  broker_.write(header);
+  broker_.write(oversized_publish());
   const std::string chunk(kMiB, '\0');
   std::size_t taken = 0;
   while (taken < 64 * kMiB && broker_.try_write(chunk, 1s)) {
@@ -116,14 +133,7 @@ TEST_F(HostileBroker, AnAnnouncedPacketOf200MbIsRefusedFromItsHeader) {
 }
 
 TEST_F(HostileBroker, AQos2FloodEndsTheLinkAtItsFirstPacket) {
-  std::string flood;
-  const std::string topic = "hecs/v1/dev/x/down/cmd";
-  const std::string payload(1024, 'q');
-  for (int id = 1; id <= 20000; ++id) {
-    flood += bytes({0x34}) + encoded_length(2 + topic.size() + 2 + payload.size()) +
-             mqtt_string(topic) + bytes({id >> 8, id & 0xff}) + payload;
-  }
-  broker_.try_write(flood, 1s);
+  broker_.try_write(qos2_flood(down_topic_, 1, 20000), 1s);
   expect_survived("qos 2 flood");
   EXPECT_NE(log().find("qos 2, never subscribed to"), std::string::npos) << log();
 }
@@ -177,8 +187,10 @@ TEST_F(HostileBroker, ThousandsOfLargeJunkCommandsAreRefusedWithoutGrowing) {
 // A device's raw MQTT over mTLS, with blocking calls: what the attacker writes goes out as given.
 class RawDevice {
  public:
-  RawDevice(const Mosquitto& broker, const ClientCert& cert) {
-    auto context = mqtt::tls::Context::create(broker.ca_file().string());
+  RawDevice(const Mosquitto& broker, const ClientCert& cert)
+      : RawDevice(broker.ca_file(), broker.port(), cert) {}
+  RawDevice(const std::filesystem::path& ca_file, std::uint16_t port, const ClientCert& cert) {
+    auto context = mqtt::tls::Context::create(ca_file.string());
     auto loader = mqtt::tls::IdentityLoader::create();
     auto key = files::read_small(cert.key_file, 64 * 1024);
     auto pem = files::read_small(cert.cert_file, 64 * 1024);
@@ -195,14 +207,14 @@ class RawDevice {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(broker.port());
+    addr.sin_port = htons(port);
     // Writes give up after 5 s, so a broker that stops reading cannot hang the test.
     timeval timeout{5, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       throw std::runtime_error("raw device: connect failed");
     }
-    auto session = mqtt::tls::Session::create(*context_, &identity_, fd_, "127.0.0.1");
+    auto session = mqtt::tls::Session::create(*context_, &identity_, fd_, "localhost");
     if (!session || session->handshake().io != mqtt::tls::Io::done) {
       throw std::runtime_error("raw device: tls handshake failed");
     }
@@ -328,7 +340,7 @@ TEST_F(HostileClient, APacketAnnouncedBeyondTheLimitIsRefusedFromItsHeader) {
       ASSERT_TRUE(device.connect());
     }
     std::size_t taken = 0;
-    if (device.send(bytes({0x30}) + encoded_length(200'000'000))) {
+    if (device.send(oversized_publish())) {
       const std::string chunk(kMiB, '\0');
       while (taken < 64 * kMiB && device.send(chunk)) {
         taken += chunk.size();
@@ -398,6 +410,82 @@ TEST_F(HostileClient, ThousandsOfUserPropertiesLeaveTheBrokerResponsiveAndBounde
   EXPECT_EQ(sent, 50);  // 10 MB of properties, each packet under max_packet_size
   expect_honest_traffic_flows("after");
   EXPECT_LT(rss(), baseline_ + 16 * kMiB);
+}
+
+// ---- the whole system under attack ------------------------------------------------------------
+
+// hecs-control and its broker as they run in production (Control::start_secure: the generated
+// config, ACL and CRL), a real enrolled agent, and an attacker holding another enrolled device's
+// certificate and key. Everything keeps running and the honest agent's telemetry keeps landing.
+TEST(HostileDevice, LeavesTheControlPlaneTheBrokerAndOtherAgentsRunning) {
+  std::signal(SIGPIPE, SIG_IGN);
+  auto control = Control::start_secure();
+  auto made = control->call("POST", "/api/v1/enrollment-tokens",
+                            R"({"expires_in_s":3600,"max_uses":2,"auto_approve":true})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  auto token = made.json();
+  auto enrol = [&] {
+    return Agent::enrol(*control, std::string(token.at("token").as_string()),
+                        std::string(token.at("ca_sha256").as_string()));
+  };
+  auto online = [&](const std::string& id) {
+    auto d = control->device(id);
+    return d.is_object() && d.at("online").as_bool();
+  };
+  auto honest = enrol();
+  auto thief = enrol();  // its certificate and key become the attacker's
+  ASSERT_TRUE(
+      wait_until([&] { return online(honest->device_id()) && online(thief->device_id()); }, 20s))
+      << control->process().log_text();
+  thief->kill(SIGKILL);
+  ClientCert stolen{thief->device_id(), "", thief->state_dir() / "device.pem",
+                    thief->state_dir() / "device.key"};
+  const auto broker_pid = control->broker()->pid();
+  const auto broker_before = proc_status_bytes(broker_pid, "VmRSS");
+  const auto control_before = proc_status_bytes(control->process().pid(), "VmRSS");
+  const auto up = "hecs/v1/dev/" + stolen.common_name + "/up/";
+
+  {
+    RawDevice device(control->ca_file(), control->broker_port(), stolen);
+    EXPECT_TRUE(device.send(oversized_publish()));  // before CONNECT
+    EXPECT_TRUE(device.closed_within(5s));
+  }
+  {
+    RawDevice device(control->ca_file(), control->broker_port(), stolen);
+    ASSERT_TRUE(device.connect());
+    for (int round = 0;
+         round < 20 && device.send(qos2_flood(up + "telemetry", 1 + round * 500, 500)); ++round) {
+      device.drain();
+    }
+    // Junk on every up/ kind the control plane reads, QoS 1, as fast as the broker takes it.
+    std::string junk;
+    for (const char* kind : {"hello", "status", "telemetry", "event", "result"}) {
+      std::string topic = up + kind;
+      std::string payload(8 * 1024, '{');
+      junk += bytes({0x32}) + encoded_length(2 + topic.size() + 2 + payload.size()) +
+              mqtt_string(topic) + bytes({0, 9}) + payload;
+    }
+    for (int i = 0; i < 100 && device.send(junk); ++i) {
+      device.drain();
+    }
+    EXPECT_TRUE(device.send(oversized_publish()));  // after CONNECT
+    EXPECT_TRUE(device.closed_within(5s));
+  }
+
+  EXPECT_TRUE(control->process().running()) << control->process().log_text();
+  EXPECT_TRUE(control->broker()->running());
+  EXPECT_TRUE(honest->process().running()) << honest->process().log_text();
+  EXPECT_EQ(http_get(control->url() + "/healthz", {}, control->ca_file()).status, 200);
+  // The honest agent is still online and its next telemetry is stored.
+  auto before = control->device(honest->device_id()).at("telemetry_at");
+  EXPECT_TRUE(wait_until(
+      [&] { return control->device(honest->device_id()).at("telemetry_at") != before; }, 10s));
+  EXPECT_TRUE(online(honest->device_id()));
+  EXPECT_LT(proc_status_bytes(broker_pid, "VmRSS"), broker_before + 16 * kMiB);
+  EXPECT_LT(proc_status_bytes(control->process().pid(), "VmRSS"), control_before + 32 * kMiB);
+  // The junk was read and refused, not stored: counted by reason.
+  EXPECT_GE(control->metric("hecs_mqtt_messages_rejected_total{reason=\"envelope\"}"), 100u)
+      << control->get("/metrics").body;
 }
 
 }  // namespace
