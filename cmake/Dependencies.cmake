@@ -27,8 +27,6 @@ target_include_directories(hecs_sqlite3_static SYSTEM INTERFACE ${SQLite3_INCLUD
 target_link_libraries(hecs_sqlite3_static INTERFACE ${HECS_SQLITE3_ARCHIVE} m Threads::Threads)
 find_package(CURL REQUIRED)
 find_package(GTest REQUIRED)
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET libmosquitto)
 
 # SOCI 4.0 in Debian ships no CMake package: name its libraries directly.
 find_library(SOCI_CORE soci_core REQUIRED)

@@ -64,7 +64,7 @@ SimAgent::SimAgent(boost::asio::io_context& io, const Options& options, mqtt::Cl
       timer_(io),
       rng_(agent_seed(options.seed, index)),
       identity_(std::move(identity)),
-      client_(io, shared, *this, id_, static_cast<std::uint16_t>(options.keepalive),
+      client_(io.get_executor(), shared, *this, id_, static_cast<std::uint16_t>(options.keepalive),
               proto::down_cmd_topic(id_), ~agent_seed(options.seed, index), &identity_) {}
 
 void SimAgent::start() { client_.start(); }
@@ -77,9 +77,10 @@ void SimAgent::stop(std::function<void()> done) {
   client_.stop(std::move(done));
 }
 
-mqtt::Will SimAgent::will() {
+std::optional<mqtt::Will> SimAgent::will() {
   ++session_;  // a new session per connection attempt, as hecs-agent does (S28)
-  return {proto::up_topic(id_, proto::UpKind::status), status(proto::State::offline), 1, true};
+  return mqtt::Will{proto::up_topic(id_, proto::UpKind::status), status(proto::State::offline), 1,
+                    true};
 }
 
 void SimAgent::on_connected() {
@@ -94,7 +95,9 @@ void SimAgent::on_connected() {
 
 void SimAgent::on_disconnected() { timer_.cancel(); }
 
-void SimAgent::on_message(std::string_view topic, std::string_view payload) {
+void SimAgent::on_message(const mqtt::Publish& message) {
+  const auto topic = message.topic;
+  const auto payload = message.payload;
   if (topic != proto::down_cmd_topic(id_)) {
     ++counters_.commands_unknown;
     return;

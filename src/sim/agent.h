@@ -44,10 +44,10 @@ class SimAgent final : private mqtt::ClientEvents {
   };
   static const std::array<Command, 2> kCommands;
 
-  mqtt::Will will() override;
+  std::optional<mqtt::Will> will() override;
   void on_connected() override;
   void on_disconnected() override;
-  void on_message(std::string_view topic, std::string_view payload) override;
+  void on_message(const mqtt::Publish& message) override;
   void on_ack(const boost::json::object& body);
   void on_keys(const boost::json::object& body);
 

@@ -3,7 +3,8 @@
 // HostileBroker: a scripted broker (support/fake_broker.h) attacks a real hecs-agent with an
 // announced 200 MB packet, a QoS 2 flood, malformed SUBACK and PUBLISH packets and a stream of
 // large junk commands. The agent's peak RSS (VmHWM) must stay small, it must keep running, and
-// it must come back for a new connection after each attack.
+// it must come back for a new connection after each attack. HostileBrokerToControl does the same
+// to hecs-control's own link.
 //
 // HostileClient: a device with a valid certificate attacks the real Mosquitto, configured as
 // control/broker generates it, with raw packets over mTLS: an oversized packet (also before
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -180,6 +182,50 @@ TEST_F(HostileBroker, ThousandsOfLargeJunkCommandsAreRefusedWithoutGrowing) {
   EXPECT_TRUE(agent_->process().running()) << log();
   EXPECT_LT(peak(), kPeakBound);
   EXPECT_NE(log().find("command.refused reason=malformed"), std::string::npos) << log();
+}
+
+// hecs-control against a hostile broker: the same attacks on its own link (it subscribes to
+// every device's up/ topics). It keeps running, keeps its memory, and connects again.
+TEST(HostileBrokerToControl, KeepsTheControlPlaneRunningAndBounded) {
+  FakeBroker broker;
+  auto session = [&broker] {
+    if (!broker.accept(10s) || broker.read_packet().empty()) {
+      return false;
+    }
+    broker.write(bytes({0x20, 2, 0, 0}));
+    auto subscribe = broker.read_packet();
+    if (subscribe.size() < 7) {
+      return false;
+    }
+    broker.write(bytes({0x90, 3, subscribe[2], subscribe[3], 1}));
+    return true;
+  };
+  std::thread first([&] { EXPECT_TRUE(session()); });
+  auto control = Control::start(broker.url());  // returns once /readyz says connected
+  first.join();
+  const auto pid = control->process().pid();
+  const auto before = proc_status_bytes(pid, "VmRSS");
+  auto survived = [&](const std::string& attack) {
+    EXPECT_TRUE(broker.closed_by_peer(10s)) << attack << ": link not closed";
+    EXPECT_TRUE(control->process().running()) << attack;
+    EXPECT_TRUE(session()) << attack << ": no new connection\n" << control->process().log_text();
+    // libmosquitto's client took every byte of the first attack: 64 MiB more.
+    EXPECT_LT(proc_status_bytes(pid, "VmHWM"), before + 16 * kMiB) << attack;
+  };
+
+  broker.write(oversized_publish());
+  const std::string chunk(kMiB, '\0');
+  for (std::size_t taken = 0; taken < 64 * kMiB && broker.try_write(chunk, 1s);) {
+    taken += chunk.size();
+  }
+  survived("200 MB packet");
+  broker.try_write(qos2_flood("hecs/v1/dev/x/up/telemetry", 1, 20000), 1s);
+  survived("qos 2 flood");
+  broker.write(bytes({0x90, 2, 0, 1}));  // SUBACK without a return code
+  survived("empty suback");
+  broker.write(bytes({0x30, 4, 0, 200, 'a', 'b'}));  // topic longer than the packet
+  survived("short publish");
+  EXPECT_EQ(http_get(control->url() + "/healthz").status, 200);
 }
 
 // ---- a hostile device against Mosquitto -----------------------------------------------------

@@ -240,7 +240,7 @@ void Mosquitto::reload_and_wait() {
 TestMqttClient::TestMqttClient(const Mosquitto& broker, const ClientCert& cert, bool clean_session,
                                const std::vector<std::string>& subscriptions)
     : work_(io_.get_executor()) {
-  net::MqttOptions options;
+  mqtt::ThreadedOptions options;
   options.url = broker.url();
   options.client_id = cert.common_name;
   options.clean_session = clean_session;
@@ -248,11 +248,15 @@ TestMqttClient::TestMqttClient(const Mosquitto& broker, const ClientCert& cert, 
       net::MqttTls{broker.ca_file().string(), cert.cert_file.string(), cert.key_file.string()};
   options.min_backoff = std::chrono::milliseconds(100);
   options.max_backoff = std::chrono::milliseconds(1000);
-  options.single_threaded_loop = true;
-  client_ = need(net::MqttClient::create(io_, std::move(options)), "mqtt client");
+  options.max_packet_bytes = std::size_t{2} * 1024 * 1024;  // the test broker's limit is 1 MiB
+  if (subscriptions.size() > 1) {
+    throw std::invalid_argument("TestMqttClient: one subscription at most");
+  }
+  options.subscription = subscriptions.empty() ? std::string() : subscriptions.front();
+  client_ = need(mqtt::ThreadedClient::create(io_, std::move(options)), "mqtt client");
   client_->on_connect = [this] { ++connects_; };
-  client_->on_disconnect = [this](int) { ++disconnects_; };
-  client_->on_message = [this](const net::MqttMessage& m) {
+  client_->on_disconnect = [this] { ++disconnects_; };
+  client_->on_message = [this](const mqtt::Message& m) {
     std::lock_guard lock(mutex_);
     messages_.push_back(m);
   };
@@ -260,9 +264,6 @@ TestMqttClient::TestMqttClient(const Mosquitto& broker, const ClientCert& cert, 
     std::lock_guard lock(mutex_);
     acked_.insert(mid);
   };
-  for (const auto& pattern : subscriptions) {
-    client_->subscribe(pattern, 1);
-  }
   client_->start();
   thread_ = std::thread([this] { io_.run(); });
 }

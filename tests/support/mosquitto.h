@@ -22,7 +22,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/crypto/crypto.h"
-#include "common/net/mqtt.h"
+#include "common/mqtt/threaded_client.h"
 #include "control/broker/broker.h"
 #include "support/process.h"
 #include "support/tempdir.h"
@@ -91,8 +91,8 @@ class Mosquitto {
   std::unique_ptr<Tls> tls_;
 };
 
-// Our MqttClient (TLS mode, identity = a ClientCert) on its own io_context thread, recording
-// what it receives. Subscriptions are made before the first connection.
+// Our MQTT client (TLS mode, identity = a ClientCert) on its own io_context thread, recording
+// what it receives. At most one subscription, made on every connection.
 class TestMqttClient {
  public:
   TestMqttClient(const Mosquitto& broker, const ClientCert& cert, bool clean_session = true,
@@ -101,7 +101,7 @@ class TestMqttClient {
   TestMqttClient(const TestMqttClient&) = delete;
   TestMqttClient& operator=(const TestMqttClient&) = delete;
 
-  net::MqttClient& client() { return *client_; }
+  mqtt::ThreadedClient& client() { return *client_; }
   bool wait_connected(std::chrono::milliseconds timeout = std::chrono::seconds(4));
   int connects() const { return connects_; }
   int disconnects() const { return disconnects_; }
@@ -115,12 +115,12 @@ class TestMqttClient {
  private:
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::unique_ptr<net::MqttClient> client_;
+  std::unique_ptr<mqtt::ThreadedClient> client_;
   std::thread thread_;
   std::atomic<int> connects_{0};
   std::atomic<int> disconnects_{0};
   mutable std::mutex mutex_;
-  std::vector<net::MqttMessage> messages_;
+  std::vector<mqtt::Message> messages_;
   std::set<int> acked_;
 };
 

@@ -57,7 +57,7 @@ void add_flags(CLI::App& cli, Config& c) {
       ->capture_default_str();
   cli.add_option("--keepalive", c.keepalive,
                  "MQTT keepalive in seconds; the broker declares us offline after 1.5 times it")
-      ->check(CLI::Range(5, 3600))  // libmosquitto refuses less than 5
+      ->check(CLI::Range(5, 3600))  // pings more often than every 5 s are only noise
       ->capture_default_str();
   cli.add_option("--outbox-max-entries", c.outbox_max_entries,
                  "Messages kept while offline; the oldest go first beyond it")

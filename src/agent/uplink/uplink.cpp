@@ -10,7 +10,6 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
-#include "common/files.h"
 #include "common/log.h"
 #include "common/mqtt/client.h"
 #include "common/net/mqtt.h"
@@ -27,8 +26,6 @@ constexpr std::size_t kMaxDownPacketBytes = std::size_t{256} * 1024;
 // Bytes our connection may queue for writing: the in-flight window of outbox entries, each at
 // most a telemetry sample or a result chunk.
 constexpr std::size_t kMaxQueuedBytes = std::size_t{4} * 1024 * 1024;
-// PEM files of the device's certificate and key.
-constexpr std::size_t kMaxPemBytes = std::size_t{64} * 1024;
 
 }  // namespace
 
@@ -78,12 +75,12 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl>, mqtt::ClientEvents {
   }
 
   // Each connection attempt gets a new session number, and the will carries it (S28).
-  mqtt::Will will() override {
+  std::optional<mqtt::Will> will() override {
     if (auto session = sessions.next(); !session) {
       log->error("uplink.session_store_failed error={}", log::quoted(session.error().message));
     }
-    return {proto::up_topic(identity.device_id, proto::UpKind::status),
-            status_payload(proto::State::offline, sessions.current()), 1, true};
+    return mqtt::Will{proto::up_topic(identity.device_id, proto::UpKind::status),
+                      status_payload(proto::State::offline, sessions.current()), 1, true};
   }
 
   void on_disconnected() override {
@@ -93,30 +90,14 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl>, mqtt::ClientEvents {
   // The CA and our certificate for mqtts://: both files are read now, so a renewal that wrote
   // bad files is refused while the link stays on the old ones.
   Result<void> load_tls(const net::MqttTls& files) {
-    auto context = mqtt::tls::Context::create(files.ca_file);
-    if (!context) {
-      return fail(std::move(context.error()), "mqtt tls ca_file");
+    auto loaded =
+        mqtt::tls::load_files(files.ca_file, files.cert_file, files.key_file, identity.device_id);
+    if (!loaded) {
+      return tl::unexpected(std::move(loaded.error()));
     }
-    auto made = std::make_unique<mqtt::tls::Identity>();
-    if (!files.cert_file.empty()) {
-      auto cert = files::read_small(files.cert_file, kMaxPemBytes);
-      auto key = cert ? files::read_small(files.key_file, kMaxPemBytes) : cert;
-      if (!cert || !key) {
-        return fail(Errc::invalid_input,
-                    fmt::format("mqtt tls: {}", (!cert ? cert : key).error().message));
-      }
-      auto loader = mqtt::tls::IdentityLoader::create();
-      if (!loader) {
-        return tl::unexpected(std::move(loader.error()));
-      }
-      auto loaded = loader->load(*key, *cert, identity.device_id, std::nullopt);
-      if (!loaded) {
-        return fail(std::move(loaded.error()), "mqtt tls certificate");
-      }
-      *made = std::move(*loaded);
-    }
-    tls_context = std::make_unique<mqtt::tls::Context>(std::move(*context));
+    tls_context = std::make_unique<mqtt::tls::Context>(std::move(loaded->context));
     shared->tls = tls_context.get();
+    auto made = std::make_unique<mqtt::tls::Identity>(std::move(loaded->identity));
     // Sessions made with the old identity hold their own references to its certificate and key.
     if (mqtt) {
       mqtt->reconnect_with(made.get());
@@ -172,11 +153,11 @@ struct Uplink::Impl : std::enable_shared_from_this<Impl>, mqtt::ClientEvents {
     }
   }
 
-  void on_message(std::string_view topic, std::string_view payload) override {
-    if (topic != proto::down_cmd_topic(identity.device_id)) {
+  void on_message(const mqtt::Publish& message) override {
+    if (message.topic != proto::down_cmd_topic(identity.device_id)) {
       return;
     }
-    auto command = gate.accept(payload, clock.now_ms() / 1000);
+    auto command = gate.accept(message.payload, clock.now_ms() / 1000);
     if (!command) {
       return;  // counted and logged by the gate
     }
@@ -270,10 +251,10 @@ Result<void> Uplink::start(Transport transport) {
   }
   const auto keepalive =
       static_cast<std::uint16_t>(std::clamp(impl->options.keepalive_s, 1, 65535));
-  impl->mqtt =
-      std::make_unique<mqtt::Client>(impl->io, *impl->shared, *impl, impl->identity.device_id,
-                                     keepalive, proto::down_cmd_topic(impl->identity.device_id),
-                                     std::random_device{}(), impl->tls_identity.get());
+  impl->mqtt = std::make_unique<mqtt::Client>(impl->io.get_executor(), *impl->shared, *impl,
+                                              impl->identity.device_id, keepalive,
+                                              proto::down_cmd_topic(impl->identity.device_id),
+                                              std::random_device{}(), impl->tls_identity.get());
   impl->resend_timer = std::make_unique<asio::steady_timer>(impl->io);
   impl->arm_resend();
   impl->mqtt->start();

@@ -12,17 +12,18 @@ namespace hecs::mqtt {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-Client::Client(asio::io_context& io, ClientShared& shared, ClientEvents& events,
+Client::Client(const asio::any_io_executor& executor, ClientShared& shared, ClientEvents& events,
                std::string client_id, std::uint16_t keepalive_s, std::string subscription,
                std::uint64_t seed, const tls::Identity* identity)
-    : socket_(io),
-      timer_(io),
+    : socket_(executor),
+      timer_(executor),
       shared_(shared),
       events_(events),
       client_id_(std::move(client_id)),
       subscription_(std::move(subscription)),
       keepalive_(keepalive_s),
       rng_(seed),
+      backoff_(shared.min_backoff),
       identity_(identity) {}
 
 void Client::start() {
@@ -42,7 +43,8 @@ void Client::attempt() {
   // The will is asked for before the connection exists: each attempt is a new session (S28).
   auto will = events_.will();
   if (auto r = mqtt::append_connect(
-          out_, {client_id_, true, static_cast<std::uint16_t>(keepalive_.count()), &will});
+          out_, {client_id_, clean_session_, static_cast<std::uint16_t>(keepalive_.count()),
+                 will ? &*will : nullptr});
       !r) {
     // Our own ids, topics and payloads are far below MQTT's limits: a bug, not input.
     shared_.log->error("mqtt.connect_unencodable client={} error={}", client_id_,
@@ -214,6 +216,7 @@ void Client::handle(const mqtt::Packet& packet) {
       *it = in_flight_.back();
       in_flight_.pop_back();
       ++shared_.counters.puback_received;
+      events_.on_published(puback->packet_id);
     }
   } else if (const auto* suback = std::get_if<mqtt::Suback>(&packet)) {
     on_suback(*suback);
@@ -223,7 +226,7 @@ void Client::handle(const mqtt::Packet& packet) {
       last_out_ = Clock::now();
       flush();
     }
-    events_.on_message(publish->topic, publish->payload);
+    events_.on_message(*publish);
   } else if (std::holds_alternative<mqtt::Pingresp>(packet)) {
     ping_outstanding_ = false;
   }
@@ -242,7 +245,7 @@ void Client::on_connack(const mqtt::Connack& connack) {
     return;
   }
   state_ = State::connected;
-  backoff_ = kMinBackoff;
+  backoff_ = shared_.min_backoff;
   shared_.log->log(shared_.link_log_level, "mqtt.connected host={} port={} tls={} client={}",
                    shared_.host, shared_.port, shared_.tls != nullptr, client_id_);
   ++shared_.counters.connected;
@@ -273,8 +276,8 @@ void Client::on_suback(const mqtt::Suback& suback) {
   }
 }
 
-Result<void> Client::publish(std::string_view topic, std::string_view payload, int qos,
-                             bool retain) {
+Result<std::uint16_t> Client::publish(std::string_view topic, std::string_view payload, int qos,
+                                      bool retain) {
   if (state_ != State::connected) {
     return fail(Errc::unavailable, "not connected");
   }
@@ -286,14 +289,14 @@ Result<void> Client::publish(std::string_view topic, std::string_view payload, i
   }
   std::uint16_t id = qos > 0 ? next_packet_id() : 0;
   if (auto r = mqtt::append_publish(out_, topic, payload, qos, retain, id); !r) {
-    return r;
+    return tl::unexpected(std::move(r.error()));
   }
   if (qos > 0) {
     in_flight_.push_back(id);
   }
   last_out_ = Clock::now();
   flush();
-  return {};
+  return id;
 }
 
 std::uint16_t Client::next_packet_id() {
@@ -379,14 +382,14 @@ void Client::drop(spdlog::level::level_enum level, std::string_view reason) {
     events_.on_disconnected();
   }
   if (std::exchange(reconnect_now_, false)) {
-    backoff_ = kMinBackoff;
+    backoff_ = shared_.min_backoff;
     attempt();
     return;
   }
   state_ = State::waiting;
   std::uniform_int_distribution<long> jitter(backoff_.count() / 2, backoff_.count());
   arm_timer(Clock::now() + std::chrono::milliseconds(jitter(rng_)));
-  backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  backoff_ = std::min(backoff_ * 2, shared_.max_backoff);
 }
 
 void Client::reconnect_with(const tls::Identity* identity) {

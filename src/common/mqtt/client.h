@@ -1,5 +1,6 @@
-// The project's own MQTT 3.1.1 client, on Boost.Asio with codec.h: hecs-agent's link to the
-// broker, and each of hecs-sim's simulated agents. One TCP socket per client and nothing else.
+// The project's own MQTT 3.1.1 client, on Boost.Asio with codec.h: hecs-agent's and (through
+// threaded_client.h) hecs-control's link to the broker, and each of hecs-sim's simulated agents.
+// One TCP socket per client and nothing else.
 //
 // Why not libmosquitto (DESIGN §2): its client allocates whatever remaining length a broker
 // announces (up to 256 MB, filled as the bytes arrive) and keeps every QoS 2 PUBLISH awaiting
@@ -18,8 +19,9 @@
 // tls.h): the handshake follows the TCP connect, then reads and writes go through the session,
 // still driven by the socket's readiness; a client certificate when given one.
 //
-// Threading: everything runs on the one thread that runs the io_context (hecs-agent and
-// hecs-sim have only one); no method may be called from another thread. Memory is kept small
+// Threading: everything runs on the client's executor: the io_context of hecs-agent and hecs-sim,
+// which run it on one thread, or a strand (threaded_client.h, for hecs-control). No method may
+// be called from elsewhere. Memory is kept small
 // per client: reads land in the buffer of ClientShared, common to all clients, and a client
 // keeps only the bytes of a packet not yet complete; the write buffers are released once they
 // drain.
@@ -29,11 +31,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -45,12 +48,10 @@
 
 namespace hecs::mqtt {
 
-inline constexpr std::chrono::milliseconds kMinBackoff{1000};
-inline constexpr std::chrono::milliseconds kMaxBackoff{30000};
 // How long a clean stop may take to write its last messages and DISCONNECT.
 inline constexpr std::chrono::seconds kStopTimeout{5};
 
-// What the clients of a process count. Touched only on the io_context's thread.
+// What the clients of a process count. Touched only on the clients' executor.
 struct ClientCounters {
   std::size_t connected = 0;           // clients connected now
   std::size_t connections = 0;         // CONNACKs accepted, reconnections included
@@ -78,13 +79,16 @@ struct ClientShared {
   // refuses beyond (a stalled socket must not grow memory).
   std::size_t max_in_flight = 32;
   std::size_t max_queued_bytes = std::size_t{256} * 1024;
+  // Reconnection delays: doubling from min to max, each with jitter down to half of it.
+  std::chrono::milliseconds min_backoff{1000};
+  std::chrono::milliseconds max_backoff{30000};
   log::Logger log = log::get("mqtt");
   // Level of the lines that say a link is up or lost: info for one agent, debug for thousands.
   spdlog::level::level_enum link_log_level = spdlog::level::info;
   const tls::Context* tls = nullptr;  // mqtts://: every connection is TLS; outlives the clients
 };
 
-// The owner's side of a client. Called on the io_context's thread, never from inside a
+// The owner's side of a client. Called on the client's executor, never from inside a
 // Client method that the owner itself called.
 class ClientEvents {
  public:
@@ -95,20 +99,22 @@ class ClientEvents {
   ClientEvents& operator=(ClientEvents&&) = delete;
   virtual ~ClientEvents() = default;
   // Before every connection attempt, failed ones included: the will of that attempt.
-  virtual mqtt::Will will() = 0;
+  virtual std::optional<mqtt::Will> will() = 0;  // nullopt: none
   // CONNACK accepted and the subscription sent; publish() works from now on.
   virtual void on_connected() = 0;
   // The link of a connection that on_connected announced is gone (not called by stop()).
   virtual void on_disconnected() = 0;
   // A PUBLISH from the broker; the views last until this returns.
-  virtual void on_message(std::string_view topic, std::string_view payload) = 0;
+  virtual void on_message(const Publish& message) = 0;
+  // The broker acknowledged our QoS 1 PUBLISH with this packet id (publish()'s result).
+  virtual void on_published(std::uint16_t /*packet_id*/) {}
 };
 
 class Client {
  public:
   // `shared`, `events` and `identity` outlive the client. `subscription` (a topic filter, QoS 1)
   // may be empty. `identity`: the client certificate of TLS connections; empty or null: none.
-  Client(boost::asio::io_context& io, ClientShared& shared, ClientEvents& events,
+  Client(const boost::asio::any_io_executor& executor, ClientShared& shared, ClientEvents& events,
          std::string client_id, std::uint16_t keepalive_s, std::string subscription,
          std::uint64_t seed, const tls::Identity* identity = nullptr);
   // Handlers in flight hold `this`: neither copied nor moved.
@@ -120,14 +126,18 @@ class Client {
 
   void start();  // the first attempt now, then reconnects by itself until stop()
   // Writes what is queued and DISCONNECT when connected (so the broker drops the will), then
-  // closes; `done` runs afterwards, from the io_context, never inside stop().
+  // closes; `done` runs afterwards, from the executor, never inside stop().
   void stop(std::function<void()> done);
 
   bool connected() const { return state_ == State::connected; }
   // Errc::unavailable while not connected, with max_in_flight QoS 1 messages unacknowledged, or
   // max_queued_bytes waiting; Errc::invalid_input for what MQTT cannot carry. Never buffers
   // beyond those bounds, never blocks.
-  Result<void> publish(std::string_view topic, std::string_view payload, int qos, bool retain);
+  // The packet id of a QoS 1 message (see ClientEvents::on_published), 0 for QoS 0.
+  Result<std::uint16_t> publish(std::string_view topic, std::string_view payload, int qos,
+                                bool retain);
+  // Before start(): keep the broker session (and its queued QoS 1 messages) across connections.
+  void set_clean_session(bool clean) { clean_session_ = clean; }
   // From now on connect with `identity` (null or empty: no client certificate), and reconnect at
   // once: a clean DISCONNECT first when connected, so the broker drops the will. What was
   // queued and QoS 1 messages awaiting their PUBACK are dropped with the link (owners keep
@@ -181,7 +191,7 @@ class Client {
   std::uint32_t generation_ = 0;
   std::uint32_t attempts_ = 0;                                // picks the broker endpoint
   std::unique_ptr<boost::asio::ip::tcp::resolver> resolver_;  // only when shared_.broker is empty
-  std::chrono::milliseconds backoff_ = kMinBackoff;
+  std::chrono::milliseconds backoff_;
   Clock::time_point deadline_{};
   Clock::time_point last_in_{}, last_out_{}, ping_sent_{};
   bool ping_outstanding_ = false;
@@ -192,7 +202,8 @@ class Client {
   std::uint16_t packet_id_ = 0;
   std::uint16_t subscribe_id_ = 0;        // the SUBSCRIBE awaiting its SUBACK, 0 when none
   std::vector<std::uint16_t> in_flight_;  // packet ids awaiting their PUBACK
-  bool reconnect_now_ = false;  // reconnect_with(): attempt again as soon as the link is closed
+  bool reconnect_now_ = false;
+  bool clean_session_ = true;  // reconnect_with(): attempt again as soon as the link is closed
   std::function<void()> on_stopped_;
   const tls::Identity* identity_;
   tls::Session tls_;             // the session of the current link (TLS only)

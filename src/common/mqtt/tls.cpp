@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "common/files.h"
 #include "common/log.h"
 
 namespace hecs::mqtt::tls {
@@ -181,6 +182,37 @@ Result<Identity> IdentityLoader::load(std::string_view key_pem, std::string_view
     return fail(Errc::invalid_input, "certificate not valid now (expired or not yet valid)");
   }
   return id;
+}
+
+Result<Loaded> load_files(const std::string& ca_file, const std::string& cert_file,
+                          const std::string& key_file, std::string_view common_name) {
+  constexpr std::size_t kMaxPemBytes = std::size_t{64} * 1024;
+  auto context = Context::create(ca_file);
+  if (!context) {
+    return fail(std::move(context.error()), "mqtt tls ca_file");
+  }
+  Loaded loaded{std::move(*context), {}};
+  if (cert_file.empty()) {
+    return loaded;
+  }
+  auto cert = files::read_small(cert_file, kMaxPemBytes);
+  if (!cert) {
+    return fail(Errc::invalid_input, "mqtt tls cert_file: " + cert.error().message);
+  }
+  auto key = files::read_small(key_file, kMaxPemBytes);
+  if (!key) {
+    return fail(Errc::invalid_input, "mqtt tls key_file: " + key.error().message);
+  }
+  auto loader = IdentityLoader::create();
+  if (!loader) {
+    return tl::unexpected(std::move(loader.error()));
+  }
+  auto identity = loader->load(*key, *cert, common_name, std::nullopt);
+  if (!identity) {
+    return fail(std::move(identity.error()), "mqtt tls certificate " + cert_file);
+  }
+  loaded.identity = std::move(*identity);
+  return loaded;
 }
 
 Result<Session> Session::create(const Context& context, const Identity* identity, int fd,

@@ -84,6 +84,17 @@ class IdentityLoader {
   std::unique_ptr<State> state_;
 };
 
+// The CA and our own certificate of an mqtts:// link, read from PEM files (64 KiB at most each).
+struct Loaded {
+  Context context;
+  Identity identity;  // empty when `cert_file` is empty (no client certificate)
+};
+// Errc::invalid_input naming the file or what is wrong: unreadable, not PEM, the key not the
+// certificate's, a CN other than `common_name`. The validity period is not checked (an expired
+// certificate is the broker's to refuse and its owner's to renew).
+Result<Loaded> load_files(const std::string& ca_file, const std::string& cert_file,
+                          const std::string& key_file, std::string_view common_name);
+
 // Makes `ssl` check that the peer's certificate names `host` (a DNS name or an IP address; OpenSSL
 // 3 takes an address as one) and, for a DNS name, send it as SNI. Errc::internal when refused.
 Result<void> expect_peer(ssl_st* ssl, const std::string& host);

@@ -1,5 +1,4 @@
-// The broker URL, apart from the libmosquitto client in mqtt.cpp: hecs-agent parses it without
-// linking that client (its own is common/mqtt).
+// The broker URL of hecs-agent's and hecs-control's configuration (common/mqtt connects to it).
 #include <fmt/format.h>
 
 #include "common/net/mqtt.h"

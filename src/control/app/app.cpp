@@ -16,6 +16,7 @@
 #include "common/config/config.h"
 #include "common/log.h"
 #include "common/metrics/metrics.h"
+#include "common/mqtt/threaded_client.h"
 #include "common/net/http.h"
 #include "common/net/mqtt.h"
 #include "common/net/signals.h"
@@ -94,6 +95,9 @@ void add_flags(CLI::App& cli, Config& c) {
 }
 
 namespace {
+
+// The largest packet hecs-control takes from its broker (see where it is used).
+constexpr std::size_t kMaxBrokerPacketBytes = std::size_t{2} * 1024 * 1024;
 
 std::string db_url(const Config& c) {
   if (c.db.empty()) {
@@ -185,7 +189,7 @@ int run(const Config& config) {
   ingest_options.tenant_id = boot->tenant_id;
   ingest_options.max_message_bytes = config.max_message_bytes;
   ingest_options.is_revoked = [&revoked](const std::string& id) { return revoked.contains(id); };
-  net::MqttClient* mqtt_client = nullptr;  // set below; the ingest timer starts after that
+  mqtt::ThreadedClient* mqtt_client = nullptr;  // set below; the ingest timer starts after that
   // Ten minutes: long enough for a slow link, short enough that a captured command is soon
   // useless even where the agent's replay record was lost.
   CommandSender commands(*security->pki, clock, 600);
@@ -205,12 +209,19 @@ int run(const Config& config) {
   };
   devices::Ingest ingest(io, workers, devices, metrics, clock, ingest_options);
 
-  net::MqttOptions mqtt_options;
+  mqtt::ThreadedOptions mqtt_options;
   mqtt_options.url = config.mqtt_url;
   mqtt_options.client_id = config.mqtt_client_id;
+  mqtt_options.tls_common_name = "hecs-control";  // security.cpp's identity
   mqtt_options.clean_session = false;  // the broker keeps QoS 1 messages while we are down
   mqtt_options.tls = security->mqtt;
-  auto mqtt = net::MqttClient::create(io, mqtt_options);
+  mqtt_options.subscription = std::string(proto::kAllUpTopics);
+  // Larger than any packet the broker lets a device send (the generated config: 256 KiB), so
+  // that an oversized payload reaches ingest and is refused there ("too_large") instead of
+  // ending our link; a packet beyond this ends it, and the broker would resend it on every
+  // reconnection, so a broker run by hand must cap max_packet_size below it (docs/security.md).
+  mqtt_options.max_packet_bytes = kMaxBrokerPacketBytes;
+  auto mqtt = mqtt::ThreadedClient::create(io, mqtt_options);
   if (!mqtt) {
     log->error("start.failed reason={}", log::quoted(mqtt.error().message));
     return 1;
@@ -264,7 +275,7 @@ int run(const Config& config) {
           log->info("keys.pushed devices={}", sent);
         });
       });
-  (*mqtt)->on_message = [&](const net::MqttMessage& m) {
+  (*mqtt)->on_message = [&](const mqtt::Message& m) {
     auto up = proto::parse_up_topic(m.topic);
     if (up && !m.payload.empty() && !revoked.contains(up->device_id)) {
       if (up->kind == proto::UpKind::hello && !m.retain) {
@@ -279,7 +290,6 @@ int run(const Config& config) {
     }
     ingest.on_message(m.topic, m.payload);
   };
-  (*mqtt)->subscribe(std::string(proto::kAllUpTopics), 1);
   metrics.gauge("hecs_mqtt_connected", "1 when connected to the broker",
                 [&client = **mqtt] { return client.connected() ? 1.0 : 0.0; });
   metrics.gauge("hecs_ingest_backlog", "Messages waiting for the next ingest batch",

@@ -11,7 +11,7 @@
 #include <boost/json/object.hpp>
 
 #include "common/clock.h"
-#include "common/net/mqtt.h"
+#include "common/mqtt/threaded_client.h"
 #include "control/ca/ca.h"
 
 namespace hecs::control::app {
@@ -21,7 +21,7 @@ class CommandSender {
   // `mqtt` may be set later (set_client) but before the first send. All outlive us.
   CommandSender(const ca::Pki& pki, const Clock& clock, std::int64_t lifetime_s)
       : pki_(pki), clock_(clock), lifetime_s_(lifetime_s) {}
-  void set_client(net::MqttClient* mqtt) { mqtt_ = mqtt; }
+  void set_client(mqtt::ThreadedClient* mqtt) { mqtt_ = mqtt; }
 
   // Signs and publishes (QoS 1) on the device's down/cmd topic. With `known_kids`, signs with
   // the newest of those keys instead of the active one (the "keys" command to a device that
@@ -33,7 +33,7 @@ class CommandSender {
   const ca::Pki& pki_;
   const Clock& clock_;
   std::int64_t lifetime_s_;
-  net::MqttClient* mqtt_ = nullptr;
+  mqtt::ThreadedClient* mqtt_ = nullptr;
   // Sequence numbers come from the clock in microseconds, never below the last one given: they
   // grow across restarts without being stored, and publishing under the same lock keeps them
   // in order on the wire (the agent refuses a seq at or below the highest it accepted).

@@ -32,11 +32,13 @@ const std::string kConnackAccepted = bytes({0x20, 2, 0, 0});
 struct Recorder : ClientEvents {
   int wills = 0, connects = 0, disconnects = 0;
   std::vector<std::string> messages;
-  mqtt::Will will() override { return {"w/t", fmt::format("will {}", ++wills), 1, true}; }
+  std::optional<mqtt::Will> will() override {
+    return Will{"w/t", fmt::format("will {}", ++wills), 1, true};
+  }
   void on_connected() override { ++connects; }
   void on_disconnected() override { ++disconnects; }
-  void on_message(std::string_view topic, std::string_view payload) override {
-    messages.push_back(fmt::format("{} {}", topic, payload));
+  void on_message(const Publish& m) override {
+    messages.push_back(fmt::format("{} {}", m.topic, m.payload));
   }
 };
 
@@ -96,7 +98,7 @@ class MqttClientTest : public ::testing::Test {
   ClientCounters counters_;
   ClientShared shared_{{broker_.endpoint()}, counters_};
   Recorder events_;
-  Client client_{io_, shared_, events_, "dev-1", 1, "down/dev-1", 7};
+  Client client_{io_.get_executor(), shared_, events_, "dev-1", 1, "down/dev-1", 7};
 };
 
 TEST_F(MqttClientTest, ConnectsWithItsWillAndSubscribesToItsTopicAtQos1) {

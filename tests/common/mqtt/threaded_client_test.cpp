@@ -1,6 +1,6 @@
-// The MQTT client's URL and TLS options, and its TLS path against the real Mosquitto in the
-// production configuration (tests/support/mosquitto, TLS mode).
-#include "common/net/mqtt.h"
+// The threaded MQTT client's URL and TLS options, and the TLS path of the project's client
+// against the real Mosquitto in the production configuration (tests/support/mosquitto, TLS mode).
+#include "common/mqtt/threaded_client.h"
 
 #include <algorithm>
 #include <fstream>
@@ -11,13 +11,17 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 
 #include "common/clock.h"
+#include "common/crypto/crypto.h"
 #include "common/log.h"
 #include "support/mosquitto.h"
 #include "support/process.h"
 
-namespace hecs::net {
+namespace hecs::mqtt {
 namespace {
 using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace): test durations
+
+using net::MqttTls;
+using net::parse_mqtt_url;
 
 TEST(ParseMqttUrl, TellsPlainFromTlsWithTheirDefaultPorts) {
   auto plain = parse_mqtt_url("mqtt://broker.example");
@@ -40,34 +44,41 @@ TEST(ParseMqttUrl, TellsPlainFromTlsWithTheirDefaultPorts) {
   EXPECT_FALSE(parse_mqtt_url("mqtts://"));
 }
 
-Errc create_error(MqttOptions options) {
+Errc create_error(ThreadedOptions options) {
   boost::asio::io_context io;
   options.client_id = "c";
-  auto client = MqttClient::create(io, std::move(options));
+  auto client = ThreadedClient::create(io, std::move(options));
   return client ? Errc::internal : client.error().code;
 }
 
 TEST(MqttClientOptions, RefuseTlsThatIsAskedForButNotConfiguredOrTheOtherWayRound) {
   test::TempDir dir("mqtt-options");
   auto ca = (dir.path() / "ca.pem").string();
-  std::ofstream(ca) << "not read at create\n";
-  MqttOptions no_ca;
+  auto authority = crypto::CertificateAuthority::create("test CA", 0, 4102444800);
+  ASSERT_TRUE(authority);
+  std::ofstream(ca) << authority->cert_pem();
+  auto junk = (dir.path() / "junk.pem").string();
+  std::ofstream(junk) << "not a certificate\n";
+  ThreadedOptions no_ca;
   no_ca.url = "mqtts://127.0.0.1";
   EXPECT_EQ(create_error(no_ca), Errc::invalid_input);
-  MqttOptions empty_ca = no_ca;
+  ThreadedOptions empty_ca = no_ca;
   empty_ca.tls = MqttTls{};
   EXPECT_EQ(create_error(empty_ca), Errc::invalid_input);
-  MqttOptions plain_with_tls;
+  ThreadedOptions plain_with_tls;
   plain_with_tls.url = "mqtt://127.0.0.1";
   plain_with_tls.tls = MqttTls{ca, "", ""};
   EXPECT_EQ(create_error(plain_with_tls), Errc::invalid_input);
-  MqttOptions missing = no_ca;
+  ThreadedOptions missing = no_ca;
   missing.tls = MqttTls{(dir.path() / "absent.pem").string(), "", ""};
   EXPECT_EQ(create_error(missing), Errc::invalid_input);
-  MqttOptions cert_without_key = no_ca;
+  ThreadedOptions cert_without_key = no_ca;
   cert_without_key.tls = MqttTls{ca, ca, ""};
   EXPECT_EQ(create_error(cert_without_key), Errc::invalid_input);
-  MqttOptions fine = no_ca;
+  ThreadedOptions junk_ca = no_ca;  // the files are read at create, not at the first connection
+  junk_ca.tls = MqttTls{junk, "", ""};
+  EXPECT_EQ(create_error(junk_ca), Errc::invalid_input);
+  ThreadedOptions fine = no_ca;
   fine.tls = MqttTls{ca, "", ""};
   EXPECT_EQ(create_error(fine), Errc::internal);  // created
 }
@@ -76,13 +87,13 @@ class MqttClientTls : public ::testing::Test {
  protected:
   void SetUp() override {
     sink_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
-    log::get("net.mqtt")->sinks().push_back(sink_);
+    log::get("mqtt")->sinks().push_back(sink_);
     broker_ = test::Mosquitto::start_tls();
     control_cert_ = broker_->issue_client("hecs-control");
     device_ = broker_->issue_client(random_uuid());
   }
   void TearDown() override {
-    auto& sinks = log::get("net.mqtt")->sinks();
+    auto& sinks = log::get("mqtt")->sinks();
     sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
   }
   int logged_count(const std::string& what) const {
@@ -114,7 +125,6 @@ TEST_F(MqttClientTls, ReceivesABurstAndALargeMessageWithoutStalling) {
       4s));
   // Many small packets and one spanning many TLS records: bytes OpenSSL already decrypted must
   // be read without waiting for the socket, or the tail would stall until a keepalive.
-  // (libmosquitto 2.0.11's loop_read drains them itself; read_step checks SSL_pending too.)
   constexpr int kBurst = 500;
   for (int i = 0; i < kBurst; ++i) {
     ASSERT_TRUE(control.client().publish(down("burst"), std::to_string(i), 1, false));
@@ -128,12 +138,12 @@ TEST_F(MqttClientTls, ReceivesABurstAndALargeMessageWithoutStalling) {
 
 TEST_F(MqttClientTls, VerifiesTheBrokerByNameAgainstItsCa) {
   boost::asio::io_context io;
-  MqttOptions options;
+  ThreadedOptions options;
   options.url = "mqtts://localhost:" + std::to_string(broker_->port());
   options.client_id = device_.common_name;
   options.tls =
       MqttTls{broker_->ca_file().string(), device_.cert_file.string(), device_.key_file.string()};
-  auto by_name = MqttClient::create(io, options);
+  auto by_name = ThreadedClient::create(io, options);
   ASSERT_TRUE(by_name);
   bool connected = false;
   (*by_name)->on_connect = [&] {
@@ -152,7 +162,7 @@ TEST_F(MqttClientTls, VerifiesTheBrokerByNameAgainstItsCa) {
   std::ofstream(other_ca) << other->cert_pem();
   options.tls->ca_file = other_ca.string();
   boost::asio::io_context io2;
-  auto refused = MqttClient::create(io2, options);
+  auto refused = ThreadedClient::create(io2, options);
   ASSERT_TRUE(refused);
   bool refused_connected = false;
   (*refused)->on_connect = [&] { refused_connected = true; };
@@ -160,7 +170,7 @@ TEST_F(MqttClientTls, VerifiesTheBrokerByNameAgainstItsCa) {
   io2.run_for(1500ms);
   EXPECT_FALSE(refused_connected);
   EXPECT_TRUE(logged("mqtt.tls_refused")) << "no tls_refused line";
-  EXPECT_TRUE(logged("certificate verify failed"));
+  EXPECT_TRUE(logged("peer certificate refused"));
 }
 
 TEST_F(MqttClientTls, KeepsRetryingWithBackoffWhileTheBrokerRefusesItsCertificate) {
@@ -207,4 +217,4 @@ TEST_F(MqttClientTls, ReconnectsWithARenewedCertificate) {
 }
 
 }  // namespace
-}  // namespace hecs::net
+}  // namespace hecs::mqtt

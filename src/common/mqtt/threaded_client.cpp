@@ -1,0 +1,194 @@
+#include "common/mqtt/threaded_client.h"
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <random>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "common/mqtt/client.h"
+#include "common/mqtt/tls.h"
+
+namespace hecs::mqtt {
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::chrono::seconds kPublishWait{5};
+}  // namespace
+
+// Everything but `connected` is touched on `strand` only, once start() ran.
+struct ThreadedClient::Impl : ClientEvents {
+  Impl(asio::io_context& io, ThreadedOptions opts)
+      : strand(asio::make_strand(io)), options(std::move(opts)), shared{{}, counters} {}
+
+  asio::strand<asio::io_context::executor_type> strand;
+  ThreadedOptions options;
+  ClientCounters counters;
+  ClientShared shared;
+  std::unique_ptr<tls::Context> context;
+  std::unique_ptr<tls::Identity> identity;
+  std::unique_ptr<Client> client;
+  ThreadedClient* owner = nullptr;  // null once the owner is gone
+  std::atomic<bool> connected{false};
+
+  Result<void> load(const net::MqttTls& files) {
+    auto loaded = tls::load_files(
+        files.ca_file, files.cert_file, files.key_file,
+        options.tls_common_name.empty() ? options.client_id : options.tls_common_name);
+    if (!loaded) {
+      return tl::unexpected(std::move(loaded.error()));
+    }
+    context = std::make_unique<tls::Context>(std::move(loaded->context));
+    shared.tls = context.get();
+    auto made = std::make_unique<tls::Identity>(std::move(loaded->identity));
+    if (client) {
+      // Sessions made with the old identity hold their own references to it.
+      client->reconnect_with(*made ? made.get() : nullptr);
+    }
+    identity = std::move(made);
+    return {};
+  }
+
+  std::optional<Will> will() override { return std::nullopt; }
+  void on_connected() override {
+    connected = true;
+    if (owner != nullptr && owner->on_connect) {
+      owner->on_connect();
+    }
+  }
+  void on_disconnected() override {
+    connected = false;
+    if (owner != nullptr && owner->on_disconnect) {
+      owner->on_disconnect();
+    }
+  }
+  void on_message(const Publish& m) override {
+    if (owner != nullptr && owner->on_message) {
+      owner->on_message(Message{std::string(m.topic), std::string(m.payload), m.qos, m.retain});
+    }
+  }
+  void on_published(std::uint16_t packet_id) override {
+    if (owner != nullptr && owner->on_published) {
+      owner->on_published(packet_id);
+    }
+  }
+
+  Result<int> publish_here(const std::string& topic, const std::string& payload, int qos,
+                           bool retain) {
+    auto id = client->publish(topic, payload, qos, retain);
+    if (!id) {
+      return fail(std::move(id.error()), "mqtt publish");
+    }
+    return static_cast<int>(*id);
+  }
+};
+
+ThreadedClient::ThreadedClient(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {
+  impl_->owner = this;
+}
+
+ThreadedClient::~ThreadedClient() { impl_->owner = nullptr; }
+
+Result<std::unique_ptr<ThreadedClient>> ThreadedClient::create(asio::io_context& io,
+                                                               ThreadedOptions options) {
+  auto url = net::parse_mqtt_url(options.url);
+  if (!url) {
+    return fail(std::move(url.error()), "mqtt");
+  }
+  if (options.client_id.empty() || options.client_id.size() > 128) {
+    return fail(Errc::invalid_input, "mqtt: client id must have 1 to 128 characters");
+  }
+  if (url->tls != options.tls.has_value()) {
+    return fail(Errc::invalid_input, url->tls ? "mqtt: mqtts:// needs a tls ca_file"
+                                              : "mqtt: tls options need an mqtts:// url");
+  }
+  if (options.max_in_flight < 1 || options.max_in_flight > 60000) {
+    return fail(Errc::invalid_input, "mqtt: max_in_flight must be 1..60000");
+  }
+  auto impl = std::make_shared<Impl>(io, std::move(options));
+  auto& o = impl->options;
+  impl->shared.host = url->host;
+  impl->shared.port = url->port;
+  impl->shared.max_packet_bytes = o.max_packet_bytes;
+  impl->shared.max_in_flight = o.max_in_flight;
+  impl->shared.max_queued_bytes = o.max_queued_bytes;
+  impl->shared.min_backoff = o.min_backoff;
+  impl->shared.max_backoff = std::max(o.min_backoff, o.max_backoff);
+  if (o.tls) {
+    if (auto loaded = impl->load(*o.tls); !loaded) {
+      return tl::unexpected(std::move(loaded.error()));
+    }
+  }
+  impl->client = std::make_unique<Client>(
+      impl->strand, impl->shared, *impl, o.client_id,
+      static_cast<std::uint16_t>(std::clamp(o.keepalive_s, 1, 65535)), o.subscription,
+      std::random_device{}(), impl->identity && *impl->identity ? impl->identity.get() : nullptr);
+  impl->client->set_clean_session(o.clean_session);
+  return std::unique_ptr<ThreadedClient>(new ThreadedClient(std::move(impl)));
+}
+
+void ThreadedClient::start() {
+  asio::post(impl_->strand, [impl = impl_] { impl->client->start(); });
+}
+
+void ThreadedClient::stop(std::function<void()> done) {
+  asio::post(impl_->strand, [impl = impl_, done = std::move(done)]() mutable {
+    impl->connected = false;
+    impl->client->stop([done = std::move(done)] {
+      if (done) {
+        done();
+      }
+    });
+  });
+}
+
+bool ThreadedClient::connected() const { return impl_->connected; }
+
+Result<int> ThreadedClient::publish(const std::string& topic, const std::string& payload, int qos,
+                                    bool retain) {
+  if (!impl_->connected) {
+    return fail(Errc::unavailable, "mqtt publish: not connected");
+  }
+  if (impl_->strand.running_in_this_thread()) {
+    return impl_->publish_here(topic, payload, qos, retain);
+  }
+  // The promise and the copies belong to the posted handler: after a timeout it may still run.
+  auto result = std::make_shared<std::promise<Result<int>>>();
+  auto future = result->get_future();
+  asio::post(impl_->strand, [impl = impl_, result, topic, payload, qos, retain] {
+    result->set_value(impl->publish_here(topic, payload, qos, retain));
+  });
+  if (future.wait_for(kPublishWait) != std::future_status::ready) {
+    return fail(Errc::unavailable, "mqtt publish: the client's strand did not run in time");
+  }
+  return future.get();
+}
+
+Result<void> ThreadedClient::reconnect_with_tls(const net::MqttTls& tls) {
+  if (!impl_->options.tls) {
+    return fail(Errc::invalid_input, "mqtt: reconnect_with_tls on a plain mqtt:// client");
+  }
+  // Read on the caller's thread first, so bad files are reported to the caller.
+  if (auto checked =
+          tls::load_files(tls.ca_file, tls.cert_file, tls.key_file,
+                          impl_->options.tls_common_name.empty() ? impl_->options.client_id
+                                                                 : impl_->options.tls_common_name);
+      !checked) {
+    return tl::unexpected(std::move(checked.error()));
+  }
+  asio::post(impl_->strand, [impl = impl_, tls] {
+    if (auto loaded = impl->load(tls); !loaded) {
+      log::get("mqtt")->error("mqtt.renew_failed reason={}", log::quoted(loaded.error().message));
+      return;
+    }
+    log::get("mqtt")->info("mqtt.tls_renewed host={} port={}", impl->shared.host,
+                           impl->shared.port);
+  });
+  return {};
+}
+
+}  // namespace hecs::mqtt
