@@ -99,7 +99,7 @@ enrolled with a token.
 
 Try, in another terminal:
 
-  export HECS_URL=$CONTROL_URL HECS_API_KEY=$key HECS_CA_FILE=$PWD/$CA
+  export HECS_URL=$CONTROL_URL HECS_API_KEY=$key HECS_CA_FILE=$(realpath -m "$CA")
   $BIN/hecsctl devices list
   $BIN/hecsctl tokens create --max-uses 5
   $BIN/hecsctl devices revoke <ID>
