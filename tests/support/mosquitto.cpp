@@ -282,14 +282,18 @@ bool TestMqttClient::wait_connected(std::chrono::milliseconds timeout) {
 }
 
 bool TestMqttClient::publish(const std::string& topic, const std::string& payload, bool retain) {
-  auto mid = client_->publish(topic, payload, 1, retain);
-  if (!mid) {
+  // The packet id comes from the client's strand; 0 when the publish failed there.
+  auto id = std::make_shared<std::atomic<int>>(-1);
+  if (!client_->publish(topic, payload, 1, retain, [id](Result<int> r) { *id = r ? *r : 0; })) {
+    return false;
+  }
+  if (!wait_until([&] { return *id >= 0; }, std::chrono::seconds(4)) || *id == 0) {
     return false;
   }
   return wait_until(
       [&] {
         std::lock_guard lock(mutex_);
-        return acked_.count(*mid) > 0;
+        return acked_.count(*id) > 0;
       },
       std::chrono::seconds(4));
 }

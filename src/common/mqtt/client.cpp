@@ -377,6 +377,7 @@ void Client::drop(spdlog::level::level_enum level, std::string_view reason) {
   }
   shared_.log->log(level, "mqtt.link_lost client={} host={} port={} reason={}", client_id_,
                    shared_.host, shared_.port, log::quoted(reason));
+  state_ = State::waiting;  // publish() from on_disconnected() must find the link down
   if (was_connected) {
     --shared_.counters.connected;
     events_.on_disconnected();
@@ -430,6 +431,9 @@ void Client::stop(std::function<void()> done) {
 void Client::finish_stop() {
   state_ = State::stopped;
   ++generation_;
+  if (resolver_) {
+    resolver_->cancel();
+  }
   tls_.close();
   error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <future>
+#include <deque>
 #include <random>
 
 #include <boost/asio/post.hpp>
@@ -16,10 +16,6 @@
 namespace hecs::mqtt {
 namespace asio = boost::asio;
 
-namespace {
-constexpr std::chrono::seconds kPublishWait{5};
-}  // namespace
-
 // Everything but `connected` is touched on `strand` only, once start() ran.
 struct ThreadedClient::Impl : ClientEvents {
   Impl(asio::io_context& io, ThreadedOptions opts)
@@ -32,8 +28,19 @@ struct ThreadedClient::Impl : ClientEvents {
   std::unique_ptr<tls::Context> context;
   std::unique_ptr<tls::Identity> identity;
   std::unique_ptr<Client> client;
-  ThreadedClient* owner = nullptr;  // null once the owner is gone
+  std::atomic<ThreadedClient*> owner{nullptr};  // null once the owner is gone
   std::atomic<bool> connected{false};
+  std::atomic<std::uint64_t> failed_publishes{0};
+  // Messages beyond the in-flight window or the write queue wait here, in order, until PUBACKs
+  // make room (libmosquitto queued them likewise); at most options.max_queued_bytes of them.
+  struct Pending {
+    std::string topic, payload;
+    int qos = 0;
+    bool retain = false;
+    std::function<void(Result<int>)> done;
+  };
+  std::deque<Pending> backlog;
+  std::size_t backlog_bytes = 0;
 
   Result<void> load(const net::MqttTls& files) {
     auto loaded = tls::load_files(
@@ -56,34 +63,80 @@ struct ThreadedClient::Impl : ClientEvents {
   std::optional<Will> will() override { return std::nullopt; }
   void on_connected() override {
     connected = true;
-    if (owner != nullptr && owner->on_connect) {
-      owner->on_connect();
+    if (auto* o = owner.load(); o != nullptr && o->on_connect) {
+      o->on_connect();
     }
   }
   void on_disconnected() override {
     connected = false;
-    if (owner != nullptr && owner->on_disconnect) {
-      owner->on_disconnect();
+    // The broker session is gone or will resend what it holds; ours would go out on a new
+    // connection after messages sent then. Callers own durability (acks are sent again).
+    while (!backlog.empty()) {
+      finish(backlog.front(), fail(Errc::unavailable, "mqtt publish: link lost"));
+      backlog_bytes -= backlog.front().topic.size() + backlog.front().payload.size();
+      backlog.pop_front();
+    }
+    if (auto* o = owner.load(); o != nullptr && o->on_disconnect) {
+      o->on_disconnect();
     }
   }
   void on_message(const Publish& m) override {
-    if (owner != nullptr && owner->on_message) {
-      owner->on_message(Message{std::string(m.topic), std::string(m.payload), m.qos, m.retain});
+    if (auto* o = owner.load(); o != nullptr && o->on_message) {
+      o->on_message(Message{std::string(m.topic), std::string(m.payload), m.qos, m.retain});
     }
   }
   void on_published(std::uint16_t packet_id) override {
-    if (owner != nullptr && owner->on_published) {
-      owner->on_published(packet_id);
+    if (auto* o = owner.load(); o != nullptr && o->on_published) {
+      o->on_published(packet_id);
+    }
+    drain();
+  }
+
+  void drain() {
+    while (!backlog.empty()) {
+      auto& next = backlog.front();
+      auto id = client->publish(next.topic, next.payload, next.qos, next.retain);
+      if (!id && id.error().code == Errc::unavailable && client->connected()) {
+        return;  // still no room: the next PUBACK tries again
+      }
+      finish(next, id ? Result<int>(static_cast<int>(*id))
+                      : Result<int>(fail(std::move(id.error()), "mqtt publish")));
+      backlog_bytes -= next.topic.size() + next.payload.size();
+      backlog.pop_front();
     }
   }
 
-  Result<int> publish_here(const std::string& topic, const std::string& payload, int qos,
-                           bool retain) {
-    auto id = client->publish(topic, payload, qos, retain);
-    if (!id) {
-      return fail(std::move(id.error()), "mqtt publish");
+  void finish(Pending& pending, Result<int> result) {
+    if (!result) {
+      count_failure(pending.topic, result.error().message);
     }
-    return static_cast<int>(*id);
+    if (pending.done) {
+      pending.done(std::move(result));
+    }
+  }
+
+  void count_failure(const std::string& topic, const std::string& reason) {
+    ++failed_publishes;
+    log::get("mqtt")->warn("mqtt.publish_failed topic={} reason={}", log::quoted(topic),
+                           log::quoted(reason));
+  }
+
+  void publish_here(Pending message) {
+    if (backlog.empty()) {
+      auto id = client->publish(message.topic, message.payload, message.qos, message.retain);
+      if (id || id.error().code != Errc::unavailable || !client->connected()) {
+        finish(message, id ? Result<int>(static_cast<int>(*id))
+                           : Result<int>(fail(std::move(id.error()), "mqtt publish")));
+        return;
+      }
+    }
+    const auto bytes = message.topic.size() + message.payload.size();
+    if (backlog_bytes + bytes > options.max_queued_bytes) {
+      finish(message, fail(Errc::unavailable, "mqtt publish: queue full"));
+      return;
+    }
+    backlog_bytes += bytes;
+    backlog.push_back(std::move(message));
   }
 };
 
@@ -91,7 +144,12 @@ ThreadedClient::ThreadedClient(std::shared_ptr<Impl> impl) : impl_(std::move(imp
   impl_->owner = this;
 }
 
-ThreadedClient::~ThreadedClient() { impl_->owner = nullptr; }
+ThreadedClient::~ThreadedClient() {
+  impl_->owner = nullptr;
+  // The client's own handlers point to it: it stays alive, through this handler, until it has
+  // stopped and they have run (or, with the loop already stopped, until the io_context drops it).
+  asio::post(impl_->strand, [impl = impl_] { impl->client->stop([impl] {}); });
+}
 
 Result<std::unique_ptr<ThreadedClient>> ThreadedClient::create(asio::io_context& io,
                                                                ThreadedOptions options) {
@@ -148,25 +206,22 @@ void ThreadedClient::stop(std::function<void()> done) {
 
 bool ThreadedClient::connected() const { return impl_->connected; }
 
-Result<int> ThreadedClient::publish(const std::string& topic, const std::string& payload, int qos,
-                                    bool retain) {
+Result<void> ThreadedClient::publish(std::string topic, std::string payload, int qos, bool retain,
+                                     std::function<void(Result<int>)> done) {
   if (!impl_->connected) {
     return fail(Errc::unavailable, "mqtt publish: not connected");
   }
-  if (impl_->strand.running_in_this_thread()) {
-    return impl_->publish_here(topic, payload, qos, retain);
-  }
-  // The promise and the copies belong to the posted handler: after a timeout it may still run.
-  auto result = std::make_shared<std::promise<Result<int>>>();
-  auto future = result->get_future();
-  asio::post(impl_->strand, [impl = impl_, result, topic, payload, qos, retain] {
-    result->set_value(impl->publish_here(topic, payload, qos, retain));
-  });
-  if (future.wait_for(kPublishWait) != std::future_status::ready) {
-    return fail(Errc::unavailable, "mqtt publish: the client's strand did not run in time");
-  }
-  return future.get();
+  // Always posted, even from the strand itself: a message published from a callback must not
+  // overtake those queued before it by other threads.
+  asio::post(impl_->strand,
+             [impl = impl_, message = Impl::Pending{std::move(topic), std::move(payload), qos,
+                                                    retain, std::move(done)}]() mutable {
+               impl->publish_here(std::move(message));
+             });
+  return {};
 }
+
+std::uint64_t ThreadedClient::failed_publishes() const { return impl_->failed_publishes; }
 
 Result<void> ThreadedClient::reconnect_with_tls(const net::MqttTls& tls) {
   if (!impl_->options.tls) {

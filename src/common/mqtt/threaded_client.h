@@ -2,8 +2,10 @@
 // hecs-control, and the tests' helpers. The client lives on a strand of its own; every callback
 // runs on that strand, and publish() may be called from any thread.
 //
-// Destroy only after stop() completed and after the io_context stopped running this client's
-// handlers (as with any Asio object whose handlers point to it).
+// May be destroyed while its loop runs: a client still running stops (without waiting) and lives
+// on until its handlers have run, calling back no more. A callback already running on the strand
+// is not waited for: destroy it from outside its callbacks once what they touch no longer matters
+// (after stop() completed, usually).
 #pragma once
 
 #include <chrono>
@@ -66,10 +68,15 @@ class ThreadedClient {
   // Writes what is queued, DISCONNECT (so the broker drops the will), closes; `done` runs after.
   void stop(std::function<void()> done = {});
   bool connected() const;
-  // The packet id (QoS 1) or 0 (QoS 0). From another thread it waits for the strand (up to 5 s:
-  // Errc::unavailable after that, or while disconnected, or when the in-flight window or the
-  // write queue is full); Errc::invalid_input for what MQTT cannot carry.
-  Result<int> publish(const std::string& topic, const std::string& payload, int qos, bool retain);
+  // Queues a message for the strand, from any thread, the strand included, without waiting:
+  // messages go out in the order of these calls (a caller that numbers its messages under its
+  // own lock, as signed commands are, keeps their order). Errc::unavailable while disconnected.
+  // What fails on the strand (a full in-flight window or write queue, a topic MQTT cannot
+  // carry) is logged and counted in failed_publishes(); `done`, when given, gets the packet id
+  // (QoS 1), 0 (QoS 0) or the error, on the strand.
+  Result<void> publish(std::string topic, std::string payload, int qos, bool retain,
+                       std::function<void(Result<int>)> done = {});
+  std::uint64_t failed_publishes() const;
   // Certificate renewal: these files from now on, and a new connection at once. The files are
   // read now: Errc::invalid_input when they do not load (the old ones stay in use).
   Result<void> reconnect_with_tls(const net::MqttTls& tls);

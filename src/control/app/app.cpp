@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "common/config/config.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "common/metrics/metrics.h"
 #include "common/mqtt/threaded_client.h"
@@ -349,6 +350,11 @@ int run(const Config& config) {
   // Every six hours: a fresh CRL for the broker (its next update is 30 days ahead) and, when a
   // third of their life is left, new certificates for the REST API and our MQTT identity.
   asio::steady_timer maintenance_timer(io);
+  // The MQTT certificate the client holds now, to notice a renewal.
+  std::string mqtt_cert_pem;
+  if (security->mqtt) {
+    mqtt_cert_pem = files::read_small(security->mqtt->cert_file).value_or(std::string());
+  }
   std::function<void()> schedule_maintenance = [&] {
     maintenance_timer.expires_after(std::chrono::hours(6));
     maintenance_timer.async_wait([&](boost::system::error_code ec) {
@@ -361,8 +367,22 @@ int run(const Config& config) {
         }
         if (auto renewed = renew_service_certs(config, *security); !renewed) {
           log->error("pki.renew_failed error={}", log::quoted(renewed.error().message));
-        } else if (security->https) {
-          (void)(*http)->reload_tls(*security->https);
+        } else {
+          if (security->https) {
+            (void)(*http)->reload_tls(*security->https);
+          }
+          // The MQTT client reads its certificate when made: a renewed one means a new
+          // connection with it, before the old one expires.
+          if (security->mqtt) {
+            auto pem = files::read_small(security->mqtt->cert_file);
+            if (pem && *pem != mqtt_cert_pem) {
+              if (auto r = (*mqtt)->reconnect_with_tls(*security->mqtt); r) {
+                mqtt_cert_pem = std::move(*pem);
+              } else {
+                log->error("pki.mqtt_reload_failed error={}", log::quoted(r.error().message));
+              }
+            }
+          }
         }
       });
       schedule_maintenance();

@@ -6,7 +6,10 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 
@@ -214,6 +217,105 @@ TEST_F(MqttClientTls, ReconnectsWithARenewedCertificate) {
       4s));
   EXPECT_EQ(device.client().reconnect_with_tls({"/nonexistent/ca.pem", "", ""}).error().code,
             Errc::invalid_input);
+}
+
+// A plain broker and a threaded client subscribed to "t/#", its callbacks counted.
+class ThreadedClientPlain : public ::testing::Test {
+ protected:
+  void SetUp() override { broker_ = test::Mosquitto::start(); }
+  std::unique_ptr<ThreadedClient> make(std::size_t max_in_flight = 1024) {
+    ThreadedOptions o;
+    o.url = broker_->url();
+    o.client_id = "threaded-" + random_uuid();
+    o.subscription = "t/#";
+    o.max_in_flight = max_in_flight;
+    auto c = ThreadedClient::create(io_, o);
+    EXPECT_TRUE(c);
+    return c ? std::move(*c) : nullptr;
+  }
+  void run() {
+    for (int i = 0; i < 2; ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+  }
+  void TearDown() override {
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) {
+      t.join();
+    }
+  }
+  std::unique_ptr<test::Mosquitto> broker_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      io_.get_executor()};
+  std::vector<std::thread> threads_;
+};
+
+// hecs-control's signed commands: a worker numbers a command under a lock and publishes it
+// while the client's strand, in on_message, waits for that same lock. publish() must not wait
+// for the strand (it did, and both stalled until a 5 s timeout failed the publish).
+TEST_F(ThreadedClientPlain, PublishFromAnotherThreadNeverWaitsForTheStrand) {
+  auto client = make();
+  std::mutex lock;
+  std::atomic<bool> in_callback{false};
+  std::atomic<int> received{0};
+  client->on_message = [&](const Message& m) {
+    if (m.topic == "t/in") {
+      in_callback = true;
+      std::lock_guard held(lock);  // blocks the strand while the test holds `lock`
+    }
+    if (m.topic == "t/out") {
+      ++received;
+    }
+  };
+  client->start();
+  run();
+  ASSERT_TRUE(test::wait_until([&] { return client->connected(); }, 4s));
+  {
+    std::lock_guard held(lock);
+    ASSERT_TRUE(client->publish("t/in", "block", 1, false));
+    ASSERT_TRUE(test::wait_until([&] { return in_callback.load(); }, 4s));
+    // The strand is blocked on `lock` now; this must queue and return at once.
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_TRUE(client->publish("t/out", "x", 1, false));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  }
+  EXPECT_TRUE(test::wait_until([&] { return received == 1; }, 4s));
+  EXPECT_EQ(client->failed_publishes(), 0u);
+  std::atomic<bool> stopped{false};
+  client->stop([&] { stopped = true; });
+  EXPECT_TRUE(test::wait_until([&] { return stopped.load(); }, 4s));
+}
+
+// Beyond the in-flight window messages wait for PUBACKs instead of failing (acks to thousands of
+// agents after a restart), and go out in the order they were published.
+TEST_F(ThreadedClientPlain, QueuesBeyondTheInFlightWindowAndKeepsTheOrder) {
+  auto client = make(/*max_in_flight=*/4);
+  std::mutex mutex;
+  std::vector<std::string> got;
+  client->on_message = [&](const Message& m) {
+    std::lock_guard held(mutex);
+    got.push_back(m.payload);
+  };
+  client->start();
+  run();
+  ASSERT_TRUE(test::wait_until([&] { return client->connected(); }, 4s));
+  constexpr int kCount = 2000;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(client->publish("t/seq", std::to_string(i), 1, false));
+  }
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        std::lock_guard held(mutex);
+        return got.size() == kCount;
+      },
+      10s));
+  std::lock_guard held(mutex);
+  for (int i = 0; i < kCount && i < static_cast<int>(got.size()); ++i) {
+    ASSERT_EQ(got[static_cast<std::size_t>(i)], std::to_string(i));
+  }
+  EXPECT_EQ(client->failed_publishes(), 0u);
 }
 
 }  // namespace
