@@ -300,7 +300,7 @@ Result<void> Uplink::publish_now(const std::string& topic, const std::string& pa
   return {};
 }
 
-Result<void> Uplink::reconnect_with_tls(net::MqttTls tls) {
+Result<void> Uplink::reconnect_with_tls(const net::MqttTls& tls) {
   if (!impl_->mqtt) {
     return fail(Errc::unavailable, "not started");
   }

@@ -201,7 +201,7 @@ class Uplink {
   Result<void> publish_now(const std::string& topic, const std::string& payload);
   // Certificate renewal: reconnects at once with these files, read now; Errc::invalid_input when
   // they do not load (the link stays on the old ones).
-  Result<void> reconnect_with_tls(net::MqttTls tls);
+  Result<void> reconnect_with_tls(const net::MqttTls& tls);
   bool connected() const;
   std::uint64_t published() const;
 

@@ -148,7 +148,12 @@ ThreadedClient::~ThreadedClient() {
   impl_->owner = nullptr;
   // The client's own handlers point to it: it stays alive, through this handler, until it has
   // stopped and they have run (or, with the loop already stopped, until the io_context drops it).
-  asio::post(impl_->strand, [impl = impl_] { impl->client->stop([impl] {}); });
+  try {
+    asio::post(impl_->strand, [impl = impl_] { impl->client->stop([impl] {}); });
+  } catch (const std::exception& e) {  // out of memory: nothing better to do than say so
+    log::get("mqtt")->error("bug.escaped_exception where=~ThreadedClient what={}",
+                            log::quoted(e.what()));
+  }
 }
 
 Result<std::unique_ptr<ThreadedClient>> ThreadedClient::create(asio::io_context& io,
