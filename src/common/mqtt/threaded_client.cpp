@@ -42,22 +42,21 @@ struct ThreadedClient::Impl : ClientEvents {
   std::deque<Pending> backlog;
   std::size_t backlog_bytes = 0;
 
-  Result<void> load(const net::MqttTls& files) {
-    auto loaded = tls::load_files(
+  // The files read on any thread; use() applies them on the strand (or before start).
+  Result<tls::Loaded> read(const net::MqttTls& files) const {
+    return tls::load_files(
         files.ca_file, files.cert_file, files.key_file,
         options.tls_common_name.empty() ? options.client_id : options.tls_common_name);
-    if (!loaded) {
-      return tl::unexpected(std::move(loaded.error()));
-    }
-    context = std::make_unique<tls::Context>(std::move(loaded->context));
+  }
+  void use(tls::Loaded loaded) {
+    context = std::make_unique<tls::Context>(std::move(loaded.context));
     shared.tls = context.get();
-    auto made = std::make_unique<tls::Identity>(std::move(loaded->identity));
+    auto made = std::make_unique<tls::Identity>(std::move(loaded.identity));
     if (client) {
       // Sessions made with the old identity hold their own references to it.
       client->reconnect_with(*made ? made.get() : nullptr);
     }
     identity = std::move(made);
-    return {};
   }
 
   std::optional<Will> will() override { return std::nullopt; }
@@ -182,9 +181,11 @@ Result<std::unique_ptr<ThreadedClient>> ThreadedClient::create(asio::io_context&
   impl->shared.min_backoff = o.min_backoff;
   impl->shared.max_backoff = std::max(o.min_backoff, o.max_backoff);
   if (o.tls) {
-    if (auto loaded = impl->load(*o.tls); !loaded) {
+    auto loaded = impl->read(*o.tls);
+    if (!loaded) {
       return tl::unexpected(std::move(loaded.error()));
     }
+    impl->use(std::move(*loaded));
   }
   impl->client = std::make_unique<Client>(
       impl->strand, impl->shared, *impl, o.client_id,
@@ -232,19 +233,15 @@ Result<void> ThreadedClient::reconnect_with_tls(const net::MqttTls& tls) {
   if (!impl_->options.tls) {
     return fail(Errc::invalid_input, "mqtt: reconnect_with_tls on a plain mqtt:// client");
   }
-  // Read on the caller's thread first, so bad files are reported to the caller.
-  if (auto checked =
-          tls::load_files(tls.ca_file, tls.cert_file, tls.key_file,
-                          impl_->options.tls_common_name.empty() ? impl_->options.client_id
-                                                                 : impl_->options.tls_common_name);
-      !checked) {
-    return tl::unexpected(std::move(checked.error()));
+  // Read once, on the caller's thread, so bad files are reported to the caller; applied on the
+  // strand.
+  auto loaded = impl_->read(tls);
+  if (!loaded) {
+    return tl::unexpected(std::move(loaded.error()));
   }
-  asio::post(impl_->strand, [impl = impl_, tls] {
-    if (auto loaded = impl->load(tls); !loaded) {
-      log::get("mqtt")->error("mqtt.renew_failed reason={}", log::quoted(loaded.error().message));
-      return;
-    }
+  auto files = std::make_shared<tls::Loaded>(std::move(*loaded));
+  asio::post(impl_->strand, [impl = impl_, files] {
+    impl->use(std::move(*files));
     log::get("mqtt")->info("mqtt.tls_renewed host={} port={}", impl->shared.host,
                            impl->shared.port);
   });
