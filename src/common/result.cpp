@@ -30,6 +30,8 @@ std::string_view errc_name(Errc code) {
       return "timeout";
     case Errc::corrupt:
       return "corrupt";
+    case Errc::forbidden:
+      return "forbidden";
     case Errc::internal:
       return "internal";
   }

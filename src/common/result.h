@@ -10,7 +10,8 @@ namespace hecs {
 
 enum class Errc {  // what the caller can do, not where it failed
   invalid_input,   // reject, never retry (HTTP 400; message dropped and counted)
-  unauthorized,    // 401/403: signature, role or tenant
+  unauthorized,    // 401: who is calling is not established (signature, key, session)
+  forbidden,       // 403: the caller is known but may not do this (role, CSRF)
   not_found,       // 404
   conflict,        // 409: stale version, replayed seq, duplicate id
   unavailable,     // retry with backoff: broker down, database busy

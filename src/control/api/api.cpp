@@ -1,99 +1,19 @@
 #include "control/api/api.h"
 
-#include <charconv>
+#include <algorithm>
+#include <cctype>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "common/crypto/crypto.h"
 #include "common/log.h"
 #include "control/api/routes.h"
 #include "control/auth/auth.h"
 
 namespace hecs::control::api {
 namespace json = boost::json;
-
-namespace {
-
-constexpr std::size_t kDefaultLimit = 50;
-constexpr std::size_t kMaxLimit = 500;
-constexpr std::size_t kMaxQuery = 200;
-
-json::value parse_stored(const std::string& text) {
-  if (text.empty()) {
-    return nullptr;
-  }
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  return ec ? json::value(nullptr) : v;
-}
-
-json::object device_json(const store::Device& d) {
-  json::object o;
-  o["id"] = d.id;
-  o["tenant_id"] = d.tenant_id;
-  o["hostname"] = d.hostname;
-  o["online"] = d.online;
-  o["session"] = d.session;
-  o["first_seen"] = format_rfc3339_ms(d.first_seen);
-  o["last_seen"] = format_rfc3339_ms(d.last_seen);
-  o["inventory"] = parse_stored(d.inventory);
-  o["telemetry"] = parse_stored(d.telemetry);
-  o["telemetry_at"] =
-      d.telemetry_ts ? json::value(format_rfc3339_ms(*d.telemetry_ts)) : json::value(nullptr);
-  o["state"] = d.state;
-  o["tags"] = parse_stored(d.tags);
-  return o;
-}
-
-Result<store::DeviceFilter> device_filter(const net::Request& req) {
-  store::DeviceFilter f;
-  f.limit = kDefaultLimit;
-  for (const auto& [key, value] : req.query) {
-    if (key == "limit") {
-      std::size_t n = 0;
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || p != value.data() + value.size() || n < 1 || n > kMaxLimit) {
-        return fail(Errc::invalid_input, fmt::format("limit must be 1..{}", kMaxLimit));
-      }
-      f.limit = n;
-    } else if (key == "cursor") {
-      auto after = decode_cursor(value);
-      if (!after) {
-        return tl::unexpected(after.error());
-      }
-      f.after_id = *after;
-    } else if (key == "online") {
-      if (value != "true" && value != "false") {
-        return fail(Errc::invalid_input, "online must be true or false");
-      }
-      f.online = value == "true";
-    } else if (key == "q") {
-      if (value.size() > kMaxQuery) {
-        return fail(Errc::invalid_input, fmt::format("q is limited to {} characters", kMaxQuery));
-      }
-      f.q = value;
-    } else {
-      return fail(Errc::invalid_input, fmt::format("unknown query parameter '{}'", key));
-    }
-  }
-  return f;
-}
-
-}  // namespace
-
-net::Response json_response(const json::value& v, int status) {
-  net::Response r;
-  r.status = status;
-  r.body = json::serialize(v);
-  return r;
-}
-
-net::Response method_not_allowed(std::string_view allow) {
-  auto r = net::problem(405, "invalid_input", "method not allowed");
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
-}
 
 net::Response problem_from(const Error& error) {
   int status = 500;
@@ -106,6 +26,10 @@ net::Response problem_from(const Error& error) {
     case Errc::unauthorized:
       status = 401;
       title = "unauthorized";
+      break;
+    case Errc::forbidden:
+      status = 403;
+      title = "forbidden";
       break;
     case Errc::not_found:
       status = 404;
@@ -202,151 +126,222 @@ Result<std::string> decode_cursor(const std::string& cursor) {
   return out;
 }
 
-Api::Api(Deps deps) : deps_(std::move(deps)) {}
+namespace {
+
+constexpr std::string_view kCookieTls = "__Host-hecs_session";
+constexpr std::string_view kCookiePlain = "hecs_session";
+
+// The value of cookie `name` in a Cookie header, or "".
+std::string_view cookie_value(const std::string* header, std::string_view name) {
+  if (header == nullptr) {
+    return {};
+  }
+  std::string_view rest = *header;
+  while (!rest.empty()) {
+    auto semi = rest.find(';');
+    std::string_view pair = rest.substr(0, semi);
+    rest.remove_prefix(semi == std::string_view::npos ? rest.size() : semi + 1);
+    while (!pair.empty() && pair.front() == ' ') {
+      pair.remove_prefix(1);
+    }
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+bool bearer_session(const std::string* authorization) {
+  return authorization != nullptr && authorization->size() > 7 &&
+         std::string_view(*authorization).substr(7).starts_with(auth::kSessionPrefix);
+}
+
+// A client's X-Request-Id when it is short and plain, else a fresh one.
+std::string request_id_of(const net::Request& req) {
+  const std::string* given = req.header("x-request-id");
+  if (given != nullptr && !given->empty() && given->size() <= 64 &&
+      std::all_of(given->begin(), given->end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      })) {
+    return *given;
+  }
+  return random_uuid();
+}
+
+// Text from a request (a path parameter may hold any bytes) as the audit log can carry it:
+// ASCII kept, anything else '?', at most audit::kMaxFieldBytes.
+std::string audit_text(std::string_view in) {
+  std::string out(in.substr(0, audit::kMaxFieldBytes));
+  for (char& c : out) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) {
+      c = '?';
+    }
+  }
+  return out;
+}
+
+std::string_view outcome_of(int status) {
+  if (status < 400) {
+    return "success";
+  }
+  return status == 401 || status == 403 ? "denied" : "failure";
+}
+
+}  // namespace
+
+std::string_view session_cookie_name(bool tls) { return tls ? kCookieTls : kCookiePlain; }
+
+Api::Api(Deps deps)
+    : state_(std::make_unique<State>(std::move(deps))), router_(std::make_unique<Router>()) {
+  add_health_routes(*router_, *state_);
+  add_enrol_routes(*router_, *state_);
+  add_auth_routes(*router_, *state_);
+  add_device_routes(*router_, *state_);
+  add_user_routes(*router_, *state_);
+  add_key_routes(*router_, *state_);
+  add_tenant_routes(*router_, *state_);
+  add_audit_routes(*router_, *state_);
+}
+
+Api::~Api() = default;
 
 net::Response Api::handle(const net::Request& request) {
-  auto response = route(request);
-
-  deps_.metrics
+  const std::string request_id = request_id_of(request);
+  auto response = dispatch(request, request_id);
+  response.headers.emplace_back("X-Request-Id", request_id);
+  state_->deps.metrics
       .counter("hecs_http_requests_total", "HTTP requests answered, by status class",
                {{"code", fmt::format("{}xx", response.status / 100)}})
       .inc();
   return response;
 }
 
-net::Response Api::route(const net::Request& req) {
-  const std::string& path = req.path;
-  // Unauthenticated routes: an explicit list of paths and methods (S25).
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
-    if (req.method != "GET" && req.method != "HEAD") {
-      return method_not_allowed("GET, HEAD");
-    }
-    if (path == "/healthz") {
-      return json_response(json::object{{"status", "ok"}});
-    }
-    if (path == "/readyz") {
-      bool ok = deps_.ready ? deps_.ready() : true;
-      return ok ? json_response(json::object{{"status", "ready"}})
-                : net::problem(503, "unavailable", "not ready", "database or broker unreachable");
-    }
-    net::Response r;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = deps_.metrics.render();
-    auto total = deps_.devices.count(std::nullopt);
-    auto online = deps_.devices.count(true);
-    if (total && online) {
-      r.body += fmt::format(
-          "# HELP hecs_devices Devices known to the control plane\n# TYPE hecs_devices gauge\n"
-          "hecs_devices {}\n# HELP hecs_devices_online Devices online now\n"
-          "# TYPE hecs_devices_online gauge\nhecs_devices_online {}\n",
-          *total, *online);
-    }
-    return r;
+void record_audit(State& state, const Call& call, std::string_view action, int status,
+                  const std::string& request_id) {
+  audit::Record r;
+  r.tenant_id = !call.audit_tenant.empty() ? call.audit_tenant
+                : call.who != nullptr      ? call.who->tenant_id
+                                           : std::string();
+  if (r.tenant_id.empty()) {
+    return;  // nobody known to file it under (an unknown caller); the log line remains
   }
+  r.ts = state.deps.clock.now_ms();
+  r.actor = !call.audit_actor.empty() ? call.audit_actor
+            : call.who != nullptr     ? call.who->actor()
+                                      : std::string("anonymous");
+  r.action = call.audit_action ? *call.audit_action : std::string(action);
+  r.target = !call.audit_target.empty() ? call.audit_target : call.param("id");
+  r.source = call.req.remote;
+  r.outcome = std::string(outcome_of(status));
+  r.request_id = request_id;
+  r.detail = json::serialize(call.audit_detail);
+  // Within what audit::parse_bundle reads back: a record over the limits, hashed into the
+  // chain, would make every export that holds it unreadable.
+  for (std::string* field : {&r.actor, &r.action, &r.target, &r.source, &r.request_id}) {
+    *field = audit_text(*field);
+  }
+  if (r.detail.size() > audit::kMaxDetailBytes) {
+    r.detail = R"({"truncated":true})";
+  }
+  auto stored = state.deps.audit.append(std::move(r));
+  if (!stored) {
+    state.deps.metrics
+        .counter("hecs_audit_append_failures_total", "Audit records that could not be written")
+        .inc();
+    log::get("control.audit")
+        ->error("audit.append_failed action={} error={}", log::quoted(action),
+                log::quoted(stored.error().message));
+  }
+}
 
-  if (!path.starts_with("/api/v1/") && path != "/api/v1") {
+net::Response Api::dispatch(const net::Request& req, const std::string& request_id) {
+  auto m = router_->match(req.method, req.path);
+  const bool open = m.route != nullptr ? m.route->access.kind == Access::Kind::open
+                                       : m.open_path || !req.path.starts_with("/api/");
+  // Under /api/ only the open routes answer a caller without credentials; anything else,
+  // an unknown path or method included, is 401 first, so nobody learns the routes (S25).
+  if (m.route == nullptr && m.allow.empty() && !req.path.starts_with("/api/")) {
     return net::problem(404, "not_found", "not found", "no such route");
   }
-  if (path == "/api/v1/enroll" || path == "/api/v1/enroll/ca") {
-    return enrol_route(req, deps_.enrolment);
-  }
-  auto principal =
-      auth::authenticate(deps_.identities, req.header("authorization"), deps_.clock, &keys_);
-  if (!principal) {
-    return problem_from(principal.error());
-  }
-
-  if (path == "/api/v1/enrollment-tokens" || path.starts_with("/api/v1/enrollment-tokens/")) {
-    return tokens_route(req, principal->tenant_id, deps_.enrolment, deps_.enrollments, deps_.clock);
-  }
-  if (path.starts_with("/api/v1/signing-keys")) {
-    return signing_keys_route(req, deps_.enrolment);
-  }
-  constexpr std::string_view kDevices = "/api/v1/devices";
-  if (path == kDevices) {
-    if (req.method != "GET") {
-      return method_not_allowed("GET");
+  Call call(req, std::move(m.params));
+  auto& deps = state_->deps;
+  std::optional<auth::Principal> who;
+  if (!open) {
+    const std::string* authorization = req.header("authorization");
+    Result<auth::Principal> principal = fail(Errc::unauthorized, "no credentials");
+    std::optional<store::ApiKey> revoked;
+    if (bearer_session(authorization)) {
+      principal =
+          auth::authenticate_session(deps.identities, std::string_view(*authorization).substr(7),
+                                     false, deps.clock, deps.sessions, &state_->sessions);
+    } else if (authorization != nullptr) {
+      principal =
+          auth::authenticate(deps.identities, authorization, deps.clock, &state_->keys, &revoked);
+    } else if (auto cookie = cookie_value(req.header("cookie"), session_cookie_name(deps.tls));
+               !cookie.empty()) {
+      principal = auth::authenticate_session(deps.identities, cookie, true, deps.clock,
+                                             deps.sessions, &state_->sessions);
+    } else {
+      principal = fail(Errc::unauthorized, "missing credentials: an API key or a session");
     }
-    auto filter = device_filter(req);
-    if (!filter) {
-      return problem_from(filter.error());
-    }
-    auto page = deps_.devices.list(principal->tenant_id, *filter);
-    if (!page) {
-      return problem_from(page.error());
-    }
-    json::array items;
-    for (const auto& d : page->items) {
-      items.push_back(device_json(d));
-    }
-    json::object body;
-    body["items"] = std::move(items);
-    body["next_cursor"] = page->more && !page->items.empty()
-                              ? json::value(encode_cursor(page->items.back().id))
-                              : json::value(nullptr);
-    body["total"] = page->total;
-    return json_response(body);
-  }
-  if (path.starts_with(std::string(kDevices) + "/")) {
-    std::string rest = path.substr(kDevices.size() + 1);
-    std::string id = rest;
-    bool telemetry = false;
-    if (auto slash = rest.find('/'); slash != std::string::npos) {
-      id = rest.substr(0, slash);
-      const std::string action = rest.substr(slash + 1);
-      if (action == "accept" || action == "reject" || action == "revoke") {
-        if (!is_uuid(id)) {
-          return net::problem(404, "not_found", "not found", "no device with this id");
-        }
-        return decision_route(req, principal->tenant_id, id, action, deps_.enrolment);
+    if (!principal) {
+      if (revoked) {
+        // A revoked key that is still in use: someone may hold a leaked copy.
+        call.audit_tenant = revoked->tenant_id;
+        call.audit_actor = "key:" + revoked->id;
+        call.audit_target = revoked->id;
+        record_audit(*state_, call, "auth.revoked_key_used", 401, request_id);
       }
-      if (action != "telemetry") {
-        return net::problem(404, "not_found", "not found", "no such route");
-      }
-      telemetry = true;
+      return problem_from(principal.error());
     }
-    if (req.method != "GET") {
-      return method_not_allowed("GET");
+    who = std::move(*principal);
+    call.who = &*who;
+  }
+  if (m.route == nullptr) {
+    if (!m.allow.empty()) {
+      auto r = net::problem(405, "invalid_input", "method not allowed");
+      r.headers.emplace_back("Allow", m.allow);
+      return r;
     }
-    if (!is_uuid(id)) {
-      return net::problem(404, "not_found", "not found", "no device with this id");
-    }
-    auto device = deps_.devices.get(principal->tenant_id, id);
-    if (!device) {
-      return problem_from(device.error());
-    }
-    if (!telemetry) {
-      return json_response(device_json(*device));
-    }
-    // Raw telemetry window: ?since=<unix ms>&limit=N, oldest first.
-    std::int64_t now = deps_.clock.now_ms();
-    std::int64_t since = now - 3600 * 1000;
-    std::size_t limit = 500;
-    for (const auto& [key, value] : req.query) {
-      std::int64_t n = 0;
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      bool numeric = ec == std::errc() && p == value.data() + value.size() && n >= 0;
-      if (key == "since" && numeric) {
-        since = n;
-      } else if (key == "limit" && numeric && n >= 1 && n <= 5000) {
-        limit = static_cast<std::size_t>(n);
-      } else {
-        return net::problem(400, "invalid_input", "invalid request",
-                            fmt::format("bad query parameter '{}'", key));
+    return net::problem(404, "not_found", "not found", "no such route");
+  }
+  const Route& route = *m.route;
+  if (route.access.kind == Access::Kind::unset) {
+    // Denied by default (S38); RouteTable's test keeps this from shipping.
+    return net::problem(403, "forbidden", "forbidden", "this route has no access policy");
+  }
+  if (!open) {
+    bool allowed = route.access.kind == Access::Kind::platform ? who->role == auth::Role::superadmin
+                                                               : who->role >= route.access.role;
+    std::string why;
+    if (!allowed) {
+      why = fmt::format("this needs the role {}", auth::role_name(route.access.role));
+    } else if (who->cookie && is_mutating(req.method)) {
+      // CSRF (S41): a cookie comes with every request the browser makes, so a state change
+      // also needs the token the login returned, and must not come from another site.
+      const std::string* token = req.header("x-csrf-token");
+      const std::string* site = req.header("sec-fetch-site");
+      if (site != nullptr && *site == "cross-site") {
+        why = "cross-site request refused";
+      } else if (token == nullptr ||
+                 !crypto::equal_constant_time(auth::hash_api_key(*token), who->csrf_hash)) {
+        why = "missing or wrong X-CSRF-Token header";
       }
     }
-    auto points = deps_.telemetry.window(principal->tenant_id, id, since, now + 1, limit);
-    if (!points) {
-      return problem_from(points.error());
+    if (!why.empty()) {
+      auto r = net::problem(403, "forbidden", "forbidden", why);
+      if (is_mutating(req.method)) {
+        record_audit(*state_, call, route.action, 403, request_id);
+      }
+      return r;
     }
-    json::array items;
-    for (const auto& p : *points) {
-      items.push_back(json::object{
-          {"id", p.message_id}, {"ts", format_rfc3339_ms(p.ts)}, {"body", parse_stored(p.body)}});
-    }
-    return json_response(json::object{{"items", std::move(items)}});
   }
-  return net::problem(404, "not_found", "not found", "no such route");
+  net::Response response = route.handler(call);
+  if (is_mutating(req.method) || call.audit_always) {
+    record_audit(*state_, call, route.action, response.status, request_id);
+  }
+  return response;
 }
 
 }  // namespace hecs::control::api

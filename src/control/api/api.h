@@ -1,6 +1,7 @@
-// The REST API of hecs-control (DESIGN §8): routes, authentication, RFC 9457 problems. It sees
-// plain net::Request / net::Response only; handlers block on the stores and run on the worker
-// pool (net::HttpServer does that).
+// The REST API of hecs-control (DESIGN §8): the route table, authentication, roles, CSRF,
+// the audit of every mutating call, RFC 9457 problems. It sees plain net::Request /
+// net::Response only; handlers block on the stores and run on the worker pool (net::HttpServer
+// does that).
 #pragma once
 
 #include <functional>
@@ -16,26 +17,44 @@
 
 namespace hecs::control::api {
 
+// Signs audit checkpoints with a key kept outside the database (audit_keys.cpp).
+class CheckpointSigner;
+
 struct Deps {
   store::IdentityStore& identities;
   store::DeviceStore& devices;
   store::TelemetryStore& telemetry;
   store::EnrollmentStore& enrollments;
+  store::AuditStore& audit;
   ca::Enrolment& enrolment;
   metrics::Registry& metrics;
   const Clock& clock;
   std::function<bool()> ready;  // /readyz: database and broker reachable
+  bool tls = true;              // served over HTTPS: cookies are Secure and __Host-
+  auth::SessionPolicy sessions{};
+  auth::LoginThrottle::Limits login_limits{};
+  CheckpointSigner* checkpoints = nullptr;  // none: checkpoint routes answer 503
 };
+
+class Router;
 
 class Api {
  public:
   explicit Api(Deps deps);  // everything in deps outlives us
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
   net::Response handle(const net::Request& request);
+  const Router& router() const { return *router_; }
+
+  // What the route handlers share (routes.h). Public so the handler files can reach it.
+  struct State;
 
  private:
-  net::Response route(const net::Request& request);
-  Deps deps_;
-  auth::KeyCache keys_;
+  net::Response dispatch(const net::Request& request, const std::string& request_id);
+  std::unique_ptr<State> state_;
+  std::unique_ptr<Router> router_;
 };
 
 // An Error as a problem response: the one place where Errc becomes an HTTP status.

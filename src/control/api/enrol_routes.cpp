@@ -81,32 +81,7 @@ Result<ca::TokenSpec> token_spec(const std::string& body) {
   return spec;
 }
 
-}  // namespace
-
-Result<json::object> parse_body_object(const std::string& body) {
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = 8;
-  auto value = json::parse(body, ec, {}, options);
-  if (ec || !value.is_object()) {
-    return fail(Errc::invalid_input, "body: expected a JSON object");
-  }
-  return std::move(value.as_object());
-}
-
-net::Response enrol_route(const net::Request& req, ca::Enrolment& enrolment) {
-  if (req.path == "/api/v1/enroll/ca") {
-    if (req.method != "GET") {
-      return method_not_allowed("GET");
-    }
-    net::Response r;
-    r.content_type = "application/x-pem-file";
-    r.body = enrolment.pki().ca_pem();
-    return r;
-  }
-  if (req.method != "POST") {
-    return method_not_allowed("POST");
-  }
+net::Response enrol(const net::Request& req, ca::Enrolment& enrolment) {
   if (req.body.size() > kMaxEnrolBody) {
     return net::problem(413, "invalid_input", "payload too large",
                         fmt::format("an enrolment request is limited to {} bytes", kMaxEnrolBody));
@@ -142,62 +117,23 @@ net::Response enrol_route(const net::Request& req, ca::Enrolment& enrolment) {
   return json_response(o, 201);
 }
 
-net::Response tokens_route(const net::Request& req, const std::string& tenant_id,
-                           ca::Enrolment& enrolment, store::EnrollmentStore& store,
-                           const Clock& clock) {
-  constexpr std::string_view kBase = "/api/v1/enrollment-tokens";
-  if (req.path == kBase) {
-    if (req.method == "GET") {
-      auto tokens = store.list_tokens(tenant_id);
-      if (!tokens) {
-        return problem_from(tokens.error());
-      }
-      json::array items;
-      for (const auto& t : *tokens) {
-        items.push_back(token_json(t));
-      }
-      return json_response(json::object{{"items", std::move(items)}});
-    }
-    if (req.method != "POST") {
-      return method_not_allowed("GET, POST");
-    }
-    auto spec = token_spec(req.body);
-    if (!spec) {
-      return problem_from(spec.error());
-    }
-    auto made = enrolment.create_token(tenant_id, *spec);
-    if (!made) {
-      return problem_from(made.error());
-    }
-    auto o = token_json(made->record);
-    o["token"] = made->token;  // the only time it is shown
-    o["ca_sha256"] = enrolment.pki().ca_fingerprint();
-    return json_response(o, 201);
+net::Response signing_keys(ca::Enrolment& enrolment, int status) {
+  json::array items;
+  for (const auto& k : enrolment.pki().signing_keys()) {
+    items.push_back(json::object{{"kid", k.kid},
+                                 {"public_key", crypto::base64url_encode(k.public_key)},
+                                 {"state", ca::key_state_name(k.state)},
+                                 {"created_at", format_rfc3339_ms(k.created_at * 1000)}});
   }
-  std::string id = req.path.substr(kBase.size() + 1);
-  if (!is_uuid(id)) {
-    return net::problem(404, "not_found", "not found", "no enrollment token with this id");
-  }
-  if (req.method != "DELETE") {
-    return method_not_allowed("DELETE");
-  }
-  auto revoked = store.revoke_token(tenant_id, id, clock.now_ms());
-  if (!revoked) {
-    return problem_from(revoked.error());
-  }
-  return json_response(token_json(*revoked));
+  return json_response(json::object{{"items", std::move(items)}}, status);
 }
 
-net::Response decision_route(const net::Request& req, const std::string& tenant_id,
-                             const std::string& device_id, std::string_view action,
-                             ca::Enrolment& enrolment) {
-  if (req.method != "POST") {
-    return method_not_allowed("POST");
+net::Response decide(State& state, Call& call, store::DeviceState to) {
+  const std::string& id = call.param("id");
+  if (!is_uuid(id)) {
+    return net::problem(404, "not_found", "not found", "no device with this id");
   }
-  store::DeviceState to = action == "accept"   ? store::DeviceState::accepted
-                          : action == "reject" ? store::DeviceState::rejected
-                                               : store::DeviceState::revoked;
-  auto decided = enrolment.decide(tenant_id, device_id, to);
+  auto decided = state.deps.enrolment.decide(call.who->tenant_id, id, to);
   if (!decided) {
     return problem_from(decided.error());
   }
@@ -205,36 +141,134 @@ net::Response decision_route(const net::Request& req, const std::string& tenant_
                                     {"state", store::state_name(decided->state)}});
 }
 
-net::Response signing_keys_route(const net::Request& req, ca::Enrolment& enrolment) {
-  auto& pki = enrolment.pki();
-  if (req.path == "/api/v1/signing-keys") {
-    if (req.method == "POST") {
-      auto added = enrolment.rotate_signing_key();
-      if (!added) {
-        return problem_from(added.error());
-      }
-    } else if (req.method != "GET") {
-      return method_not_allowed("GET, POST");
-    }
-  } else if (req.path == "/api/v1/signing-keys/activate") {
-    if (req.method != "POST") {
-      return method_not_allowed("POST");
-    }
-    if (auto done = enrolment.activate_signing_key(); !done) {
-      return problem_from(done.error());
-    }
-  } else {
-    return net::problem(404, "not_found", "not found", "no such route");
-  }
-  json::array items;
-  for (const auto& k : pki.signing_keys()) {
-    items.push_back(json::object{{"kid", k.kid},
-                                 {"public_key", crypto::base64url_encode(k.public_key)},
-                                 {"state", ca::key_state_name(k.state)},
-                                 {"created_at", format_rfc3339_ms(k.created_at * 1000)}});
-  }
-  return json_response(json::object{{"items", std::move(items)}},
-                       req.method == "POST" && req.path == "/api/v1/signing-keys" ? 201 : 200);
+}  // namespace
+
+void add_enrol_routes(Router& router, State& state) {
+  auto& enrolment = state.deps.enrolment;
+  // Unauthenticated (S25: only these methods and paths): a device has no credential yet.
+  router.add({"POST",
+              "/api/v1/enroll",
+              open_access(),
+              "enrol.enrol",
+              [&enrolment](Call& call) { return enrol(call.req, enrolment); },
+              {"A device asks for its certificate with an enrolment token and a CSR",
+               "EnrolRequest", "EnrolReply", 201}});
+  router.add({"GET",
+              "/api/v1/enroll/ca",
+              open_access(),
+              "enrol.ca",
+              [&enrolment](Call&) {
+                net::Response r;
+                r.content_type = "application/x-pem-file";
+                r.body = enrolment.pki().ca_pem();
+                return r;
+              },
+              {"The device CA's certificate (PEM)", "", ""}});
+
+  router.add({"GET",
+              "/api/v1/enrollment-tokens",
+              needs(auth::Role::admin),
+              "tokens.list",
+              [&state](Call& call) {
+                auto tokens = state.deps.enrollments.list_tokens(call.who->tenant_id);
+                if (!tokens) {
+                  return problem_from(tokens.error());
+                }
+                json::array items;
+                for (const auto& t : *tokens) {
+                  items.push_back(token_json(t));
+                }
+                return json_response(json::object{{"items", std::move(items)}});
+              },
+              {"List enrolment tokens (prefixes only)", "", "TokenList"}});
+  router.add(
+      {"POST",
+       "/api/v1/enrollment-tokens",
+       needs(auth::Role::admin),
+       "tokens.create",
+       [&state](Call& call) {
+         auto spec = token_spec(call.req.body);
+         if (!spec) {
+           return problem_from(spec.error());
+         }
+         auto made = state.deps.enrolment.create_token(call.who->tenant_id, *spec);
+         if (!made) {
+           return problem_from(made.error());
+         }
+         call.audit_target = made->record.id;
+         auto o = token_json(made->record);
+         o["token"] = made->token;  // the only time it is shown
+         o["ca_sha256"] = state.deps.enrolment.pki().ca_fingerprint();
+         return json_response(o, 201);
+       },
+       {"Create an enrolment token; the token is shown once", "TokenSpec", "NewToken", 201}});
+  router.add({"DELETE",
+              "/api/v1/enrollment-tokens/{id}",
+              needs(auth::Role::admin),
+              "tokens.revoke",
+              [&state](Call& call) {
+                const std::string& id = call.param("id");
+                if (!is_uuid(id)) {
+                  return net::problem(404, "not_found", "not found",
+                                      "no enrollment token with this id");
+                }
+                auto revoked = state.deps.enrollments.revoke_token(call.who->tenant_id, id,
+                                                                   state.deps.clock.now_ms());
+                if (!revoked) {
+                  return problem_from(revoked.error());
+                }
+                return json_response(token_json(*revoked));
+              },
+              {"Revoke an enrolment token", "", "Token"}});
+
+  router.add({"POST",
+              "/api/v1/devices/{id}/accept",
+              needs(auth::Role::admin),
+              "devices.accept",
+              [&state](Call& call) { return decide(state, call, store::DeviceState::accepted); },
+              {"Accept a pending device: its certificate is issued", "", "Decision"}});
+  router.add({"POST",
+              "/api/v1/devices/{id}/reject",
+              needs(auth::Role::admin),
+              "devices.reject",
+              [&state](Call& call) { return decide(state, call, store::DeviceState::rejected); },
+              {"Reject a pending device", "", "Decision"}});
+  router.add({"POST",
+              "/api/v1/devices/{id}/revoke",
+              needs(auth::Role::admin),
+              "devices.revoke",
+              [&state](Call& call) { return decide(state, call, store::DeviceState::revoked); },
+              {"Revoke a device: CRL, broker ACL, ignored from now on", "", "Decision"}});
+
+  // One signing key for the whole control plane: its rotation is the platform's business.
+  router.add({"GET",
+              "/api/v1/signing-keys",
+              needs(auth::Role::viewer),
+              "signing_keys.list",
+              [&enrolment](Call&) { return signing_keys(enrolment, 200); },
+              {"The command-signing keys: next, active, retired", "", "SigningKeyList"}});
+  router.add({"POST",
+              "/api/v1/signing-keys",
+              platform_only(),
+              "signing_keys.rotate",
+              [&enrolment](Call&) {
+                if (auto added = enrolment.rotate_signing_key(); !added) {
+                  return problem_from(added.error());
+                }
+                return signing_keys(enrolment, 201);
+              },
+              {"Publish a next command-signing key", "", "SigningKeyList", 201}});
+  router.add({"POST",
+              "/api/v1/signing-keys/activate",
+              platform_only(),
+              "signing_keys.activate",
+              [&enrolment](Call&) {
+                if (auto done = enrolment.activate_signing_key(); !done) {
+                  return problem_from(done.error());
+                }
+                return signing_keys(enrolment, 200);
+              },
+              {"Sign with the next key from now on", "", "SigningKeyList"}});
 }
 
 }  // namespace hecs::control::api

@@ -1,35 +1,80 @@
-// Route handlers of the API split by area; private to src/control/api (api.h is the public
-// header). Each answers one path family and returns a finished response.
+// What the route handlers of the API share, and the functions that register them, a file per
+// area. Private to src/control/api (api.h is the public header).
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "common/clock.h"
 #include "common/net/http_types.h"
-#include "control/ca/ca.h"
-#include "control/store/store.h"
+#include "control/api/api.h"
+#include "control/api/router.h"
 
 namespace hecs::control::api {
 
+struct Api::State {
+  explicit State(Deps d) : deps(std::move(d)), throttle(deps.login_limits) {}
+  Deps deps;
+  auth::KeyCache keys;
+  auth::SessionCache sessions;
+  auth::LoginThrottle throttle;
+};
+using State = Api::State;
+
 net::Response json_response(const boost::json::value& v, int status = 200);
-net::Response method_not_allowed(std::string_view allow);
+net::Response no_content();
 // A JSON object body, nested at most 8 levels; Errc::invalid_input otherwise.
 Result<boost::json::object> parse_body_object(const std::string& body);
+std::string format_time(std::int64_t unix_ms);  // RFC 3339 with milliseconds
+boost::json::value optional_time(const std::optional<std::int64_t>& unix_ms);
 
-// /api/v1/enroll and /api/v1/enroll/ca: unauthenticated (S25: only these methods and paths).
-net::Response enrol_route(const net::Request& req, ca::Enrolment& enrolment);
-// /api/v1/enrollment-tokens[/{id}]
-net::Response tokens_route(const net::Request& req, const std::string& tenant_id,
-                           ca::Enrolment& enrolment, store::EnrollmentStore& store,
-                           const Clock& clock);
-// POST /api/v1/devices/{id}/{accept|reject|revoke}
-net::Response decision_route(const net::Request& req, const std::string& tenant_id,
-                             const std::string& device_id, std::string_view action,
-                             ca::Enrolment& enrolment);
-// /api/v1/signing-keys, /api/v1/signing-keys/activate
-net::Response signing_keys_route(const net::Request& req, ca::Enrolment& enrolment);
+// A request body read strictly: a JSON object whose members are all in `allowed` (anything
+// else, tenant_id, id or created_at included, is refused: no mass assignment, S37), each read
+// with its type and bounds checked. Errors name the member.
+class Body {
+ public:
+  static Result<Body> parse(const std::string& text,
+                            std::initializer_list<std::string_view> allowed);
+  bool has(std::string_view name) const { return object_.contains(name); }
+  Result<std::optional<std::string>> text(std::string_view name, std::size_t max_chars) const;
+  Result<std::optional<std::int64_t>> integer(std::string_view name, std::int64_t min,
+                                              std::int64_t max) const;
+  Result<std::optional<bool>> boolean(std::string_view name) const;
+  Result<std::optional<boost::json::object>> object(
+      std::string_view name, std::initializer_list<std::string_view> allowed) const;
+  const boost::json::object& raw() const { return object_; }
+
+ private:
+  explicit Body(boost::json::object o) : object_(std::move(o)) {}
+  boost::json::object object_;
+};
+
+// A name for tenants, users and keys: 1..64 printable characters, no control characters.
+Result<void> check_name(std::string_view what, std::string_view name, std::size_t max = 64);
+
+// "__Host-hecs_session" over HTTPS (S41), "hecs_session" on plain HTTP, where browsers refuse
+// the __Host- prefix.
+std::string_view session_cookie_name(bool tls);
+
+// Appends the audit record of a call (api.cpp); a failure is logged and counted, never thrown
+// at the caller, whose change is already made.
+void record_audit(State& state, const Call& call, std::string_view action, int status,
+                  const std::string& request_id);
+
+// Each registers the routes of one area.
+void add_health_routes(Router& router, State& state);
+void add_device_routes(Router& router, State& state);
+void add_enrol_routes(Router& router, State& state);
+void add_auth_routes(Router& router, State& state);
+void add_user_routes(Router& router, State& state);
+void add_key_routes(Router& router, State& state);
+void add_tenant_routes(Router& router, State& state);
+void add_audit_routes(Router& router, State& state);
 
 }  // namespace hecs::control::api

@@ -151,7 +151,8 @@ int run(const Config& config) {
   if (boot->admin_key) {
     // Printed once, on the very first start; also in DATA_DIR/admin-credentials (0600).
     std::cout << "hecs-control: first start: admin API key of tenant 'default':\n  "
-              << *boot->admin_key << "\n  (saved to "
+              << *boot->admin_key << "\n  and user 'admin' with password " << *boot->admin_password
+              << "\n  (saved to "
               << (std::filesystem::path(config.data_dir) / "admin-credentials").string()
               << ", mode 0600)\n"
               << std::flush;
@@ -296,9 +297,13 @@ int run(const Config& config) {
   metrics.gauge("hecs_ingest_backlog", "Messages waiting for the next ingest batch",
                 [&ingest] { return static_cast<double>(ingest.backlog()); });
 
-  api::Api api(
-      api::Deps{identities, devices, telemetry, enrollments, enrolment, metrics, clock,
-                [&] { return (*mqtt)->connected() && devices.count(std::nullopt).has_value(); }});
+  store::AuditStore audit(**database);
+  api::Deps api_deps{
+      identities, devices, telemetry, enrollments, audit, enrolment, metrics, clock, [&] {
+        return (*mqtt)->connected() && devices.count(std::nullopt).has_value();
+      }};
+  api_deps.tls = security->https.has_value();
+  api::Api api(std::move(api_deps));
   auto http = net::HttpServer::create(
       io, workers, config.http_listen, [&api](const net::Request& r) { return api.handle(r); }, {},
       security->https);

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/crypto/crypto.h"
+
 namespace hecs::control::auth {
 namespace {
 
@@ -39,6 +41,31 @@ std::string checksum(std::string_view body) {
 }
 
 }  // namespace
+
+std::string_view role_name(Role role) {
+  switch (role) {
+    case Role::viewer:
+      return "viewer";
+    case Role::operator_:
+      return "operator";
+    case Role::admin:
+      return "admin";
+    case Role::owner:
+      return "owner";
+    case Role::superadmin:
+      return "superadmin";
+  }
+  return "viewer";
+}
+
+std::optional<Role> parse_role(std::string_view text) {
+  for (Role r : {Role::viewer, Role::operator_, Role::admin, Role::owner, Role::superadmin}) {
+    if (text == role_name(r)) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
 
 std::string generate_api_key() {
   std::string body;
@@ -103,13 +130,19 @@ void KeyCache::forget(const std::string& hash) {
   entries_.erase(hash);
 }
 
+void KeyCache::clear() {
+  std::lock_guard lock(mutex_);
+  entries_.clear();
+}
+
 std::size_t KeyCache::size() const {
   std::lock_guard lock(mutex_);
   return entries_.size();
 }
 
 Result<Principal> authenticate(store::IdentityStore& identities, const std::string* header,
-                               const Clock& clock, KeyCache* cache) {
+                               const Clock& clock, KeyCache* cache,
+                               std::optional<store::ApiKey>* revoked_used) {
   constexpr std::string_view kBearer = "bearer ";
   if (header == nullptr) {
     return fail(Errc::unauthorized, "missing Authorization: Bearer header");
@@ -138,9 +171,21 @@ Result<Principal> authenticate(store::IdentityStore& identities, const std::stri
     cache->put(hash, *key, now);
   }
   if (key->revoked_at && *key->revoked_at <= now) {
+    if (revoked_used != nullptr) {
+      *revoked_used = *key;
+    }
     return fail(Errc::unauthorized, "invalid API key");
   }
-  return Principal{key->tenant_id, key->id, key->role};
+  auto role = parse_role(key->role);
+  if ((key->expires_at && *key->expires_at <= now) || key->tenant_disabled_at || !role) {
+    return fail(Errc::unauthorized, "invalid API key");
+  }
+  Principal p;
+  p.kind = Principal::Kind::api_key;
+  p.tenant_id = key->tenant_id;
+  p.key_id = key->id;
+  p.role = *role;
+  return p;
 }
 
 Result<Bootstrap> bootstrap(store::IdentityStore& identities, const std::filesystem::path& data_dir,
@@ -150,20 +195,33 @@ Result<Bootstrap> bootstrap(store::IdentityStore& identities, const std::filesys
     return fail(existing.error(), "bootstrap");
   }
   if (*existing) {
-    return Bootstrap{(*existing)->id, std::nullopt};
+    return Bootstrap{(*existing)->id, std::nullopt, std::nullopt};
   }
-  store::Tenant tenant{random_uuid(), std::string(kDefaultTenant), clock.now_ms()};
+  const std::int64_t now = clock.now_ms();
+  store::Tenant tenant{random_uuid(), std::string(kDefaultTenant), now, std::nullopt};
   std::string key = generate_api_key();
   store::ApiKey record;
   record.id = random_uuid();
   record.tenant_id = tenant.id;
   record.prefix = key.substr(0, kKeyPrefix.size() + 6);
   record.hash = hash_api_key(key);
-  record.role = "admin";
-  record.created_at = clock.now_ms();
+  record.role = std::string(role_name(Role::superadmin));
+  record.name = "bootstrap";
+  record.created_by = "bootstrap";
+  record.created_at = now;
+  // 18 random bytes: 24 base64url characters, past the password policy's minimum.
+  std::string password = crypto::base64url_encode(crypto::random_bytes(18));
+  store::User admin;
+  admin.id = random_uuid();
+  admin.tenant_id = tenant.id;
+  admin.username = "admin";
+  admin.password_hash = hash_password(password);
+  admin.role = record.role;
+  admin.created_at = now;
+  admin.password_changed_at = now;
 
   // Write the credentials file first: if we die before the database commit, the next start
-  // simply makes a new key and overwrites it, and no key exists that nobody can read.
+  // simply makes new secrets and overwrites it, and no secret exists that nobody can read.
   auto path = data_dir / "admin-credentials";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -171,17 +229,22 @@ Result<Bootstrap> bootstrap(store::IdentityStore& identities, const std::filesys
                 fmt::format("bootstrap: cannot write {}: {}", path.string(), std::strerror(errno)));
   }
   ::fchmod(fd, 0600);
-  std::string text = fmt::format("# hecs-control admin API key of tenant 'default'\n{}\n", key);
+  std::string text = fmt::format(
+      "# hecs-control first-start credentials of tenant 'default' (superadmin).\n"
+      "# The API key (HECS_API_KEY, or: hecsctl login --api-key-file THIS_FILE):\n{}\n"
+      "# The admin panel's and hecsctl login's user; change the password after the first\n"
+      "# login (hecsctl users passwd):\nusername: admin\npassword: {}\n",
+      key, password);
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) {
     return fail(Errc::unavailable, fmt::format("bootstrap: cannot write {}", path.string()));
   }
-  if (auto r = identities.create_tenant(tenant, record); !r) {
+  if (auto r = identities.create_tenant(tenant, record, admin); !r) {
     return fail(r.error(), "bootstrap");
   }
-  return Bootstrap{tenant.id, key};
+  return Bootstrap{tenant.id, key, password};
 }
 
 }  // namespace hecs::control::auth

@@ -1,6 +1,6 @@
-// The control plane's stores (DESIGN §5): identity (tenants, API keys), devices, and
-// telemetry, written once against SOCI for SQLite and PostgreSQL. Every tenant-owned query
-// filters by tenant_id. All methods block: call them from the worker pool, not an I/O thread.
+// The control plane's stores (DESIGN §5): identity and audit (identity.h), devices,
+// telemetry and enrolment, written once against SOCI for SQLite and PostgreSQL. Every tenant-owned
+// query filters by tenant_id. All methods block: call them from the worker pool, not an I/O thread.
 #pragma once
 
 #include <cstdint>
@@ -13,42 +13,9 @@
 
 #include "common/db/db.h"
 #include "common/result.h"
+#include "control/store/identity.h"
 
 namespace hecs::control::store {
-
-// ---- identity ---------------------------------------------------------------------------
-
-struct Tenant {
-  std::string id;    // UUID
-  std::string name;  // "default"
-  std::int64_t created_at = 0;
-};
-
-struct ApiKey {
-  std::string id;  // UUID
-  std::string tenant_id;
-  std::string prefix;  // first characters of the key, shown in lists
-  std::string hash;    // hex SHA-256 of the whole key; the key itself is never stored
-  std::string role;    // "admin" for the bootstrap key
-  std::int64_t created_at = 0;
-  std::optional<std::int64_t> revoked_at;
-};
-
-class IdentityStore {
- public:
-  explicit IdentityStore(db::Database& db) : db_(db) {}  // db outlives us
-  Result<std::optional<Tenant>> find_tenant_by_name(const std::string& name);
-  // The tenant and, when given, its first API key, in one transaction.
-  Result<void> create_tenant(const Tenant& tenant,
-                             const std::optional<ApiKey>& first_key = std::nullopt);
-  Result<void> create_api_key(const ApiKey& key);
-  // Errc::not_found when no key has this hash.
-  Result<ApiKey> find_api_key_by_hash(const std::string& hash);
-  Result<void> touch_api_key(const std::string& id, std::int64_t used_at);
-
- private:
-  db::Database& db_;
-};
 
 // ---- devices and ingest -------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ class Auth : public ::testing::Test {
     db_ = std::move(*opened);
     identities_.emplace(*db_);
     tenant_id_ = random_uuid();
-    store::Tenant tenant{tenant_id_, "default", clock_.now};
+    store::Tenant tenant{tenant_id_, "default", clock_.now, std::nullopt};
     ASSERT_TRUE(identities_->create_tenant(tenant, record(key_)));
   }
 
@@ -67,7 +67,7 @@ TEST_F(Auth, AcceptsAStoredKeyAndRejectsMissingMalformedAndUnknownOnesAlike) {
   auto ok = login(key_, nullptr);
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->tenant_id, tenant_id_);
-  EXPECT_EQ(ok->role, "admin");
+  EXPECT_EQ(ok->role, Role::admin);
   EXPECT_EQ(authenticate(*identities_, nullptr, clock_).error().code, Errc::unauthorized);
   for (const std::string& bad :
        {std::string("hecs_short"), generate_api_key(), key_.substr(0, key_.size() - 1) + "x"}) {

@@ -21,8 +21,10 @@ class Enrolment : public Store {
  protected:
   void SetUp() override {
     Store::SetUp();
-    ASSERT_TRUE(identity_->create_tenant({.id = kTenantA, .name = "a", .created_at = 1}));
-    ASSERT_TRUE(identity_->create_tenant({.id = kTenantB, .name = "b", .created_at = 1}));
+    ASSERT_TRUE(identity_->create_tenant(
+        {.id = kTenantA, .name = "a", .created_at = 1, .disabled_at = {}}));
+    ASSERT_TRUE(identity_->create_tenant(
+        {.id = kTenantB, .name = "b", .created_at = 1, .disabled_at = {}}));
   }
 
   EnrollmentToken token(const std::string& id, std::uint64_t max_uses = 5,

@@ -19,7 +19,8 @@ TEST_P(Store, AppliesItsMigrationsOnStartAndNothingMoreOnReopen) {
   auto version = db_->schema_version();
   ASSERT_TRUE(version);
   EXPECT_EQ(*version, latest);
-  ASSERT_TRUE(identity_->create_tenant({.id = kTenantA, .name = "default", .created_at = 1}));
+  ASSERT_TRUE(identity_->create_tenant(
+      {.id = kTenantA, .name = "default", .created_at = 1, .disabled_at = {}}));
 
   auto again = open_and_migrate(options(url_));
   ASSERT_TRUE(again) << again.error().message;
@@ -32,7 +33,8 @@ TEST_P(Store, AppliesItsMigrationsOnStartAndNothingMoreOnReopen) {
 }
 
 TEST_P(Store, CreatesATenantAndFindsItByName) {
-  ASSERT_TRUE(identity_->create_tenant({.id = kTenantA, .name = "default", .created_at = 1000}));
+  ASSERT_TRUE(identity_->create_tenant(
+      {.id = kTenantA, .name = "default", .created_at = 1000, .disabled_at = {}}));
   auto found = identity_->find_tenant_by_name("default");
   ASSERT_TRUE(found) << found.error().message;
   ASSERT_TRUE(found->has_value());
@@ -45,14 +47,17 @@ TEST_P(Store, CreatesATenantAndFindsItByName) {
 }
 
 TEST_P(Store, RejectsASecondTenantWithTheSameNameAsConflict) {
-  ASSERT_TRUE(identity_->create_tenant({.id = kTenantA, .name = "default", .created_at = 1}));
-  auto again = identity_->create_tenant({.id = kTenantB, .name = "default", .created_at = 2});
+  ASSERT_TRUE(identity_->create_tenant(
+      {.id = kTenantA, .name = "default", .created_at = 1, .disabled_at = {}}));
+  auto again = identity_->create_tenant(
+      {.id = kTenantB, .name = "default", .created_at = 2, .disabled_at = {}});
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, Errc::conflict);
 }
 
 TEST_P(Store, CreatesAnApiKeyAndFindsItByHash) {
-  ASSERT_TRUE(identity_->create_tenant({.id = kTenantA, .name = "default", .created_at = 1}));
+  ASSERT_TRUE(identity_->create_tenant(
+      {.id = kTenantA, .name = "default", .created_at = 1, .disabled_at = {}}));
   ApiKey key;
   key.id = "33333333-3333-4333-8333-333333333333";
   key.tenant_id = kTenantA;

@@ -1,0 +1,221 @@
+// Health, metrics and device routes.
+#include <charconv>
+
+#include <boost/json/parse.hpp>
+#include <fmt/format.h>
+
+#include "control/api/routes.h"
+
+namespace hecs::control::api {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kDefaultLimit = 50;
+constexpr std::size_t kMaxLimit = 500;
+constexpr std::size_t kMaxQuery = 200;
+
+json::value parse_stored(const std::string& text) {
+  if (text.empty()) {
+    return nullptr;
+  }
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+json::object device_json(const store::Device& d) {
+  json::object o;
+  o["id"] = d.id;
+  o["tenant_id"] = d.tenant_id;
+  o["hostname"] = d.hostname;
+  o["online"] = d.online;
+  o["session"] = d.session;
+  o["first_seen"] = format_rfc3339_ms(d.first_seen);
+  o["last_seen"] = format_rfc3339_ms(d.last_seen);
+  o["inventory"] = parse_stored(d.inventory);
+  o["telemetry"] = parse_stored(d.telemetry);
+  o["telemetry_at"] =
+      d.telemetry_ts ? json::value(format_rfc3339_ms(*d.telemetry_ts)) : json::value(nullptr);
+  o["state"] = d.state;
+  o["tags"] = parse_stored(d.tags);
+  return o;
+}
+
+Result<store::DeviceFilter> device_filter(const net::Request& req) {
+  store::DeviceFilter f;
+  f.limit = kDefaultLimit;
+  for (const auto& [key, value] : req.query) {
+    if (key == "limit") {
+      std::size_t n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || p != value.data() + value.size() || n < 1 || n > kMaxLimit) {
+        return fail(Errc::invalid_input, fmt::format("limit must be 1..{}", kMaxLimit));
+      }
+      f.limit = n;
+    } else if (key == "cursor") {
+      auto after = decode_cursor(value);
+      if (!after) {
+        return tl::unexpected(after.error());
+      }
+      f.after_id = *after;
+    } else if (key == "online") {
+      if (value != "true" && value != "false") {
+        return fail(Errc::invalid_input, "online must be true or false");
+      }
+      f.online = value == "true";
+    } else if (key == "q") {
+      if (value.size() > kMaxQuery) {
+        return fail(Errc::invalid_input, fmt::format("q is limited to {} characters", kMaxQuery));
+      }
+      f.q = value;
+    } else {
+      return fail(Errc::invalid_input, fmt::format("unknown query parameter '{}'", key));
+    }
+  }
+  return f;
+}
+
+net::Response not_a_device() {
+  return net::problem(404, "not_found", "not found", "no device with this id");
+}
+
+}  // namespace
+
+void add_health_routes(Router& router, State& state) {
+  // Unauthenticated: an explicit list of paths and methods (S25).
+  router.add({"GET",
+              "/healthz",
+              open_access(),
+              "health.live",
+              [](Call&) {
+                return json_response(json::object{{"status", "ok"}});
+              },
+              {"The process is up", "", "Status"}});
+  router.add({"GET",
+              "/readyz",
+              open_access(),
+              "health.ready",
+              [&state](Call&) {
+                bool ok = state.deps.ready ? state.deps.ready() : true;
+                return ok ? json_response(json::object{{"status", "ready"}})
+                          : net::problem(503, "unavailable", "not ready",
+                                         "database or broker unreachable");
+              },
+              {"The database and the broker are reachable", "", "Status"}});
+  router.add({"GET",
+              "/metrics",
+              open_access(),
+              "metrics.get",
+              [&state](Call&) {
+                net::Response r;
+                r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                r.body = state.deps.metrics.render();
+                // Fleet-wide counts without tenant labels: /metrics is unauthenticated, so it
+                // names no tenant and no device (issue 5, isolation).
+                auto total = state.deps.devices.count(std::nullopt);
+                auto online = state.deps.devices.count(true);
+                if (total && online) {
+                  r.body += fmt::format(
+                      "# HELP hecs_devices Devices known to the control plane\n"
+                      "# TYPE hecs_devices gauge\nhecs_devices {}\n"
+                      "# HELP hecs_devices_online Devices online now\n"
+                      "# TYPE hecs_devices_online gauge\nhecs_devices_online {}\n",
+                      *total, *online);
+                }
+                return r;
+              },
+              {"Prometheus metrics", "", ""}});
+}
+
+void add_device_routes(Router& router, State& state) {
+  router.add(
+      {"GET",
+       "/api/v1/devices",
+       needs(auth::Role::viewer),
+       "devices.list",
+       [&state](Call& call) {
+         auto filter = device_filter(call.req);
+         if (!filter) {
+           return problem_from(filter.error());
+         }
+         auto page = state.deps.devices.list(call.who->tenant_id, *filter);
+         if (!page) {
+           return problem_from(page.error());
+         }
+         json::array items;
+         for (const auto& d : page->items) {
+           items.push_back(device_json(d));
+         }
+         json::object body;
+         body["items"] = std::move(items);
+         body["next_cursor"] = page->more && !page->items.empty()
+                                   ? json::value(encode_cursor(page->items.back().id))
+                                   : json::value(nullptr);
+         body["total"] = page->total;
+         return json_response(body);
+       },
+       {"List the tenant's devices", "", "DevicePage", 200, {"limit", "cursor", "online", "q"}}});
+  router.add({"GET",
+              "/api/v1/devices/{id}",
+              needs(auth::Role::viewer),
+              "devices.get",
+              [&state](Call& call) {
+                const std::string& id = call.param("id");
+                if (!is_uuid(id)) {
+                  return not_a_device();
+                }
+                auto device = state.deps.devices.get(call.who->tenant_id, id);
+                if (!device) {
+                  return problem_from(device.error());
+                }
+                return json_response(device_json(*device));
+              },
+              {"One device", "", "Device"}});
+  router.add(
+      {"GET",
+       "/api/v1/devices/{id}/telemetry",
+       needs(auth::Role::viewer),
+       "devices.telemetry",
+       [&state](Call& call) {
+         const std::string& id = call.param("id");
+         if (!is_uuid(id)) {
+           return not_a_device();
+         }
+         auto device = state.deps.devices.get(call.who->tenant_id, id);
+         if (!device) {
+           return problem_from(device.error());
+         }
+         // Raw telemetry window: ?since=<unix ms>&limit=N, oldest first.
+         std::int64_t now = state.deps.clock.now_ms();
+         std::int64_t since = now - 3600 * 1000;
+         std::size_t limit = 500;
+         for (const auto& [key, value] : call.req.query) {
+           std::int64_t n = 0;
+           auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+           bool numeric = ec == std::errc() && p == value.data() + value.size() && n >= 0;
+           if (key == "since" && numeric) {
+             since = n;
+           } else if (key == "limit" && numeric && n >= 1 && n <= 5000) {
+             limit = static_cast<std::size_t>(n);
+           } else {
+             return net::problem(400, "invalid_input", "invalid request",
+                                 fmt::format("bad query parameter '{}'", key.substr(0, 64)));
+           }
+         }
+         auto points = state.deps.telemetry.window(call.who->tenant_id, id, since, now + 1, limit);
+         if (!points) {
+           return problem_from(points.error());
+         }
+         json::array items;
+         for (const auto& p : *points) {
+           items.push_back(json::object{{"id", p.message_id},
+                                        {"ts", format_rfc3339_ms(p.ts)},
+                                        {"body", parse_stored(p.body)}});
+         }
+         return json_response(json::object{{"items", std::move(items)}});
+       },
+       {"A device's raw telemetry, oldest first", "", "TelemetryPage", 200, {"since", "limit"}}});
+}
+
+}  // namespace hecs::control::api
