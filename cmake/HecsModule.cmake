@@ -18,7 +18,7 @@ endfunction()
 # summary counts each behaviour). LABELS lets `ctest -L unit` pick a kind.
 include(GoogleTest)
 function(hecs_test name)
-  cmake_parse_arguments(M "" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(M "" "LABEL;TIMEOUT;FIXTURES" "SOURCES;DEPS" ${ARGN})
   if(NOT M_LABEL)
     set(M_LABEL unit)
   endif()
@@ -30,9 +30,13 @@ function(hecs_test name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
   target_compile_options(${name} PRIVATE ${HECS_WARNINGS})
   target_link_libraries(${name} PRIVATE ${M_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  set(fixtures)
+  if(M_FIXTURES)
+    set(fixtures FIXTURES_REQUIRED ${M_FIXTURES})  # a setup test that must run first
+  endif()
   gtest_discover_tests(${name}
     TEST_PREFIX "${name}."
-    PROPERTIES LABELS ${M_LABEL} TIMEOUT ${M_TIMEOUT}
+    PROPERTIES LABELS ${M_LABEL} TIMEOUT ${M_TIMEOUT} ${fixtures}
     DISCOVERY_TIMEOUT 30)
 endfunction()
 

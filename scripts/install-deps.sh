@@ -17,6 +17,12 @@ packages=(
   wrk prometheus-node-exporter zabbix-agent mender-client
 )
 
+# The OpenAPI linter of make test (tests/openapi) runs on Node.js with npm: Debian's own, unless
+# the machine has another Node.js with npm already (Debian's npm would conflict with it).
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -13,12 +13,10 @@
 #include "common/net/http_types.h"
 #include "control/auth/auth.h"
 #include "control/ca/ca.h"
+#include "control/checkpoints/checkpoints.h"
 #include "control/store/store.h"
 
 namespace hecs::control::api {
-
-// Signs audit checkpoints with a key kept outside the database (audit_keys.cpp).
-class CheckpointSigner;
 
 struct Deps {
   store::IdentityStore& identities;
@@ -33,7 +31,7 @@ struct Deps {
   bool tls = true;              // served over HTTPS: cookies are Secure and __Host-
   auth::SessionPolicy sessions{};
   auth::LoginThrottle::Limits login_limits{};
-  CheckpointSigner* checkpoints = nullptr;  // none: checkpoint routes answer 503
+  checkpoints::Signer* checkpoints = nullptr;  // none: checkpoint routes answer 503
 };
 
 class Router;
@@ -47,6 +45,7 @@ class Api {
 
   net::Response handle(const net::Request& request);
   const Router& router() const { return *router_; }
+  Router& router() { return *router_; }  // tests register routes of their own
 
   // What the route handlers share (routes.h). Public so the handler files can reach it.
   struct State;

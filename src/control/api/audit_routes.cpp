@@ -1,8 +1,10 @@
-// The audit log over the API: records with filters and a cursor. Checkpoints: audit_keys.cpp.
+// The audit log over the API: records with filters and a cursor, signed checkpoints of the
+// chain head (kept outside the database, control/checkpoints) and the keys that verify them.
 #include <charconv>
 
 #include <fmt/format.h>
 
+#include "common/crypto/crypto.h"
 #include "control/api/routes.h"
 
 namespace hecs::control::api {
@@ -57,6 +59,11 @@ Result<store::AuditFilter> audit_filter(const net::Request& req) {
   return f;
 }
 
+net::Response no_signer() {
+  return net::problem(503, "unavailable", "service unavailable",
+                      "audit checkpoints are not set up");
+}
+
 }  // namespace
 
 void add_audit_routes(Router& router, State& state) {
@@ -88,6 +95,63 @@ void add_audit_routes(Router& router, State& state) {
                "AuditPage",
                200,
                {"action", "actor", "outcome", "since", "until", "cursor", "limit"}}});
+  router.add({"GET",
+              "/api/v1/audit/checkpoints",
+              needs(auth::Role::admin),
+              "audit.checkpoints",
+              [&state](Call& call) {
+                if (state.deps.checkpoints == nullptr) {
+                  return no_signer();
+                }
+                auto list = state.deps.checkpoints->list(call.who->tenant_id);
+                if (!list) {
+                  return problem_from(list.error());
+                }
+                json::array items;
+                for (const auto& c : *list) {
+                  items.push_back(audit::to_json(c));
+                }
+                return json_response(json::object{{"items", std::move(items)}});
+              },
+              {"The tenant's signed checkpoints, oldest first", "", "CheckpointList"}});
+  router.add({"POST",
+              "/api/v1/audit/checkpoints",
+              needs(auth::Role::admin),
+              "audit.checkpoint",
+              [&state](Call& call) {
+                if (state.deps.checkpoints == nullptr) {
+                  return no_signer();
+                }
+                auto head = state.deps.audit.head(call.who->tenant_id);
+                if (!head) {
+                  return problem_from(head.error());
+                }
+                auto c =
+                    state.deps.checkpoints->sign(call.who->tenant_id, head->first, head->second);
+                if (!c) {
+                  return problem_from(c.error());
+                }
+                call.audit_detail = json::object{{"seq", c->seq}, {"head", c->head}};
+                return json_response(audit::to_json(*c), 201);
+              },
+              {"Sign the tenant's chain head now", "", "Checkpoint", 201}});
+  router.add({"GET",
+              "/api/v1/audit/keys",
+              needs(auth::Role::viewer),
+              "audit.keys",
+              [&state](Call&) {
+                if (state.deps.checkpoints == nullptr) {
+                  return no_signer();
+                }
+                json::array items;
+                for (const auto& k : state.deps.checkpoints->keys()) {
+                  items.push_back(
+                      json::object{{"key_id", k.key_id},
+                                   {"public_key", crypto::base64url_encode(k.public_key)}});
+                }
+                return json_response(json::object{{"items", std::move(items)}});
+              },
+              {"The public keys that verify checkpoints, old ones included", "", "AuditKeyList"}});
 }
 
 }  // namespace hecs::control::api

@@ -31,7 +31,7 @@ json::object session_json(const store::Session& s, const std::string& current_id
 }
 
 net::Response too_many(std::int64_t retry_after_s) {
-  auto r = net::problem(429, "unavailable", "too many requests",
+  auto r = net::problem(429, "rate_limited", "too many requests",
                         "too many failed logins: try again later");
   r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
   return r;
@@ -169,7 +169,6 @@ net::Response login(State& state, Call& call) {
     r.headers.emplace_back("Set-Cookie",
                            cookie_header(state, token, deps.sessions.lifetime_ms / 1000));
   }
-  r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 

@@ -167,7 +167,8 @@ void add_device_routes(Router& router, State& state) {
                 }
                 auto device = state.deps.devices.get(call.who->tenant_id, id);
                 if (!device) {
-                  return problem_from(device.error());
+                  return device.error().code == Errc::not_found ? not_a_device()
+                                                                : problem_from(device.error());
                 }
                 return json_response(device_json(*device));
               },
@@ -184,7 +185,8 @@ void add_device_routes(Router& router, State& state) {
          }
          auto device = state.deps.devices.get(call.who->tenant_id, id);
          if (!device) {
-           return problem_from(device.error());
+           return device.error().code == Errc::not_found ? not_a_device()
+                                                         : problem_from(device.error());
          }
          // Raw telemetry window: ?since=<unix ms>&limit=N, oldest first.
          std::int64_t now = state.deps.clock.now_ms();

@@ -90,7 +90,6 @@ net::Response create_key(State& state, Call& call) {
   auto o = key_json(record, now);
   o["key"] = key;  // the only time it is shown
   auto r = json_response(o, 201);
-  r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 
@@ -132,7 +131,6 @@ net::Response rotate_key(State& state, Call& call) {
   o["replaces"] = old->id;
   o["old_key_expires_at"] = format_time(std::min(old_until, old->expires_at.value_or(old_until)));
   auto r = json_response(o, 201);
-  r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 

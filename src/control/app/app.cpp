@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <thread>
+#include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -25,6 +26,7 @@
 #include "control/app/commands.h"
 #include "control/app/security.h"
 #include "control/auth/auth.h"
+#include "control/checkpoints/checkpoints.h"
 #include "control/devices/devices.h"
 #include "control/store/store.h"
 #include "proto/proto.h"
@@ -83,6 +85,10 @@ void add_flags(CLI::App& cli, Config& c) {
   cli.add_option("--telemetry-window-hours", c.telemetry_window_hours,
                  "How long raw telemetry is kept")
       ->check(CLI::Range(1, 8760))
+      ->capture_default_str();
+  cli.add_option("--audit-checkpoint-seconds", c.audit_checkpoint_seconds,
+                 "How often each tenant's audit chain head is signed when it moved")
+      ->check(CLI::Range(10, 86400))
       ->capture_default_str();
   cli.add_option("--max-message-bytes", c.max_message_bytes, "Largest accepted MQTT payload")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
@@ -298,11 +304,19 @@ int run(const Config& config) {
                 [&ingest] { return static_cast<double>(ingest.backlog()); });
 
   store::AuditStore audit(**database);
+  auto signer = checkpoints::Signer::open(std::filesystem::path(config.data_dir) / "audit",
+                                          security->master_key, clock);
+  if (!signer) {
+    log->error("start.failed reason={}",
+               log::quoted("audit checkpoints: " + signer.error().message));
+    return 1;
+  }
   api::Deps api_deps{
       identities, devices, telemetry, enrollments, audit, enrolment, metrics, clock, [&] {
         return (*mqtt)->connected() && devices.count(std::nullopt).has_value();
       }};
   api_deps.tls = security->https.has_value();
+  api_deps.checkpoints = signer->get();
   api::Api api(std::move(api_deps));
   auto http = net::HttpServer::create(
       io, workers, config.http_listen, [&api](const net::Request& r) { return api.handle(r); }, {},
@@ -330,6 +344,36 @@ int run(const Config& config) {
     });
   };
   schedule_prune();
+
+  // Each tenant's chain head is signed when it moved, so that deleting the newest records, or
+  // rewriting the whole chain, disagrees with a checkpoint kept outside the database (S45, S46).
+  asio::steady_timer audit_timer(io);
+  std::unordered_map<std::string, std::uint64_t> signed_seq;  // touched on workers only, in turn
+  std::function<void()> schedule_audit = [&] {
+    audit_timer.expires_after(std::chrono::seconds(config.audit_checkpoint_seconds));
+    audit_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) {
+        return;
+      }
+      asio::post(workers, [&] {
+        auto tenants = audit.tenants();
+        for (const auto& tenant : tenants ? *tenants : std::vector<std::string>{}) {
+          auto head = audit.head(tenant);
+          if (!head || head->first == signed_seq[tenant]) {
+            continue;
+          }
+          if (auto c = (*signer)->sign(tenant, head->first, head->second); c) {
+            signed_seq[tenant] = head->first;
+          } else {
+            log->error("audit.checkpoint_failed tenant={} error={}", tenant,
+                       log::quoted(c.error().message));
+          }
+        }
+        asio::post(io, schedule_audit);
+      });
+    });
+  };
+  schedule_audit();
 
   // SQLite's WAL is copied back into the database once a second on a worker, beside the ingest
   // writer (Options::background_checkpoint).
@@ -404,6 +448,7 @@ int run(const Config& config) {
   net::StopSignals signals(io, "control", [&](int) {
     (*http)->stop();
     prune_timer.cancel();
+    audit_timer.cancel();
     maintenance_timer.cancel();
     checkpoint_timer.cancel();
     (*mqtt)->stop([&] {

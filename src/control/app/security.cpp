@@ -92,6 +92,7 @@ Result<Security> prepare_security(const Config& config, const Clock& clock,
   }
   out.master_key_created = master->created;
   out.master_key_source = master->source;
+  out.master_key = master->key;
   ca::Options options;
   options.dir = pki_dir;
   options.master_key = master->key;

@@ -35,6 +35,7 @@ struct Security {
   std::unique_ptr<ca::Pki> pki;
   bool master_key_created = false;
   std::string master_key_source;
+  std::string master_key;             // raw bytes: also seals the audit checkpoint keys
   std::optional<net::HttpTls> https;  // unset with http_plain
   std::optional<net::MqttTls> mqtt;   // unset for a plain mqtt:// broker URL
   broker::BrokerConfig broker;        // the generated broker files

@@ -120,7 +120,7 @@ class SessionCache {
 struct SessionPolicy {
   std::int64_t idle_ms = 60LL * 60 * 1000;           // ends after an hour without a request
   std::int64_t lifetime_ms = 12LL * 60 * 60 * 1000;  // and 12 h after login in any case
-  std::int64_t touch_every_ms = 60 * 1000;           // last_seen_at is written this often
+  std::int64_t touch_every_ms = 60LL * 1000;         // last_seen_at is written this often
 };
 
 // Checks a session token (from "Authorization: Bearer hecss_…" or the session cookie):
@@ -164,7 +164,7 @@ class LoginThrottle {
   struct Limits {
     std::uint32_t per_account = 5;  // failures within the window
     std::uint32_t per_source = 20;
-    std::int64_t window_ms = 15 * 60 * 1000;
+    std::int64_t window_ms = 15LL * 60 * 1000;
     std::size_t max_entries = 100000;
   };
   LoginThrottle() : LoginThrottle(Limits{}) {}

@@ -1,5 +1,6 @@
 // Argon2id password hashing (S40) on libargon2, and the password policy.
 #include <charconv>
+#include <cstdint>
 #include <vector>
 
 #include <argon2.h>
@@ -43,18 +44,68 @@ std::optional<PasswordParams> phc_params(std::string_view phc) {
   return p;
 }
 
+// One UTF-8 sequence by its lead byte: length in bytes, the lead byte's payload bits, and the
+// smallest code point it may encode (below is an overlong form). Length 0: a continuation
+// byte, or a byte no valid sequence starts with.
+struct Utf8Lead {
+  std::size_t length = 0;
+  std::uint32_t bits = 0;
+  std::uint32_t min = 0;
+};
+
+Utf8Lead utf8_lead(unsigned char lead) {
+  if (lead < 0x80) {
+    return {1, 0x7f, 0};
+  }
+  if (lead < 0xc2) {
+    return {};
+  }
+  if (lead < 0xe0) {
+    return {2, 0x1f, 0x80};
+  }
+  if (lead < 0xf0) {
+    return {3, 0x0f, 0x800};
+  }
+  if (lead < 0xf5) {
+    return {4, 0x07, 0x10000};
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<void> check_password_policy(std::string_view password) {
   if (password.size() > kMaxPasswordBytes) {
     return fail(Errc::invalid_input, fmt::format("password: at most {} bytes", kMaxPasswordBytes));
   }
+  // Characters, not bytes: decode UTF-8 strictly (no overlong forms, surrogates or code points
+  // past U+10FFFF), so that neither stray bytes count as characters nor a C1 control
+  // (U+0080..U+009F, two bytes) slips past the control check.
   std::size_t chars = 0;
-  for (unsigned char c : password) {
-    if (c < 0x20 || c == 0x7f) {
+  for (std::size_t i = 0; i < password.size(); ++chars) {
+    const auto lead = static_cast<unsigned char>(password[i]);
+    const Utf8Lead seq = utf8_lead(lead);
+    if (seq.length == 0) {
+      return fail(Errc::invalid_input, "password: not valid UTF-8");
+    }
+    std::uint32_t cp = lead & seq.bits;
+    if (password.size() - i < seq.length) {
+      return fail(Errc::invalid_input, "password: not valid UTF-8");
+    }
+    for (std::size_t k = 1; k < seq.length; ++k) {
+      const auto next = static_cast<unsigned char>(password[i + k]);
+      if ((next & 0xc0) != 0x80) {
+        return fail(Errc::invalid_input, "password: not valid UTF-8");
+      }
+      cp = (cp << 6) | (next & 0x3fu);
+    }
+    if (cp < seq.min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return fail(Errc::invalid_input, "password: not valid UTF-8");
+    }
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
       return fail(Errc::invalid_input, "password: control characters are not allowed");
     }
-    chars += (c & 0xc0) != 0x80 ? 1 : 0;  // UTF-8 lead bytes: characters, not bytes
+    i += seq.length;
   }
   if (chars < kMinPasswordChars) {
     return fail(Errc::invalid_input,

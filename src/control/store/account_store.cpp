@@ -385,8 +385,10 @@ Result<std::uint64_t> IdentityStore::revoke_user_sessions(const std::string& ten
     const long long when = at;
     soci::statement st =
         (sql.prepare << "UPDATE sessions SET revoked_at = :at WHERE tenant_id = :tenant AND "
-                        "user_id = :user AND id <> :except AND revoked_at IS NULL",
-         soci::use(when), soci::use(tenant_id), soci::use(user_id), soci::use(except_session_id));
+                        "user_id = :user AND id <> :except AND revoked_at IS NULL AND "
+                        "expires_at > :now",
+         soci::use(when), soci::use(tenant_id), soci::use(user_id), soci::use(except_session_id),
+         soci::use(when));
     st.execute(true);
     n = static_cast<std::uint64_t>(st.get_affected_rows());
     return {};

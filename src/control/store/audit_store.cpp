@@ -1,7 +1,10 @@
 // The audit log: one hash chain per tenant (src/common/audit), appended in a transaction that
 // reads the tenant's head, so two writers can never fork the chain: SQLite serialises them
-// with BEGIN IMMEDIATE, PostgreSQL's primary key (tenant_id, seq) refuses the second, which
-// then retries on the new head.
+// with BEGIN IMMEDIATE, PostgreSQL with a transaction-scoped advisory lock per tenant. The
+// primary key (tenant_id, seq) still refuses a second record with one seq (a writer that
+// skipped the lock), and append then retries on the new head.
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include <soci/soci.h>
@@ -13,6 +16,9 @@ namespace hecs::control::store {
 namespace {
 
 constexpr int kAppendAttempts = 8;
+// The first key of PostgreSQL's two-key advisory locks that serialise a tenant's appends
+// ("audt"), so they cannot meet another user of advisory locks.
+constexpr int kLockSpace = 0x61756474;
 
 constexpr const char* kRecordColumns =
     "SELECT tenant_id, seq, ts, actor, action, target, source, outcome, request_id, detail, "
@@ -63,6 +69,13 @@ Result<audit::Record> AuditStore::append(audit::Record record) {
   for (int attempt = 1;; ++attempt) {
     audit::Record stored;
     auto written = db_.transact([&](soci::session& sql) -> Result<void> {
+      if (db_.backend() == db::Backend::postgresql) {
+        // Writers of one tenant queue here until the holder commits. Without it, the writer
+        // that lost the race on the primary key retried while the winner had already read
+        // the new head for its next record, and could lose every attempt.
+        sql << "SELECT pg_advisory_xact_lock(:space, hashtext(:tenant))", soci::use(kLockSpace),
+            soci::use(record.tenant_id);
+      }
       auto [seq, hash] = read_head(sql, record.tenant_id);
       audit::Record r = record;
       r.seq = seq + 1;
@@ -96,24 +109,29 @@ Result<AuditPage> AuditStore::list(const std::string& tenant_id, const AuditFilt
     RecordRow row;
     const long long after = static_cast<long long>(f.after_seq);
     const long long since = f.since;
-    const long long until = f.until;
+    // No bound is the largest one: a parameter compared with a literal 0 would be typed
+    // integer by PostgreSQL, and every real timestamp is out of its range.
+    const long long until = f.until == 0 ? INT64_MAX : f.until;
     const long long limit = static_cast<long long>(f.limit) + 1;
     const bool prefix = !f.action.empty() && f.action.back() == '.';
     const std::string exact_action = prefix ? "" : f.action;
     const std::string action_prefix = prefix ? f.action : "";
-    const long long prefix_length = static_cast<long long>(action_prefix.size());
+    // substr() counts characters on both backends, not bytes: count UTF-8 lead bytes.
+    const long long prefix_length = static_cast<long long>(
+        std::count_if(action_prefix.begin(), action_prefix.end(),
+                      [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
     // Every filter is a bound parameter, also the empty ones, so the text of the statement
     // never depends on input. "keys." matches every action that starts with it.
     soci::statement st = select_into(
         sql, row,
         std::string(kRecordColumns) +
-            " WHERE tenant_id = :tenant AND seq > :after AND ts >= :since AND "
-            "(:until = 0 OR ts < :until2) AND (:action = '' OR action = :action2) "
+            " WHERE tenant_id = :tenant AND seq > :after AND ts >= :since AND ts < :until "
+            "AND (:action = '' OR action = :action2) "
             "AND (:prefix = '' OR substr(action, 1, :length) = :prefix2) AND "
             "(:actor = '' OR actor = :actor2) AND (:outcome = '' OR outcome = "
             ":outcome2) ORDER BY seq LIMIT :limit",
-        tenant_id, after, since, until, until, exact_action, exact_action, action_prefix,
-        prefix_length, action_prefix, f.actor, f.actor, f.outcome, f.outcome, limit);
+        tenant_id, after, since, until, exact_action, exact_action, action_prefix, prefix_length,
+        action_prefix, f.actor, f.actor, f.outcome, f.outcome, limit);
     st.execute(false);
     while (st.fetch()) {
       page.items.push_back(row.take());

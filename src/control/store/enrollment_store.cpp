@@ -254,6 +254,13 @@ Result<Enrolled> EnrollmentStore::enrol(const EnrolRequest& r) {
     if (token.uses >= token.max_uses) {
       return fail(Errc::unauthorized, "enrollment token used up");
     }
+    long long tenant_disabled = 0;
+    soci::indicator disabled_ind = soci::i_null;
+    sql << "SELECT disabled_at FROM tenants WHERE id = :id", soci::use(token.tenant_id),
+        soci::into(tenant_disabled, disabled_ind);
+    if (disabled_ind == soci::i_ok) {
+      return fail(Errc::unauthorized, "enrollment token of a disabled tenant");
+    }
     int taken = 0;
     sql << "SELECT COUNT(*) FROM devices WHERE id = :id", soci::use(r.device_id), soci::into(taken);
     if (taken != 0) {

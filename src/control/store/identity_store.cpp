@@ -1,4 +1,5 @@
 // Tenants and API keys.
+#include <algorithm>
 #include <utility>
 
 #include <soci/soci.h>
@@ -304,6 +305,9 @@ Result<ApiKey> IdentityStore::revoke_api_key(const std::string& tenant_id, const
 Result<void> IdentityStore::rotate_api_key(const std::string& tenant_id, const std::string& old_id,
                                            const ApiKey& replacement, std::int64_t old_expires_at,
                                            std::int64_t now) {
+  if (replacement.tenant_id != tenant_id) {
+    return fail(Errc::invalid_input, "rotate api key: the replacement is of another tenant");
+  }
   auto written = db_.transact([&](soci::session& sql) -> Result<void> {
     auto old = read_key(sql, " WHERE k.tenant_id = :tenant AND k.id = :id", tenant_id, old_id);
     if (!old) {
@@ -315,8 +319,18 @@ Result<void> IdentityStore::rotate_api_key(const std::string& tenant_id, const s
     insert_api_key(sql, replacement);
     const long long expires =
         old->expires_at ? std::min<std::int64_t>(*old->expires_at, old_expires_at) : old_expires_at;
-    sql << "UPDATE api_keys SET expires_at = :expires, replaced_by = :by WHERE id = :id",
-        soci::use(expires), soci::use(replacement.id), soci::use(old_id);
+    // The check above read without a lock: on PostgreSQL a concurrent rotation (or revocation)
+    // may have committed since. The UPDATE waits for it and re-checks, so only one rotation
+    // of a key can win; the loser rolls back its replacement.
+    soci::statement update =
+        (sql.prepare << "UPDATE api_keys SET expires_at = :expires, replaced_by = :by WHERE "
+                        "tenant_id = :tenant AND id = :id AND replaced_by IS NULL AND "
+                        "revoked_at IS NULL",
+         soci::use(expires), soci::use(replacement.id), soci::use(tenant_id), soci::use(old_id));
+    update.execute(true);
+    if (update.get_affected_rows() != 1) {
+      return fail(Errc::conflict, "this key is revoked, expired or already rotated");
+    }
     return {};
   });
   if (!written) {

@@ -113,6 +113,51 @@ TEST_F(Auth, UnknownKeysAreNeverCachedSoAKeyCreatedLaterWorksAtOnce) {
   EXPECT_EQ(cache.size(), 1U);
 }
 
+TEST_F(Auth, RefusesAKeyFromItsExpiryOn) {
+  const std::string key = generate_api_key();
+  store::ApiKey expiring = record(key);
+  expiring.expires_at = clock_.now + 1000;
+  ASSERT_TRUE(identities_->create_api_key(expiring));
+  EXPECT_TRUE(login(key, nullptr));
+  clock_.now += 1000;
+  auto refused = login(key, nullptr);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::unauthorized);
+  EXPECT_EQ(refused.error().message, "invalid API key");
+}
+
+TEST_F(Auth, RefusesTheKeysOfADisabledTenantUntilItIsEnabledAgain) {
+  ASSERT_TRUE(identities_->set_tenant_disabled(tenant_id_, clock_.now));
+  auto refused = login(key_, nullptr);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::unauthorized);
+  EXPECT_EQ(refused.error().message, "invalid API key");
+  ASSERT_TRUE(identities_->set_tenant_disabled(tenant_id_, std::nullopt));
+  EXPECT_TRUE(login(key_, nullptr));
+}
+
+TEST_F(Auth, ReportsTheUseOfARevokedKeyAndOfNoOtherRefusal) {
+  const std::string header = "Bearer " + key_;
+  std::optional<store::ApiKey> used;
+  ASSERT_TRUE(authenticate(*identities_, &header, clock_, nullptr, &used));
+  EXPECT_FALSE(used) << "an accepted key";
+
+  const std::string unknown = "Bearer " + generate_api_key();
+  EXPECT_FALSE(authenticate(*identities_, &unknown, clock_, nullptr, &used));
+  EXPECT_FALSE(used) << "an unknown key";
+
+  auto stored = identities_->find_api_key_by_hash(hash_api_key(key_));
+  ASSERT_TRUE(stored);
+  ASSERT_TRUE(identities_->revoke_api_key(tenant_id_, stored->id, clock_.now));
+  auto refused = authenticate(*identities_, &header, clock_, nullptr, &used);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::unauthorized);
+  EXPECT_EQ(refused.error().message, "invalid API key");
+  ASSERT_TRUE(used);
+  EXPECT_EQ(used->id, stored->id);
+  EXPECT_EQ(used->tenant_id, tenant_id_);
+}
+
 TEST(KeyCache, ExpiresEntriesWhenTheClockGoesBackAndStaysWithinItsCapacity) {
   KeyCache cache(5000, 3);
   store::ApiKey key;
