@@ -2,6 +2,9 @@
 # api: wrk against the REST API with N devices registered while their telemetry flows:
 # GET /api/v1/devices/{id} and a filtered page of GET /api/v1/devices. Reports requests/s and
 # p50/p99/p99.9. Target (issue 3): 20,000 req/s and p99 under 10 ms for the single device.
+# Issue 5: the single device again with a session cookie and a bearer session token beside the
+# API key (target: no credential's p99 more than 1 ms above the key's), /healthz (no
+# credential at all) for scale, and the latency of a login (Argon2id, m=19 MiB, t=2, p=1).
 #   BIN=<dir with hecs-control, hecs-sim>      default: build/bin
 #   HECS_BENCH_AGENTS=<n>                      default: 10000
 #   HECS_BENCH_WRK_SECONDS=<n>                 per endpoint, default 20
@@ -38,21 +41,63 @@ print(json.load(urllib.request.urlopen(req, timeout=5))["items"][0]["id"])
 PY
 )
 
-run_wrk() {  # path
-  wrk -t 1 -c "$CONNECTIONS" -d "${SECONDS_EACH}s" -H "Authorization: Bearer $KEY" \
+# A user to log in as, and its sessions: a cookie one and a bearer one.
+PASSWORD=$(sed -n 's/^password: //p' "$TMP/control/admin-credentials")
+login() {  # mode → the session token
+  python3 - "$URL/api/v1/auth/login" "$PASSWORD" "$1" <<'PY'
+import json, sys, urllib.request
+body = json.dumps({"username": "admin", "password": sys.argv[2], "mode": sys.argv[3]}).encode()
+req = urllib.request.Request(sys.argv[1], data=body, headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(req, timeout=10) as r:
+    reply = json.load(r)
+    if sys.argv[3] == "token":
+        print(reply["token"])
+    else:
+        print(r.headers["Set-Cookie"].split(";")[0])
+PY
+}
+COOKIE=$(login cookie)
+TOKEN=$(login token)
+
+run_wrk() {  # path [header]
+  wrk -t 1 -c "$CONNECTIONS" -d "${SECONDS_EACH}s" -H "${2:-Authorization: Bearer $KEY}" \
     -s "$ROOT/bench/lib/percentiles.lua" "$URL$1" | grep '^hecs-wrk:'
 }
 field() { sed -nE "s/.* $1=([0-9.]+).*/\\1/p" <<<"$2"; }
 
 ONE=$(run_wrk "/api/v1/devices/$DEVICE")
 PAGE=$(run_wrk "/api/v1/devices?online=true&q=sim-00&limit=50")
-echo "$ONE"; echo "$PAGE"
+BY_COOKIE=$(run_wrk "/api/v1/devices/$DEVICE" "Cookie: $COOKIE")
+BY_TOKEN=$(run_wrk "/api/v1/devices/$DEVICE" "Authorization: Bearer $TOKEN")
+HEALTH=$(run_wrk "/healthz" "X-None: 1")
+echo "$ONE"; echo "$PAGE"; echo "$BY_COOKIE"; echo "$BY_TOKEN"; echo "$HEALTH"
+
+# Logins one after the other: each is one Argon2id verification (and a session written).
+LOGIN=$(python3 - "$URL/api/v1/auth/login" "$PASSWORD" <<'PY'
+import json, statistics, sys, time, urllib.request
+body = json.dumps({"username": "admin", "password": sys.argv[2], "mode": "token"}).encode()
+times = []
+for _ in range(30):
+    req = urllib.request.Request(sys.argv[1], data=body, headers={"Content-Type": "application/json"})
+    t0 = time.perf_counter()
+    urllib.request.urlopen(req, timeout=10).read()
+    times.append((time.perf_counter() - t0) * 1000)
+times.sort()
+print(f"median={statistics.median(times):.1f} p90={times[26]:.1f} max={times[-1]:.1f}")
+PY
+)
+echo "login: $LOGIN"
 
 TABLE=$(cat <<EOT
 | endpoint | requests/s | p50 ms | p99 ms | p99.9 ms | errors / non-2xx |
 |---|---|---|---|---|---|
 | GET /api/v1/devices/{id} (target 20,000 req/s, p99 < 10 ms) | $(field rps "$ONE") | $(field p50 "$ONE") | $(field p99 "$ONE") | $(field p999 "$ONE") | $(field errors "$ONE") / $(field non2xx "$ONE") |
 | GET /api/v1/devices?online=true&q=sim-00&limit=50 | $(field rps "$PAGE") | $(field p50 "$PAGE") | $(field p99 "$PAGE") | $(field p999 "$PAGE") | $(field errors "$PAGE") / $(field non2xx "$PAGE") |
+| GET /api/v1/devices/{id}, session cookie | $(field rps "$BY_COOKIE") | $(field p50 "$BY_COOKIE") | $(field p99 "$BY_COOKIE") | $(field p999 "$BY_COOKIE") | $(field errors "$BY_COOKIE") / $(field non2xx "$BY_COOKIE") |
+| GET /api/v1/devices/{id}, bearer session token | $(field rps "$BY_TOKEN") | $(field p50 "$BY_TOKEN") | $(field p99 "$BY_TOKEN") | $(field p999 "$BY_TOKEN") | $(field errors "$BY_TOKEN") / $(field non2xx "$BY_TOKEN") |
+| GET /healthz, no credential | $(field rps "$HEALTH") | $(field p50 "$HEALTH") | $(field p99 "$HEALTH") | $(field p999 "$HEALTH") | $(field errors "$HEALTH") / $(field non2xx "$HEALTH") |
+
+Login (POST /api/v1/auth/login, Argon2id m=19 MiB t=2 p=1, 30 in a row, ms): $LOGIN
 EOT
 )
 echo "$TABLE"

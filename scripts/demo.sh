@@ -64,6 +64,7 @@ pids+=($!)
 wait_port "$HTTP_PORT" hecs-control
 
 key=$(grep '^hecs_' "$DEMO/control/admin-credentials")
+admin_password=$(sed -n 's/^password: //p' "$DEMO/control/admin-credentials")
 fingerprint=$(openssl x509 -in "$CA" -outform der | sha256sum | cut -d' ' -f1)
 
 # 4. Agents: a new one enrols with a token (auto-approved here); one enrolled before reuses
@@ -92,7 +93,8 @@ enrolled with a token.
 
   REST API     $CONTROL_URL/api/v1/devices
   Admin key    $key
-               (also in $DEMO/control/admin-credentials)
+  Log in as    admin / $admin_password   (superadmin; hecsctl login --username admin)
+               (both in $DEMO/control/admin-credentials)
   Device CA    $CA   (sha256 $fingerprint)
   Metrics      $CONTROL_URL/metrics
   Logs         $DEMO/logs/

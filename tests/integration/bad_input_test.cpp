@@ -4,8 +4,12 @@
 #include <sstream>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/crypto/crypto.h"
@@ -253,6 +257,97 @@ TEST_F(BadInput, DevicePagesWalkEveryDeviceOnceAndFiltersApply) {
   EXPECT_EQ(offline.at("total").to_number<int>(), 9);
   auto none = control_->get("/api/v1/devices?q=%25").json();  // a literal %, not a wildcard
   EXPECT_EQ(none.at("total").to_number<int>(), 0);
+}
+
+TEST(SlowClient, IsCutOffAfterTheReadTimeoutWithoutBeingServed) {
+  auto broker = Mosquitto::start();
+  auto control = Control::start(broker->url(), {}, {"--http-read-timeout-seconds", "2"});
+  const std::string url = control->url();
+  const int port = std::stoi(url.substr(url.rfind(':') + 1));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{0, 100 * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  // Slowloris: a valid request, one header byte every 200 ms, never finished.
+  const std::string start = "GET /api/v1/devices HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                            control->api_key() + "\r\nX-Slow: ";
+  ASSERT_EQ(::send(fd, start.data(), start.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(start.size()));
+  const auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  std::string answer;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
+    if (::send(fd, "a", 1, MSG_NOSIGNAL) != 1) {
+      closed = true;
+      break;
+    }
+    char buf[512];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0) {
+      closed = true;
+      break;
+    }
+    if (n > 0) {
+      answer.append(buf, static_cast<std::size_t>(n));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ::close(fd);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(closed);
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_GE(took, std::chrono::milliseconds(1500));
+  EXPECT_EQ(answer.find("200 OK"), std::string::npos) << answer;
+  // And the server still serves everyone else.
+  EXPECT_EQ(http_get(url + "/healthz").status, 200);
+}
+
+TEST_F(BadInput, BodiesWithBadJsonUnknownFieldsOrSqlInNamesChangeNothing) {
+  const std::string base = control_->url();
+  const std::string auth = "Authorization: Bearer " + control_->api_key();
+  const std::vector<std::string> json_header = {auth, "Content-Type: application/json"};
+  struct Case {
+    std::string name, method, path, body;
+    long status;
+  } cases[] = {
+      {"invalid json", "POST", "/api/v1/keys", "{\"name\":", 400},
+      {"not an object", "POST", "/api/v1/keys", "[1,2]", 400},
+      {"too deep", "POST", "/api/v1/keys", std::string(100, '[') + std::string(100, ']'), 400},
+      {"unknown field", "POST", "/api/v1/keys", R"({"name":"x","role":"viewer","admin":true})",
+       400},
+      {"wrong type", "POST", "/api/v1/keys", R"({"name":7,"role":"viewer"})", 400},
+      {"control char", "POST", "/api/v1/users",
+       "{\"username\":\"a\\u0000b\",\"password\":\"long enough password\",\"role\":\"viewer\"}",
+       400},
+      {"huge name", "POST", "/api/v1/keys",
+       R"({"name":")" + std::string(5000, 'n') + R"(","role":"viewer"})", 400},
+      {"sql in filter", "GET", "/api/v1/audit?actor=%27%20OR%201%3D1%20--", "", 200},
+      {"sql in query", "GET", "/api/v1/devices?q=%27%3B%20DROP%20TABLE%20devices%3B%20--", "", 200},
+  };
+  const auto keys_before = control_->call("GET", "/api/v1/keys").body;
+  for (const auto& c : cases) {
+    auto r = http_request(c.method, base + c.path, json_header, c.body);
+    EXPECT_EQ(r.status, c.status) << c.name << ": " << r.body;
+    if (c.status == 200) {
+      EXPECT_EQ(r.json().at("items").as_array().size(), 0u) << c.name;
+    } else {
+      EXPECT_EQ(r.content_type, "application/problem+json") << c.name;
+    }
+  }
+  EXPECT_EQ(control_->call("GET", "/api/v1/keys").body, keys_before);
+  // A name full of SQL is a name like any other: stored as given, harming nothing.
+  const std::string sql_name = "x'); DROP TABLE api_keys; --";
+  boost::json::object body{{"name", sql_name}, {"role", "viewer"}};
+  auto made =
+      http_request("POST", base + "/api/v1/keys", json_header, boost::json::serialize(body));
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(made.json().at("name"), boost::json::value(sql_name));
+  EXPECT_EQ(control_->call("GET", "/api/v1/devices").status, 200);
 }
 
 }  // namespace

@@ -299,15 +299,23 @@ TEST_F(Startup, TheDemoStartsEverythingAndCtrlCStopsIt) {
   const std::string url = "https://localhost:" + std::to_string(http_port);
   const std::string ca = (demo_dir / "control" / "pki" / "ca.pem").string();
   std::string admin;
+  std::string password;
   {
     std::ifstream creds(demo_dir / "control" / "admin-credentials");
     for (std::string line; std::getline(creds, line);) {
       if (line.rfind("hecs_", 0) == 0) {
         admin = line;
+      } else if (line.rfind("password: ", 0) == 0) {
+        password = line.substr(10);
       }
     }
   }
   EXPECT_NE(demo->log_text().find(admin), std::string::npos) << "the banner shows the key";
+  ASSERT_FALSE(password.empty());
+  EXPECT_NE(demo->log_text().find("admin / " + password), std::string::npos) << "and how to log in";
+  auto login = http_request("POST", url + "/api/v1/auth/login", {"Content-Type: application/json"},
+                            R"({"username":"admin","password":")" + password + R"("})", ca);
+  EXPECT_EQ(login.status, 201) << login.body;
   EXPECT_TRUE(wait_until(
       [&] {
         auto r = http_get(url + "/api/v1/devices?online=true", admin, ca);

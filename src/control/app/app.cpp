@@ -86,6 +86,10 @@ void add_flags(CLI::App& cli, Config& c) {
                  "How long raw telemetry is kept")
       ->check(CLI::Range(1, 8760))
       ->capture_default_str();
+  cli.add_option("--http-read-timeout-seconds", c.http_read_timeout_seconds,
+                 "Time a client has to send a whole request (slow clients are cut off)")
+      ->check(CLI::Range(1, 300))
+      ->capture_default_str();
   cli.add_option("--audit-checkpoint-seconds", c.audit_checkpoint_seconds,
                  "How often each tenant's audit chain head is signed when it moved")
       ->check(CLI::Range(10, 86400))
@@ -318,9 +322,11 @@ int run(const Config& config) {
   api_deps.tls = security->https.has_value();
   api_deps.checkpoints = signer->get();
   api::Api api(std::move(api_deps));
+  net::HttpLimits http_limits;
+  http_limits.read_timeout = std::chrono::seconds(config.http_read_timeout_seconds);
   auto http = net::HttpServer::create(
-      io, workers, config.http_listen, [&api](const net::Request& r) { return api.handle(r); }, {},
-      security->https);
+      io, workers, config.http_listen, [&api](const net::Request& r) { return api.handle(r); },
+      http_limits, security->https);
   if (!http) {
     log->error("start.failed reason={}", log::quoted(http.error().message));
     return 1;

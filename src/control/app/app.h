@@ -31,6 +31,7 @@ struct Config {
   std::string db;           // db: "" = SQLite DATA_DIR/hecs.db; a path; or postgresql://…
   std::string mqtt_client_id = "hecs-control";  // mqtt_client_id: persistent session name
   int telemetry_window_hours = 48;              // telemetry_window_hours: 1..8760
+  int http_read_timeout_seconds = 30;           // http_read_timeout_seconds: 1..300, whole request
   int audit_checkpoint_seconds = 600;           // audit_checkpoint_seconds: 10..86400, heads signed
   std::size_t max_message_bytes = 64 * 1024;    // max_message_bytes: 1 KiB..1 MiB
   unsigned threads = 0;                         // threads: 0 = one per core
