@@ -81,7 +81,8 @@ Result<ca::TokenSpec> token_spec(const std::string& body) {
   return spec;
 }
 
-net::Response enrol(const net::Request& req, ca::Enrolment& enrolment) {
+net::Response enrol(Call& call, ca::Enrolment& enrolment) {
+  const net::Request& req = call.req;
   if (req.body.size() > kMaxEnrolBody) {
     return net::problem(413, "invalid_input", "payload too large",
                         fmt::format("an enrolment request is limited to {} bytes", kMaxEnrolBody));
@@ -101,6 +102,12 @@ net::Response enrol(const net::Request& req, ca::Enrolment& enrolment) {
   if (!reply) {
     return problem_from(reply.error());
   }
+  // A security event of the device's tenant; a refused attempt has no tenant to file it in.
+  call.audit_tenant = reply->credential.tenant_id;
+  call.audit_actor = "device:" + reply->credential.device_id;
+  call.audit_target = reply->credential.device_id;
+  call.audit_detail = json::object{{"state", store::state_name(reply->credential.state)},
+                                   {"token", reply->credential.token_id}};
   json::object o{{"device_id", reply->credential.device_id},
                  {"state", store::state_name(reply->credential.state)},
                  {"tags", tags_json(reply->credential.tags)}};
@@ -150,7 +157,7 @@ void add_enrol_routes(Router& router, State& state) {
               "/api/v1/enroll",
               open_access(),
               "enrol.enrol",
-              [&enrolment](Call& call) { return enrol(call.req, enrolment); },
+              [&enrolment](Call& call) { return enrol(call, enrolment); },
               {"A device asks for its certificate with an enrolment token and a CSR",
                "EnrolRequest", "EnrolReply", 201}});
   router.add({"GET",

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
+#include "common/crypto/crypto.h"
 #include "control/api/api_fixture.h"
 
 namespace hecs::control::api::test {
@@ -90,6 +91,22 @@ TEST_F(AuditTrail, RecordsEveryMutatingCallAndSecurityEventWithWhoWhatWhereAndOu
                 .size(),
             0u);
   EXPECT_EQ(get("/api/v1/audit", t_.operator_).status, 403);
+}
+
+TEST_F(AuditTrail, AnEnrolmentIsRecordedInTheDevicesTenantAsTheDevice) {
+  auto token = post("/api/v1/enrollment-tokens", t_.admin, json::object{{"auto_approve", true}});
+  ASSERT_EQ(token.status, 201);
+  const std::string device = random_uuid();
+  auto key = crypto::generate_p256_key();
+  auto csr = crypto::make_csr(key.private_pem, device);
+  ASSERT_TRUE(csr);
+  auto enrolled =
+      post("/api/v1/enroll", {}, json::object{{"token", token.body.at("token")}, {"csr", *csr}});
+  ASSERT_EQ(enrolled.status, 201) << enrolled.raw.body;
+  auto audit = get("/api/v1/audit?action=enrol.enrol", t_.owner);
+  ASSERT_EQ(audit.body.at("items").as_array().size(), 1u);
+  EXPECT_EQ(audit.body.at("items").at(0).at("actor"), json::value("device:" + device));
+  EXPECT_EQ(audit.body.at("items").at(0).at("target"), json::value(device));
 }
 
 TEST_F(AuditTrail, TheChainVerifiesWithItsCheckpoints) {
