@@ -204,6 +204,38 @@ TEST_F(EnrolmentApi, RevokingADeviceListsItsCertificateInTheCrlAndDeniesItInTheA
   EXPECT_EQ(enrol(token(), node.csr()).status, 401);  // and it cannot enrol again
 }
 
+TEST_F(EnrolmentApi, DisablingATenantDeniesItsDevicesAtTheBrokerUntilItIsEnabled) {
+  // Tenant "initech" with an owner, who makes a token; a device enrols into it.
+  auto made = control_->call("POST", "/api/v1/tenants",
+                             R"({"name":"initech","owner":{"username":"initech-owner",)"
+                             R"("password":"a long enough password"}})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  const std::string tenant(made.json().at("id").as_string());
+  auto login = http_request("POST", control_->url() + "/api/v1/auth/login",
+                            {"Content-Type: application/json"},
+                            R"({"username":"initech-owner","password":"a long enough password",)"
+                            R"("mode":"token"})",
+                            control_->ca_file());
+  ASSERT_EQ(login.status, 201) << login.body;
+  const std::string bearer =
+      "Authorization: Bearer " + std::string(login.json().at("token").as_string());
+  auto t = http_request("POST", control_->url() + "/api/v1/enrollment-tokens",
+                        {bearer, "Content-Type: application/json"}, R"({"auto_approve":true})",
+                        control_->ca_file());
+  ASSERT_EQ(t.status, 201) << t.body;
+  Node node;
+  ASSERT_EQ(enrol(std::string(t.json().at("token").as_string()), node.csr()).status, 201);
+  const auto acl = control_->broker_dir() / "acl";
+  EXPECT_THAT(*files::read_small(acl), Not(HasSubstr("user " + node.id)));
+
+  ASSERT_EQ(control_->call("PATCH", "/api/v1/tenants/" + tenant, R"({"disabled":true})").status,
+            200);
+  EXPECT_THAT(*files::read_small(acl), HasSubstr("user " + node.id));
+  ASSERT_EQ(control_->call("PATCH", "/api/v1/tenants/" + tenant, R"({"disabled":false})").status,
+            200);
+  EXPECT_THAT(*files::read_small(acl), Not(HasSubstr("user " + node.id)));
+}
+
 TEST_F(EnrolmentApi, UnauthenticatedRoutesAnswerOnlyTheirMethodsAndServeNoKeys) {  // S25
   const auto base = control_->url();
   const auto ca = control_->ca_file();

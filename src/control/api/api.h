@@ -32,6 +32,9 @@ struct Deps {
   auth::SessionPolicy sessions{};
   auth::LoginThrottle::Limits login_limits{};
   checkpoints::Signer* checkpoints = nullptr;  // none: checkpoint routes answer 503
+  // After a tenant was disabled or enabled: the caller denies or allows its devices again at
+  // the broker and in ingest (on a worker thread, after the change is committed).
+  std::function<void()> on_tenants_changed{};
 };
 
 class Router;

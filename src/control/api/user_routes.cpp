@@ -302,6 +302,9 @@ net::Response update_tenant(State& state, Call& call) {
     call.audit_action = **disabled ? "tenants.disable" : "tenants.enable";
     state.keys.clear();
     state.sessions.clear();
+    if (state.deps.on_tenants_changed) {
+      state.deps.on_tenants_changed();  // its devices: denied at the broker, ignored by ingest
+    }
   }
   call.audit_tenant = id;
   call.audit_detail = std::move(detail);

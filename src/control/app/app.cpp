@@ -321,6 +321,11 @@ int run(const Config& config) {
       }};
   api_deps.tls = security->https.has_value();
   api_deps.checkpoints = signer->get();
+  api_deps.on_tenants_changed = [&] {
+    if (auto r = refresh_revocations(*security, clock, enrollments, revoked, true); !r) {
+      log->error("tenant.devices_not_updated error={}", log::quoted(r.error().message));
+    }
+  };
   api::Api api(std::move(api_deps));
   net::HttpLimits http_limits;
   http_limits.read_timeout = std::chrono::seconds(config.http_read_timeout_seconds);

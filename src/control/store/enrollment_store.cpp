@@ -427,7 +427,8 @@ Result<std::vector<std::string>> EnrollmentStore::revoked_devices() {
   auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
     std::string id;
     soci::statement st =
-        (sql.prepare << "SELECT id FROM devices WHERE state = 'revoked' ORDER BY id",
+        (sql.prepare << "SELECT id FROM devices WHERE state = 'revoked' OR tenant_id IN "
+                        "(SELECT id FROM tenants WHERE disabled_at IS NOT NULL) ORDER BY id",
          soci::into(id));
     if (st.execute(true)) {
       do {

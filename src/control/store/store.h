@@ -189,6 +189,8 @@ class EnrollmentStore {
                                   const std::string& public_key_pem);
   // Serials of unexpired certificates of revoked devices, for the CRL.
   Result<std::vector<std::string>> revoked_serials(std::int64_t now_s);
+  // Devices the broker denies and ingest ignores: revoked ones, and every device of a disabled
+  // tenant (until it is enabled again).
   Result<std::vector<std::string>> revoked_devices();
 
  private:
