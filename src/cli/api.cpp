@@ -1,5 +1,7 @@
 #include "cli/api.h"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include <boost/json.hpp>
@@ -51,8 +53,9 @@ Errc errc_for_status(long status) {  // NOLINT(google-runtime-int)
     case 422:
       return Errc::invalid_input;
     case 401:
-    case 403:
       return Errc::unauthorized;
+    case 403:
+      return Errc::forbidden;
     case 404:
       return Errc::not_found;
     case 409:
@@ -118,15 +121,31 @@ std::string describe_http_error(long status, std::string_view body) {  // NOLINT
 
 Result<json::value> call_api(HttpClient& http, Method method, const std::string& target,
                              const json::value* body) {
-  auto response = method == Method::get   ? http.get(target)
-                  : method == Method::del ? http.del(target)
-                                          : http.post(target, body ? json::serialize(*body) : "{}");
+  std::string text = body ? json::serialize(*body) : "{}";
+  auto response = method == Method::get     ? http.get(target)
+                  : method == Method::del   ? http.del(target)
+                  : method == Method::patch ? http.patch(target, text)
+                                            : http.post(target, text);
   if (!response) {
     return tl::unexpected<Error>(std::move(response.error()));
   }
   if (response->status < 200 || response->status > 299) {
-    return fail(errc_for_status(response->status),
-                describe_http_error(response->status, response->body));
+    std::string message = describe_http_error(response->status, response->body);
+    if (!response->retry_after.empty()) {
+      const std::string& after = response->retry_after;
+      bool seconds = std::all_of(after.begin(), after.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      });
+      message += seconds ? fmt::format("; retry in {}s", after)
+                         : fmt::format("; retry after {}", escape_for_terminal(after));
+    }
+    if (response->status == 401 && http.sends_session_token()) {
+      message += "; the session may have ended: run hecsctl login again";
+    }
+    return fail(errc_for_status(response->status), std::move(message));
+  }
+  if (response->status == 204) {
+    return json::value(json::object());
   }
   boost::system::error_code ec;
   json::value document = json::parse(response->body, ec);
@@ -138,6 +157,14 @@ Result<json::value> call_api(HttpClient& http, Method method, const std::string&
                                : std::string("JSON that is not an object")));
   }
   return document;
+}
+
+Result<json::value> call_items(HttpClient& http, const std::string& target) {
+  auto answer = call_api(http, Method::get, target);
+  if (answer && get_array(*answer, "items") == nullptr) {
+    return tl::unexpected(missing_member(http, target, "an \"items\" array"));
+  }
+  return answer;
 }
 
 Error missing_member(const HttpClient& http, std::string_view target, std::string_view what) {

@@ -26,14 +26,18 @@ std::string devices_target(const DeviceQuery& query);
 // or "<reason> (HTTP 502)" when the body is not one. Server text is escaped for a terminal.
 std::string describe_http_error(long status, std::string_view body);  // NOLINT(google-runtime-int)
 
-enum class Method { get, post, del };
+enum class Method { get, post, patch, del };
 
-// One REST call whose 2xx answer must be a JSON object; `body` (POST only) is sent as JSON,
-// "{}" when null. Errors: those of HttpClient; a non-2xx answer maps to the Errc of its status
-// with describe_http_error() as the message; a 2xx answer that is not a JSON object is
-// Errc::corrupt.
+// One REST call whose 2xx answer must be a JSON object (204 No Content reads as {}); `body`
+// (POST and PATCH) is sent as JSON, "{}" when null. Errors: those of HttpClient; a non-2xx
+// answer maps to the Errc of its status with describe_http_error() as the message (and "retry
+// in Ns" when the server sent Retry-After, a hint to log in again for a refused session
+// token); a 2xx answer that is not a JSON object is Errc::corrupt.
 Result<boost::json::value> call_api(HttpClient& http, Method method, const std::string& target,
                                     const boost::json::value* body = nullptr);
+
+// call_api() for an answer that must hold an "items" array (Errc::corrupt otherwise).
+Result<boost::json::value> call_items(HttpClient& http, const std::string& target);
 
 // The Errc::corrupt error for a 2xx answer that lacks a documented member.
 Error missing_member(const HttpClient& http, std::string_view target, std::string_view what);

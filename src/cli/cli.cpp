@@ -11,6 +11,7 @@
 #include "cli/http_client.h"
 #include "cli/json_view.h"
 #include "cli/settings.h"
+#include "cli/text.h"
 
 namespace hecs::cli {
 
@@ -23,23 +24,34 @@ constexpr const char* kGlobalGroup = "Global options";
 void build_root(CLI::App& app, Invocation& inv, std::vector<Verb>& verbs) {
   app.footer(
       "Settings: flag, then environment (HECS_URL, HECS_API_KEY, HECS_CA_FILE), then the config\n"
-      "file (~/.config/hecs/config.yaml with url:, api_key:, ca_file:), then the default:\n"
-      "https://localhost:8080, verified with the system trust store. hecs-control's own CA is\n"
-      "DATA_DIR/pki/ca.pem on its host: copy it and pass --ca-file.\n"
+      "file (~/.config/hecs/config.yaml with url:, ca_file:, api_key:, token:), then the\n"
+      "default: https://localhost:8080, verified with the system trust store. hecsctl login\n"
+      "saves api_key: or token: there. hecs-control's own CA is DATA_DIR/pki/ca.pem on its\n"
+      "host: copy it and pass --ca-file.\n"
       "Exit codes: 0 ok, 1 server or network error, 2 usage or configuration error.\n\n"
-      "Example:\n  export HECS_API_KEY=... HECS_CA_FILE=~/hecs-ca.pem\n"
-      "  hecsctl --url https://control.lan:8080 devices list --online false");
+      "Example:\n  hecsctl --url https://control.lan:8080 --ca-file ~/hecs-ca.pem login "
+      "--username admin\n"
+      "  hecsctl devices list --online false");
   app.fallthrough();
   app.set_version_flag("--version", "hecsctl 0.1.0");
   add_global_options(app, inv.global);
   add_device_commands(app, inv, verbs);
   add_token_commands(app, inv, verbs);
+  add_signing_key_commands(app, inv, verbs);
+  add_auth_commands(app, inv, verbs);
   add_key_commands(app, inv, verbs);
+  add_user_commands(app, inv, verbs);
+  add_tenant_commands(app, inv, verbs);
+  add_session_commands(app, inv, verbs);
+  add_audit_commands(app, inv, verbs);
 }
 
 // Which noun was given without a verb, for a message that lists its verbs.
 int missing_verb(const CLI::App& app, std::ostream& err) {
   for (const CLI::App* noun : app.get_subcommands()) {
+    if (noun->get_subcommands({}).empty()) {
+      continue;  // a verb without a noun (login) would have run
+    }
     std::vector<std::string> names;
     for (const CLI::App* verb : noun->get_subcommands({})) {
       names.push_back(verb->get_name());
@@ -90,6 +102,29 @@ void print_document(const json::value& document, const std::string& format, std:
   out << text << '\n';
 }
 
+bool print_if_document(const CommandEnv& env, const json::value& document) {
+  if (env.global.output == "table") {
+    return false;
+  }
+  print_document(document, env.global.output, env.out);
+  return true;
+}
+
+CLI::Validator role_check() {
+  return CLI::IsMember({"viewer", "operator", "admin", "owner", "superadmin"});
+}
+
+CLI::Validator duration_check(std::int64_t min_s, std::int64_t max_s, const std::string& range) {
+  return CLI::Validator(
+      [min_s, max_s, range](std::string& text) -> std::string {
+        auto seconds = parse_duration_s(text);
+        return seconds && *seconds >= min_s && *seconds <= max_s
+                   ? ""
+                   : "want a duration from " + range + ", in s, m, h or d (such as 30m or 7d)";
+      },
+      "");
+}
+
 int run(int argc, char** argv, std::ostream& out, std::ostream& err, const RunContext& context) {
   CLI::App app("Operate a HECS fleet through the hecs-control REST API.", "hecsctl");
   Invocation inv;
@@ -118,12 +153,14 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err, const RunCo
     return missing_verb(app, err);
   }
 
-  auto settings = resolve_settings(inv.global);
+  bool needs_credential = !verb->needs_credential || verb->needs_credential();
+  auto settings =
+      resolve_settings(inv.global, needs_credential ? Credential::required : Credential::optional);
   if (!settings) {
     return report(err, settings.error(), kExitUsage);
   }
   auto http = HttpClient::create({.base_url = settings->url,
-                                  .api_key = settings->api_key,
+                                  .api_key = settings->credential(),
                                   .ca_file = settings->ca_file,
                                   .timeout = settings->timeout});
   if (!http) {

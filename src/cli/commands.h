@@ -1,7 +1,10 @@
-// The verbs of hecsctl, a file per noun (devices, tokens, keys), and what they share. Internal
-// to src/cli: run() in cli.cpp parses, resolves the settings, then calls the parsed verb.
+// The verbs of hecsctl, a file per noun (devices, tokens, signing-keys, keys, users, tenants,
+// sessions, audit; login, logout, whoami and passwd in auth_commands.cpp), and what they
+// share. Internal to src/cli: run() in cli.cpp parses, resolves the settings, then calls the
+// parsed verb.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -31,6 +34,9 @@ struct CommandEnv {
 struct Verb {
   CLI::App* app = nullptr;
   std::function<int(CommandEnv&)> run;
+  // Asked once the arguments are parsed; empty means true. A verb that answers false runs
+  // without a credential (login, logout, audit verify --bundle).
+  std::function<bool()> needs_credential{};
 };
 
 // Options of the verbs, filled by the parser. One Invocation lives in run() for the whole call.
@@ -51,10 +57,70 @@ struct TokenOptions {
   std::string id;
 };
 
+struct LoginOptions {
+  std::string username;
+  bool password_stdin = false;
+  std::string api_key_file;
+  bool api_key_stdin = false;
+};
+
+struct PasswdOptions {
+  bool from_stdin = false;  // current password, then the new one, a line each
+};
+
+struct ApiKeyOptions {
+  std::string id;
+  std::string name;
+  std::string role;
+  std::string expires_in;  // "" for the server's default (create: 90d)
+  std::string overlap = "24h";
+};
+
+struct UserOptions {
+  std::string id;  // id or username
+  std::string username;
+  std::string role;
+  bool password_stdin = false;
+};
+
+struct TenantOptions {
+  std::string id;  // id or name
+  std::string name;
+  std::string owner;
+  bool owner_password_stdin = false;
+};
+
+struct SessionOptions {
+  bool all = false;
+  std::string id;
+};
+
+struct AuditOptions {
+  std::string action;
+  std::string actor;
+  std::string outcome;
+  std::string since;  // RFC 3339 or a duration ago ("24h")
+  std::string until;
+  int limit = 0;
+  bool all = false;
+  std::string save_dir;
+  std::string out;
+  std::string checkpoints_dir;
+  std::string bundle;
+  std::vector<std::string> trust;
+};
+
 struct Invocation {
   GlobalFlags global;
   DeviceOptions devices;
   TokenOptions tokens;
+  LoginOptions login;
+  PasswdOptions passwd;
+  ApiKeyOptions keys;
+  UserOptions users;
+  TenantOptions tenants;
+  SessionOptions sessions;
+  AuditOptions audit;
 };
 
 // The global options, on the root and on every noun and verb, so that they work before or
@@ -65,7 +131,13 @@ void add_global_options(CLI::App& app, GlobalFlags& flags);
 // must outlive them.
 void add_device_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
 void add_token_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
+void add_signing_key_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
+void add_auth_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
 void add_key_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
+void add_user_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
+void add_tenant_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
+void add_session_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
+void add_audit_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
 
 // "hecsctl: <message>" on err; returns exit_code.
 int report(std::ostream& err, const Error& error, int exit_code);
@@ -73,5 +145,16 @@ int report(std::ostream& err, const Error& error, int exit_code);
 // The server's document as -o json or -o yaml asked.
 void print_document(const boost::json::value& document, const std::string& format,
                     std::ostream& out);
+
+// With -o json or yaml: prints the document and returns true; with table output: false, and
+// the caller prints for a person.
+bool print_if_document(const CommandEnv& env, const boost::json::value& document);
+
+// A parser check for a duration such as 90s, 30m, 24h or 7d between min_s and max_s; the
+// message names the range as `range` ("1m to 365d").
+CLI::Validator duration_check(std::int64_t min_s, std::int64_t max_s, const std::string& range);
+
+// A parser check for a role name: viewer, operator, admin, owner or superadmin.
+CLI::Validator role_check();
 
 }  // namespace hecs::cli

@@ -18,19 +18,6 @@ namespace {
 
 using Row = std::vector<std::string>;
 
-std::string relative_or_dash(const json::value& parent, std::string_view key, std::int64_t now_ms) {
-  auto text = get_string(parent, key);
-  auto when = text ? parse_rfc3339_ms(*text) : std::nullopt;
-  return when ? relative_time(*when, now_ms) : "-";
-}
-
-// "2026-11-25T18:57:30.123Z (12s ago)"
-std::string timestamp(const json::value& parent, std::string_view key, std::int64_t now_ms) {
-  std::string text = text_or_dash(parent, key);
-  std::string ago = relative_or_dash(parent, key, now_ms);
-  return ago == "-" ? text : fmt::format("{} ({})", text, ago);
-}
-
 std::string percent(std::optional<double> value) {
   return value && std::isfinite(*value) ? fmt::format("{:.1f}", *value) : "-";
 }
@@ -78,7 +65,7 @@ std::string boot_time(const json::value& inventory, std::int64_t now_ms) {
     auto ms = static_cast<std::int64_t>(*seconds) * 1000;  // unix seconds
     return fmt::format("{} ({})", format_rfc3339_ms(ms), relative_time(ms, now_ms));
   }
-  return timestamp(inventory, "boot_time", now_ms);
+  return time_and_relative(inventory, "boot_time", now_ms);
 }
 
 void add_inventory(std::string& out, const json::value& inventory, std::int64_t now_ms) {
@@ -192,15 +179,15 @@ std::string format_device_details(const json::value& device, std::int64_t now_ms
   add_field(out, 0, "State:", text_or_dash(device, "state"));
   add_field(out, 0, "Tags:", join_strings(get_array(device, "tags")));
   add_field(out, 0, "Online:", online_text);
-  add_field(out, 0, "First seen:", timestamp(device, "first_seen", now_ms));
-  add_field(out, 0, "Last seen:", timestamp(device, "last_seen", now_ms));
+  add_field(out, 0, "First seen:", time_and_relative(device, "first_seen", now_ms));
+  add_field(out, 0, "Last seen:", time_and_relative(device, "last_seen", now_ms));
   if (const json::value* inventory = get_object(device, "inventory")) {
     add_inventory(out, *inventory, now_ms);
   } else {
     add_field(out, 0, "Inventory:", "none reported yet");
   }
   if (const json::value* telemetry = get_object(device, "telemetry")) {
-    add_field(out, 0, "Telemetry:", timestamp(device, "telemetry_at", now_ms));
+    add_field(out, 0, "Telemetry:", time_and_relative(device, "telemetry_at", now_ms));
     add_telemetry(out, *telemetry);
   } else {
     add_field(out, 0, "Telemetry:", "none reported yet");

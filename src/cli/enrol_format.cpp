@@ -15,12 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string relative_or_dash(const json::value& parent, std::string_view key, std::int64_t now_ms) {
-  auto text = get_string(parent, key);
-  auto when = text ? parse_rfc3339_ms(*text) : std::nullopt;
-  return when ? relative_time(*when, now_ms) : "-";
-}
-
 std::string count_or_dash(const json::value& parent, std::string_view key) {
   auto number = get_number(parent, key);
   return number ? fmt::format("{}", *number) : "-";
@@ -73,10 +67,7 @@ std::string format_new_token(const json::value& token, std::string_view control_
                              std::int64_t now_ms) {
   auto secret = get_string(token, "token").value_or("");
   auto fingerprint = get_string(token, "ca_sha256").value_or("");
-  std::string expires = text_or_dash(token, "expires_at");
-  if (std::string ago = relative_or_dash(token, "expires_at", now_ms); ago != "-") {
-    expires += fmt::format(" ({})", ago);
-  }
+  std::string expires = time_and_relative(token, "expires_at", now_ms);
   auto auto_approve = get_bool(token, "auto_approve");
   std::vector<std::vector<std::string>> fields{
       {"ID:", text_or_dash(token, "id")},

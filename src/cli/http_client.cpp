@@ -28,6 +28,8 @@ struct BodySink {
   bool too_large = false;
 };
 
+constexpr std::string_view kRetryAfter = "retry-after:";
+
 std::unique_ptr<curl_slist, CurlSlistFree> header_list(const std::vector<std::string>& headers) {
   std::unique_ptr<curl_slist, CurlSlistFree> list;
   for (const std::string& header : headers) {
@@ -50,6 +52,24 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
   }
   sink->body->append(data, bytes);
+  return bytes;
+}
+
+// Keeps the Retry-After header: a throttled login says how long to wait.
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  std::size_t bytes = size * count;
+  std::string_view line(data, bytes);
+  if (line.size() > kRetryAfter.size() &&
+      std::equal(kRetryAfter.begin(), kRetryAfter.end(), line.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+    std::string_view value = line.substr(kRetryAfter.size());
+    std::size_t start = value.find_first_not_of(" \t");
+    std::size_t end = value.find_last_not_of(" \t\r\n");
+    auto* retry_after = static_cast<std::string*>(user);
+    *retry_after = start == std::string_view::npos
+                       ? std::string()
+                       : std::string(value.substr(start, end - start + 1).substr(0, 64));
+  }
   return bytes;
 }
 
@@ -95,8 +115,10 @@ Result<HttpClient> HttpClient::create(Options options) {
   if (!handles->curl) {
     return fail(Errc::internal, "libcurl failed to initialise");
   }
-  std::vector<std::string> headers{"Authorization: Bearer " + options.api_key,
-                                   "Accept: application/json, application/problem+json"};
+  std::vector<std::string> headers{"Accept: application/json, application/problem+json"};
+  if (!options.api_key.empty()) {
+    headers.push_back("Authorization: Bearer " + options.api_key);
+  }
   handles->headers = header_list(headers);
   // "Expect:" keeps libcurl from waiting for a 100 Continue the server never sends.
   headers.insert(headers.end(), {"Content-Type: application/json", "Expect:"});
@@ -117,7 +139,8 @@ Result<HttpClient> HttpClient::create(Options options) {
       curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 10000L)) == CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_USERAGENT, "hecsctl/0.1") == CURLE_OK &&
       curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, handles->error.data()) == CURLE_OK &&
-      curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body) == CURLE_OK;
+      curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body) == CURLE_OK &&
+      curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header) == CURLE_OK;
   if (ok && !options.ca_file.empty()) {
     // Only this CA: no system directory of CAs next to it, so --ca-file pins the server.
     ok = curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str()) == CURLE_OK &&
@@ -135,6 +158,10 @@ Result<HttpResponse> HttpClient::post(std::string_view target, std::string_view 
   return perform("POST", target, json_body);
 }
 
+Result<HttpResponse> HttpClient::patch(std::string_view target, std::string_view json_body) {
+  return perform("PATCH", target, json_body);
+}
+
 Result<HttpResponse> HttpClient::del(std::string_view target) {
   return perform("DELETE", target, {});
 }
@@ -146,17 +173,22 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, std::string_vi
   HttpResponse response;
   BodySink sink{&response.body};
   handles_->error[0] = '\0';
-  bool post = method == "POST";
+  bool with_body = method == "POST" || method == "PATCH";
   // The handle is reused: HTTPGET resets whatever the previous request set.
-  bool ok =
-      curl_easy_setopt(curl, CURLOPT_URL, url.c_str()) == CURLE_OK &&
-      curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink) == CURLE_OK &&
-      curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L) == CURLE_OK &&
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method == "DELETE" ? "DELETE" : nullptr) ==
-          CURLE_OK &&
-      curl_easy_setopt(curl, CURLOPT_HTTPHEADER,
-                       post ? handles_->json_headers.get() : handles_->headers.get()) == CURLE_OK;
-  if (ok && post) {
+  bool ok = curl_easy_setopt(curl, CURLOPT_URL, url.c_str()) == CURLE_OK &&
+            curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink) == CURLE_OK &&
+            curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.retry_after) == CURLE_OK &&
+            curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L) == CURLE_OK &&
+            // GET and POST are libcurl's own; the others are named (PATCH sends its body as a POST
+            // would).
+            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST,
+                             method == "DELETE"  ? "DELETE"
+                             : method == "PATCH" ? "PATCH"
+                                                 : nullptr) == CURLE_OK &&
+            curl_easy_setopt(curl, CURLOPT_HTTPHEADER,
+                             with_body ? handles_->json_headers.get() : handles_->headers.get()) ==
+                CURLE_OK;
+  if (ok && with_body) {
     ok = curl_easy_setopt(curl, CURLOPT_POST, 1L) == CURLE_OK &&
          curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                           static_cast<curl_off_t>(json_body.size())) == CURLE_OK &&

@@ -1,5 +1,5 @@
-// A blocking HTTPS/HTTP client (GET, POST of JSON, DELETE) over one libcurl easy handle, with
-// the bearer key attached.
+// A blocking HTTPS/HTTP client (GET, POST and PATCH of JSON, DELETE) over one libcurl easy
+// handle, with the bearer credential attached.
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,7 @@ struct HttpResponse {
   long status = 0;  // NOLINT(google-runtime-int): libcurl's type for the status code
   std::string content_type;
   std::string body;
+  std::string retry_after;  // the Retry-After header (429, 503), "" when absent
 };
 
 // Percent-encodes everything but RFC 3986 unreserved characters: for a query value or a single
@@ -25,7 +26,8 @@ class HttpClient {
  public:
   struct Options {
     std::string base_url;   // "http(s)://host:port[/prefix]", no trailing slash
-    std::string api_key;    // sent as "Authorization: Bearer <key>", never logged
+    std::string api_key;    // an API key or session token, sent as "Authorization: Bearer
+                            // <key>", never logged; empty: no Authorization header
     std::string ca_file{};  // the only CA trusted for https; empty: the system trust store
     std::chrono::seconds timeout{30};
   };
@@ -40,10 +42,14 @@ class HttpClient {
   Result<HttpResponse> get(std::string_view target);
   // POST with `json_body` as application/json; errors as for get(). Never retried.
   Result<HttpResponse> post(std::string_view target, std::string_view json_body);
+  // PATCH with `json_body` as application/json; errors as for get(). Never retried.
+  Result<HttpResponse> patch(std::string_view target, std::string_view json_body);
   // DELETE without a body; errors as for get().
   Result<HttpResponse> del(std::string_view target);
 
   const std::string& base_url() const { return options_.base_url; }
+  // Whether the credential is a login session's token ("hecss_…"), which expires.
+  bool sends_session_token() const { return options_.api_key.starts_with("hecss_"); }
 
   HttpClient(HttpClient&&) noexcept;
   HttpClient& operator=(HttpClient&&) noexcept;

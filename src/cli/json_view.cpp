@@ -187,6 +187,21 @@ std::string text_or_dash(const json::value& parent, std::string_view key) {
   return text && !text->empty() ? escape_for_terminal(*text) : "-";
 }
 
+std::string relative_or_dash(const json::value& parent, std::string_view key, std::int64_t now_ms) {
+  auto text = get_string(parent, key);
+  auto when = text ? parse_rfc3339_ms(*text) : std::nullopt;
+  return when ? relative_time(*when, now_ms) : "-";
+}
+
+std::string time_and_relative(const json::value& parent, std::string_view key,
+                              std::int64_t now_ms) {
+  std::string text = text_or_dash(parent, key);
+  if (std::string ago = relative_or_dash(parent, key, now_ms); ago != "-") {
+    text += fmt::format(" ({})", ago);
+  }
+  return text;
+}
+
 std::string join_strings(const json::array* items) {
   if (items == nullptr) {
     return "-";

@@ -2,6 +2,7 @@
 // data). A missing key or a value of the wrong type reads as "absent".
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,15 @@ std::optional<double> get_number(const boost::json::value& parent, std::string_v
 
 // A string member escaped for a terminal; "-" when absent, empty or not a string.
 std::string text_or_dash(const boost::json::value& parent, std::string_view key);
+
+// An RFC 3339 member as "12s ago" / "in 4d" against now_ms; "-" when absent or unreadable.
+std::string relative_or_dash(const boost::json::value& parent, std::string_view key,
+                             std::int64_t now_ms);
+
+// An RFC 3339 member as the server wrote it, then how far from now: "2026-11-26T19:00:00.000Z
+// (in 1d)"; "-" when absent or null.
+std::string time_and_relative(const boost::json::value& parent, std::string_view key,
+                              std::int64_t now_ms);
 
 // The string items of an array joined by ", ", each escaped for a terminal; "-" when there are
 // none (or no array).

@@ -157,6 +157,23 @@ std::string relative_time(std::int64_t then_ms, std::int64_t now_ms) {
   return future ? "in " + amount : amount + " ago";
 }
 
+std::string format_utc(std::int64_t unix_ms) {
+  std::chrono::sys_time<std::chrono::milliseconds> when{std::chrono::milliseconds(unix_ms)};
+  auto day = std::chrono::floor<std::chrono::days>(when);
+  std::chrono::year_month_day date(day);
+  std::chrono::hh_mm_ss time(std::chrono::floor<std::chrono::seconds>(when - day));
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                     time.hours().count(), time.minutes().count(), time.seconds().count());
+}
+
+std::optional<std::int64_t> parse_time_or_ago(std::string_view text, std::int64_t now_ms) {
+  if (auto ago = parse_duration_s(text); ago && *ago <= now_ms / 1000) {
+    return now_ms - *ago * 1000;
+  }
+  return parse_rfc3339_ms(text);
+}
+
 std::string human_bytes(double bytes) {
   static constexpr std::array<const char*, 6> kUnits{"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   std::size_t unit = 0;

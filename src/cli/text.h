@@ -29,6 +29,13 @@ std::size_t display_width(std::string_view text);
 // Parses an RFC 3339 timestamp ("2026-11-25T18:57:30.123Z", "...+02:00") into unix ms.
 std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 
+// Unix ms as RFC 3339 in UTC to the second: "2026-11-25T18:57:30Z".
+std::string format_utc(std::int64_t unix_ms);
+
+// A point in time given on the command line: RFC 3339 ("2026-11-25T18:00:00Z"), or a
+// duration before now ("90m", "7d", as parse_duration_s reads it). nullopt for anything else.
+std::optional<std::int64_t> parse_time_or_ago(std::string_view text, std::int64_t now_ms);
+
 // "12s ago", "5m ago", "3h ago", "2d ago"; "in 4s" for a time ahead of now (clock skew).
 std::string relative_time(std::int64_t then_ms, std::int64_t now_ms);
 

@@ -179,8 +179,11 @@ void CannedHttpServer::answer(int fd) {
   }
   std::string wire = "HTTP/1.1 " + std::to_string(response.status) +
                      " Canned\r\nContent-Type: " + response.content_type +
-                     "\r\nContent-Length: " + std::to_string(response.body.size()) +
-                     "\r\nConnection: close\r\n\r\n" + response.body;
+                     "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n";
+  for (const std::string& header : response.headers) {
+    wire += header + "\r\n";
+  }
+  wire += "Connection: close\r\n\r\n" + response.body;
   for (std::size_t sent = 0; sent < wire.size();) {
     ssize_t n = ::send(fd, wire.data() + sent, wire.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {

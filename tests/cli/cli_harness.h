@@ -51,6 +51,7 @@ struct CannedResponse {
   int status = 200;  // 0: accept, read the request, never answer
   std::string content_type = "application/json";
   std::string body{};
+  std::vector<std::string> headers{};  // more header lines: "Retry-After: 30"
 };
 
 struct RecordedRequest {

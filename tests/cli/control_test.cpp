@@ -134,20 +134,20 @@ TEST_F(HecsctlOverHttps, APlainHttpUrlSuggestsHttps) {
 
 TEST_F(HecsctlOverHttps, TheCaFileFlagWinsOverAWrongOneInTheEnvironment) {
   test::ScopedEnv env({{"HECS_CA_FILE", std::string("/nonexistent/ca.pem")}});
-  EXPECT_EQ(trusted({"keys", "list"}).exit_code, kExitOk);
-  EXPECT_EQ(hecsctl({"keys", "list"}).exit_code, kExitUsage);  // named where it came from
+  EXPECT_EQ(trusted({"signing-keys", "list"}).exit_code, kExitOk);
+  EXPECT_EQ(hecsctl({"signing-keys", "list"}).exit_code, kExitUsage);  // named where it came from
 }
 
 TEST_F(HecsctlOverHttps, TheCaFileCanComeFromTheEnvironmentOrTheConfigFile) {
   {
     test::ScopedEnv env({{"HECS_CA_FILE", std::optional(control_->ca_file())}});
-    auto outcome = hecsctl({"keys", "list"});
+    auto outcome = hecsctl({"signing-keys", "list"});
     EXPECT_EQ(outcome.exit_code, kExitOk) << outcome.err;
   }
   std::filesystem::create_directories(home_.path() / ".config" / "hecs");
   std::ofstream(home_.path() / ".config" / "hecs" / "config.yaml")
       << "ca_file: " << control_->ca_file() << "\n";
-  auto outcome = hecsctl({"keys", "list"});
+  auto outcome = hecsctl({"signing-keys", "list"});
   EXPECT_EQ(outcome.exit_code, kExitOk) << outcome.err;
 }
 
@@ -223,8 +223,8 @@ TEST_F(HecsctlOverHttps, DecidingAboutAnUnknownDeviceExitsOne) {
   EXPECT_NE(outcome.err.find("(HTTP 404)"), std::string::npos) << outcome.err;
 }
 
-TEST_F(HecsctlOverHttps, KeysRotateThenActivateMakesTheNextKeyActive) {
-  auto rotated = trusted({"keys", "rotate", "-o", "json"});
+TEST_F(HecsctlOverHttps, SigningKeysRotateThenActivateMakesTheNextKeyActive) {
+  auto rotated = trusted({"signing-keys", "rotate", "-o", "json"});
   ASSERT_EQ(rotated.exit_code, kExitOk) << rotated.err;
   std::string next;
   json::value keys = json::parse(rotated.out);
@@ -234,11 +234,11 @@ TEST_F(HecsctlOverHttps, KeysRotateThenActivateMakesTheNextKeyActive) {
     }
   }
   ASSERT_FALSE(next.empty()) << rotated.out;
-  auto twice = trusted({"keys", "rotate"});
+  auto twice = trusted({"signing-keys", "rotate"});
   EXPECT_EQ(twice.exit_code, kExitFailure);
   EXPECT_NE(twice.err.find("(HTTP 409)"), std::string::npos) << twice.err;
 
-  auto activated = trusted({"keys", "activate"});
+  auto activated = trusted({"signing-keys", "activate"});
   ASSERT_EQ(activated.exit_code, kExitOk) << activated.err;
   EXPECT_EQ(activated.out.rfind("key " + next + " is active", 0), 0u) << activated.out;
   EXPECT_NE(activated.out.find("retired"), std::string::npos) << activated.out;

@@ -1,4 +1,4 @@
-// hecsctl tokens, keys and devices accept|reject|revoke against a canned HTTP server on
+// hecsctl tokens, signing-keys and devices accept|reject|revoke against a canned HTTP server on
 // loopback: the requests they send and what the operator sees for each answer.
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -262,38 +262,39 @@ TEST_F(HecsctlEnrolment, DeviceDecisionAsJsonIsTheServersObject) {
   EXPECT_EQ(json::parse(outcome.out), json::parse(R"({"device_id": "d1", "state": "accepted"})"));
 }
 
-TEST_F(HecsctlEnrolment, KeysRotatePublishesANextKeyAndSaysWhatComesNext) {
+TEST_F(HecsctlEnrolment, SigningKeysRotatePublishesANextKeyAndSaysWhatComesNext) {
   CannedHttpServer server(
       [](const std::string&) { return CannedResponse{.status = 201, .body = kKeys}; });
-  auto outcome = run_cli({"keys", "rotate", "--url", server.url()});
+  auto outcome = run_cli({"signing-keys", "rotate", "--url", server.url()});
   ASSERT_EQ(outcome.exit_code, kExitOk) << outcome.err;
   EXPECT_EQ(server.requests().at(0).request_line, "POST /api/v1/signing-keys HTTP/1.1");
   EXPECT_EQ(outcome.out,
-            "published next key k2; once devices have reconnected, run hecsctl keys activate\n"
+            "published next key k2; once devices have reconnected, run hecsctl signing-keys "
+            "activate\n"
             "\n"
             "KID   STATE    CREATED   PUBLIC KEY\n"
             "k1    active   5d ago    pubA\n"
             "k2    next     1m ago    pubB\n");
 }
 
-TEST_F(HecsctlEnrolment, KeysRotateWhileAKeyIsWaitingExitsOne) {
+TEST_F(HecsctlEnrolment, SigningKeysRotateWhileAKeyIsWaitingExitsOne) {
   CannedHttpServer server([](const std::string&) {
     return problem(409, "conflict", "key k2 is already waiting to be activated");
   });
-  auto outcome = run_cli({"keys", "rotate", "--url", server.url()});
+  auto outcome = run_cli({"signing-keys", "rotate", "--url", server.url()});
   EXPECT_EQ(outcome.exit_code, kExitFailure);
   EXPECT_EQ(outcome.err,
             "hecsctl: conflict: key k2 is already waiting to be activated (HTTP 409)\n");
 }
 
-TEST_F(HecsctlEnrolment, KeysActivateAndListUseTheirRoutes) {
+TEST_F(HecsctlEnrolment, SigningKeysActivateAndListUseTheirRoutes) {
   CannedHttpServer server([](const std::string&) { return CannedResponse{.body = kKeys}; });
-  auto activated = run_cli({"keys", "activate", "--url", server.url()});
+  auto activated = run_cli({"signing-keys", "activate", "--url", server.url()});
   ASSERT_EQ(activated.exit_code, kExitOk) << activated.err;
   EXPECT_EQ(activated.out.rfind("key k1 is active: commands are signed with it from now on\n", 0),
             0u)
       << activated.out;
-  auto listed = run_cli({"keys", "list", "-o", "json", "--url", server.url()});
+  auto listed = run_cli({"signing-keys", "list", "-o", "json", "--url", server.url()});
   ASSERT_EQ(listed.exit_code, kExitOk) << listed.err;
   EXPECT_EQ(json::parse(listed.out), json::parse(kKeys));
   auto requests = server.requests();

@@ -209,21 +209,25 @@ TEST_F(HecsctlOverHttp, MissingVerbIsAUsageError) {
 }
 
 TEST_F(HecsctlOverHttp, EveryVerbHasHelpWithAnExample) {
-  for (std::vector<std::string> verb : {std::vector<std::string>{},
-                                        {"devices"},
-                                        {"devices", "list"},
-                                        {"devices", "show"},
-                                        {"devices", "accept"},
-                                        {"devices", "reject"},
-                                        {"devices", "revoke"},
-                                        {"tokens"},
-                                        {"tokens", "create"},
-                                        {"tokens", "list"},
-                                        {"tokens", "revoke"},
-                                        {"keys"},
-                                        {"keys", "list"},
-                                        {"keys", "rotate"},
-                                        {"keys", "activate"}}) {
+  std::vector<std::vector<std::string>> verbs{{}};
+  for (const auto& [noun, names] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"devices", {"list", "show", "accept", "reject", "revoke"}},
+           {"tokens", {"create", "list", "revoke"}},
+           {"signing-keys", {"list", "rotate", "activate"}},
+           {"keys", {"create", "list", "show", "revoke", "rotate"}},
+           {"users", {"list", "show", "create", "set-role", "disable", "enable", "reset-password"}},
+           {"tenants", {"list", "show", "create", "rename", "disable", "enable"}},
+           {"sessions", {"list", "revoke"}},
+           {"audit", {"list", "checkpoint", "export", "verify"}}}) {
+    verbs.push_back({noun});
+    for (const std::string& name : names) {
+      verbs.push_back({noun, name});
+    }
+  }
+  for (const char* alone : {"login", "logout", "whoami", "passwd"}) {
+    verbs.push_back({alone});
+  }
+  for (std::vector<std::string> verb : verbs) {
     verb.emplace_back("--help");
     auto outcome = test::run_cli(verb, {.clock = clock_});
     EXPECT_EQ(outcome.exit_code, kExitOk) << outcome.err;

@@ -3,6 +3,8 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
 
 #include "cli/cli_harness.h"
 #include "support/tempdir.h"
@@ -126,6 +128,7 @@ TEST_F(SettingsResolution, MissingApiKeySaysWhereToPutIt) {
   EXPECT_NE(message.find("HECS_API_KEY"), std::string::npos) << message;
   EXPECT_NE(message.find("--api-key"), std::string::npos) << message;
   EXPECT_NE(message.find(config_path().string()), std::string::npos) << message;
+  EXPECT_NE(message.find("hecsctl login"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos);
 }
 
@@ -141,13 +144,91 @@ TEST_F(SettingsResolution, ApiKeyWithANewlineIsRejectedWithoutEchoingIt) {
   EXPECT_EQ(settings.error().message.find("s3cret"), std::string::npos);
 }
 
+TEST_F(SettingsResolution, ATokenFromTheConfigFileIsUsedWhenNoKeyIsGivenAnywhere) {
+  write_config("token: hecss_session\n");
+  auto settings = resolve_settings({});
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->api_key, "");
+  EXPECT_EQ(settings->token, "hecss_session");
+  EXPECT_EQ(settings->credential(), "hecss_session");
+}
+
+TEST_F(SettingsResolution, AnApiKeyFromAnyPlaceWinsOverTheConfigFilesToken) {
+  write_config("api_key: file-key\ntoken: hecss_session\n");
+  auto from_file = resolve_settings({});
+  ASSERT_TRUE(from_file) << from_file.error().message;
+  EXPECT_EQ(from_file->credential(), "file-key");
+  EXPECT_EQ(from_file->token, "");
+  write_config("token: hecss_session\n");
+  ScopedEnv env({{"HECS_API_KEY", std::string("env-key")}});
+  auto from_env = resolve_settings({});
+  ASSERT_TRUE(from_env) << from_env.error().message;
+  EXPECT_EQ(from_env->credential(), "env-key");
+  EXPECT_EQ(resolve_settings({.api_key = "flag-key"})->credential(), "flag-key");
+}
+
+TEST_F(SettingsResolution, ATokenWithAControlCharacterIsRejectedWithoutEchoingIt) {
+  write_config("token: \"hecss_s3cret\\r\\nX-Evil: 1\"\n");
+  auto settings = resolve_settings({});
+  ASSERT_FALSE(settings);
+  EXPECT_EQ(settings.error().message.find("s3cret"), std::string::npos);
+  EXPECT_NE(settings.error().message.find("hecsctl login"), std::string::npos);
+}
+
+TEST_F(SettingsResolution, NoCredentialIsFineForACommandThatNeedsNone) {
+  auto settings = resolve_settings({.config_path = "/nonexistent/hecs.yaml"}, Credential::optional);
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->credential(), "");
+  EXPECT_EQ(settings->config_path, "/nonexistent/hecs.yaml");
+}
+
+TEST_F(SettingsResolution, SourcesAreRecordedForWhatLoginSaves) {
+  write_config("url: http://file:1\n");
+  auto from_file = resolve_settings({.api_key = "k"});
+  ASSERT_TRUE(from_file);
+  EXPECT_EQ(from_file->url_source, Source::config_file);
+  EXPECT_EQ(from_file->ca_source, Source::default_value);
+  EXPECT_EQ(from_file->config_path, config_path());
+  EXPECT_EQ(resolve_settings({.url = "http://flag:2", .api_key = "k"})->url_source, Source::flag);
+}
+
+TEST_F(SettingsResolution, SavingTheConfigMakesItPrivateAndKeepsTheOtherKeys) {
+  write_config("url: https://control.lan:8080\nca_file: hecs-ca.pem\napi_key: old\n");
+  ::chmod(config_path().c_str(), 0644);
+  auto config = load_config_file(config_path(), true, Paths::as_written);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->ca_file, "hecs-ca.pem");  // as written, for writing back
+  config->api_key.reset();
+  config->token = "hecss_new";
+  ASSERT_TRUE(save_config_file(config_path(), *config));
+
+  struct stat info {};
+  ASSERT_EQ(::stat(config_path().c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  YAML::Node saved = YAML::LoadFile(config_path().string());
+  EXPECT_EQ(saved["url"].as<std::string>(), "https://control.lan:8080");
+  EXPECT_EQ(saved["ca_file"].as<std::string>(), "hecs-ca.pem");
+  EXPECT_EQ(saved["token"].as<std::string>(), "hecss_new");
+  EXPECT_FALSE(saved["api_key"]);
+}
+
+TEST_F(SettingsResolution, SavingTheConfigMakesItsFolder) {
+  hecs::test::TempDir dir("cli-conf");
+  auto path = dir.path() / "new" / "config.yaml";
+  ASSERT_TRUE(save_config_file(path, FileConfig{.api_key = "hecs_k"}));
+  auto loaded = load_config_file(path, true);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->api_key, "hecs_k");
+  EXPECT_FALSE(loaded->url);
+}
+
 TEST_F(SettingsResolution, BadConfigFileMakesRunExitWithUsageCode) {
   write_config("colour: blue\n");
   test::FixedClock clock(0);
   auto outcome = test::run_cli({"devices", "list", "--api-key", "k"}, {.clock = clock});
   EXPECT_EQ(outcome.exit_code, kExitUsage);
   EXPECT_EQ(outcome.err, "hecsctl: config " + config_path().string() +
-                             ": unknown key \"colour\" (known: url, api_key, ca_file)\n");
+                             ": unknown key \"colour\" (known: url, ca_file, api_key, token)\n");
 }
 
 TEST_F(CaFileResolution, FlagWinsOverEnvironmentAndConfigFile) {

@@ -233,7 +233,7 @@ Result<Bootstrap> bootstrap(store::IdentityStore& identities, const std::filesys
       "# hecs-control first-start credentials of tenant 'default' (superadmin).\n"
       "# The API key (HECS_API_KEY, or: hecsctl login --api-key-file THIS_FILE):\n{}\n"
       "# The admin panel's and hecsctl login's user; change the password after the first\n"
-      "# login (hecsctl users passwd):\nusername: admin\npassword: {}\n",
+      "# login (hecsctl passwd):\nusername: admin\npassword: {}\n",
       key, password);
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
