@@ -66,6 +66,10 @@ void revoke_presented_session(State& state, const net::Request& req) {
 }
 
 net::Response login(State& state, Call& call) {
+  // Login CSRF: another site must not log a browser into an account of its choosing.
+  if (const std::string* site = call.req.header("sec-fetch-site"); site && *site == "cross-site") {
+    return net::problem(403, "forbidden", "forbidden", "cross-site login refused");
+  }
   auto body = Body::parse(call.req.body, {"username", "password", "mode"});
   if (!body) {
     return problem_from(body.error());

@@ -49,6 +49,14 @@ TEST_F(Sessions, ACookieSessionChangesStateOnlyWithItsCsrfTokenAndNeverCrossSite
   EXPECT_EQ(call("POST", "/api/v1/keys", s, body, {{"sec-fetch-site", "same-origin"}}).status, 201);
 }
 
+TEST_F(Sessions, ACrossSiteLoginIsRefused) {  // S41: login CSRF
+  auto r = call("POST", "/api/v1/auth/login", {},
+                json::serialize(json::object{{"username", "admin"}, {"password", admin_password_}}),
+                {{"sec-fetch-site", "cross-site"}});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_TRUE(r.header("Set-Cookie").empty());
+}
+
 TEST_F(Sessions, LoginRotatesTheSessionTheRequestCameWith) {  // S41
   Cred planted = session_of(login("admin", admin_password_));
   // A second login presenting the first session's cookie: that session ends.
