@@ -173,9 +173,10 @@ TEST_F(Sessions, AnUnknownUserGetsTheSameAnswerInTheSameTimeAsAWrongPassword) { 
   }
   std::sort(unknown.begin(), unknown.end());
   std::sort(wrong.begin(), wrong.end());
-  // Both run one Argon2id verification: the medians stay within a factor of two.
-  EXPECT_GT(unknown[2], wrong[1] / 2);
-  EXPECT_GT(wrong[2], unknown[1] / 2);
+  // Both run one Argon2id verification; a shortcut for unknown users would answer in
+  // microseconds, so a factor of four leaves room for the load of tests running beside.
+  EXPECT_GT(unknown[2], wrong[1] / 4);
+  EXPECT_GT(wrong[2], unknown[1] / 4);
 }
 
 TEST_F(Sessions, AKeyIsShownOnceStoredAsAHashAndRevokedAtOnce) {  // S42

@@ -136,11 +136,19 @@ TEST(PasswordPolicy, RefusesBytesThatAreNotUtf8) {
 TEST(Password, ADummyVerifyTakesAsLongAsARealOne) {
   const std::string phc = hash_password("correct horse battery");
   verify_dummy_password("warm up");  // the first call also makes the dummy hash
-  const double real = median_ms(5, [&] { (void)verify_password("wrong password!!", phc); });
-  const double dummy = median_ms(5, [] { verify_dummy_password("wrong password!!"); });
-  EXPECT_GE(dummy, real / 2) << "real " << real << " ms, dummy " << dummy << " ms";
-  const double huge = median_ms(3, [] { verify_dummy_password(std::string(100'000, 'a')); });
-  EXPECT_GE(huge, real / 2) << "an overlong password must not answer faster";
+  // Interleaved, so that load from other tests hits the three alike; what this guards against
+  // is a dummy that skips Argon2id (microseconds), so a quarter of the real time is the bar.
+  std::vector<double> real, dummy, huge;
+  for (int i = 0; i < 7; ++i) {
+    real.push_back(median_ms(1, [&] { (void)verify_password("wrong password!!", phc); }));
+    dummy.push_back(median_ms(1, [] { verify_dummy_password("wrong password!!"); }));
+    huge.push_back(median_ms(1, [] { verify_dummy_password(std::string(100'000, 'a')); }));
+  }
+  for (auto* v : {&real, &dummy, &huge}) {
+    std::sort(v->begin(), v->end());
+  }
+  EXPECT_GE(dummy[3], real[3] / 4) << "real " << real[3] << " ms, dummy " << dummy[3] << " ms";
+  EXPECT_GE(huge[3], real[3] / 4) << "an overlong password must not answer faster";
 }
 
 }  // namespace
