@@ -1,5 +1,6 @@
 // Health, metrics and device routes.
 #include <charconv>
+#include <variant>
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
@@ -78,6 +79,20 @@ Result<store::DeviceFilter> device_filter(const net::Request& req) {
 
 net::Response not_a_device() {
   return net::problem(404, "not_found", "not found", "no device with this id");
+}
+
+// The caller's device named by {id}, or the answer to give instead: one 404 for a malformed id,
+// another tenant's device and a missing one alike.
+std::variant<store::Device, net::Response> tenant_device(State& state, const Call& call) {
+  const std::string& id = call.param("id");
+  if (!is_uuid(id)) {
+    return not_a_device();
+  }
+  auto device = state.deps.devices.get(call.who->tenant_id, id);
+  if (!device) {
+    return device.error().code == Errc::not_found ? not_a_device() : problem_from(device.error());
+  }
+  return std::move(*device);
 }
 
 }  // namespace
@@ -161,16 +176,11 @@ void add_device_routes(Router& router, State& state) {
               needs(auth::Role::viewer),
               "devices.get",
               [&state](Call& call) {
-                const std::string& id = call.param("id");
-                if (!is_uuid(id)) {
-                  return not_a_device();
+                auto device = tenant_device(state, call);
+                if (auto* answer = std::get_if<net::Response>(&device)) {
+                  return std::move(*answer);
                 }
-                auto device = state.deps.devices.get(call.who->tenant_id, id);
-                if (!device) {
-                  return device.error().code == Errc::not_found ? not_a_device()
-                                                                : problem_from(device.error());
-                }
-                return json_response(device_json(*device));
+                return json_response(device_json(std::get<store::Device>(device)));
               },
               {"One device", "", "Device"}});
   router.add(
@@ -179,15 +189,11 @@ void add_device_routes(Router& router, State& state) {
        needs(auth::Role::viewer),
        "devices.telemetry",
        [&state](Call& call) {
+         auto device = tenant_device(state, call);
+         if (auto* answer = std::get_if<net::Response>(&device)) {
+           return std::move(*answer);
+         }
          const std::string& id = call.param("id");
-         if (!is_uuid(id)) {
-           return not_a_device();
-         }
-         auto device = state.deps.devices.get(call.who->tenant_id, id);
-         if (!device) {
-           return device.error().code == Errc::not_found ? not_a_device()
-                                                         : problem_from(device.error());
-         }
          // Raw telemetry window: ?since=<unix ms>&limit=N, oldest first.
          std::int64_t now = state.deps.clock.now_ms();
          std::int64_t since = now - 3600 * 1000;
