@@ -26,6 +26,10 @@ add_library(hecs_sqlite3_static INTERFACE)
 target_include_directories(hecs_sqlite3_static SYSTEM INTERFACE ${SQLite3_INCLUDE_DIRS})
 target_link_libraries(hecs_sqlite3_static INTERFACE ${HECS_SQLITE3_ARCHIVE} m Threads::Threads)
 find_package(CURL REQUIRED)
+# Time zones for cron schedules (src/common/cron). Debian builds the date library with
+# USE_OS_TZDB=1 (date::date-tz carries the define): it reads /usr/share/zoneinfo of the tzdata
+# package and never downloads. Shared: Debian ships no archive of it.
+find_package(date REQUIRED)  # date::date-tz
 find_package(GTest REQUIRED)
 
 # SOCI 4.0 in Debian ships no CMake package: name its libraries directly.

@@ -48,6 +48,9 @@ Result<Hello> parse_hello(const boost::json::object& body) {
   if (body.contains("command_kids")) {  // optional: agents before issue 4 do not send it
     reader.read("command_kids", hello.command_kids);
   }
+  if (body.contains("users")) {  // optional: agents before issue 6 do not send it
+    reader.read("users", hello.users);
+  }
   if (auto read = reader.result(); !read) {
     return tl::unexpected(std::move(read.error()));
   }
@@ -90,6 +93,9 @@ boost::json::object to_json(const Hello& hello) {
   body.emplace("capabilities", string_array(hello.capabilities));
   if (!hello.command_kids.empty()) {
     body.emplace("command_kids", string_array(hello.command_kids));
+  }
+  if (!hello.users.empty()) {
+    body.emplace("users", string_array(hello.users));
   }
   return body;
 }

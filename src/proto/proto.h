@@ -95,6 +95,9 @@ struct Hello {
   // Ids of the command-signing keys the agent holds (optional): the control plane signs the
   // "keys" command with one of them, so an agent that missed a rotation catches up.
   std::vector<std::string> command_kids;
+  // Local accounts a task may run as (optional; at most 256): the control plane refuses a task
+  // for a user its target does not list (docs/tasks.md).
+  std::vector<std::string> users;
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -233,5 +236,100 @@ struct Keys {
 };
 Result<Keys> parse_keys(const boost::json::object& body);
 boost::json::object to_json(const Keys& keys);
+
+// ---- tasks (docs/tasks.md): the "task" and "cancel" commands, and up/result -------------
+
+// The largest serialised "task" body: its signed JWS (base64url, +33 %) must stay under the
+// default message limit of 64 KiB.
+inline constexpr std::size_t kMaxTaskBodyBytes = std::size_t{40} * 1024;
+inline constexpr std::size_t kMaxScriptBytes = std::size_t{32} * 1024;
+inline constexpr std::size_t kMaxArgBytes = 4096;
+inline constexpr std::size_t kMaxArgs = 256;
+inline constexpr std::size_t kMaxEnv = 64;
+inline constexpr std::size_t kMaxPathBytes = 1024;
+inline constexpr std::uint32_t kMaxTimeoutS = 86400;
+inline constexpr std::uint64_t kMinOutputCap = 1024;
+inline constexpr std::uint64_t kMaxOutputCap = std::uint64_t{16} * 1024 * 1024;
+// Raw bytes of output in one result message (JSON escaping may grow it up to six times).
+inline constexpr std::size_t kMaxOutputChunkBytes = 8 * 1024;
+
+enum class TaskKind { argv, script, builtin };
+
+// The body of a "task" command: what one device runs. Also how the control plane validates a
+// POST /api/v1/tasks before anything is stored (validate_task).
+struct TaskSpec {
+  std::string task;  // the task id (UUID): a node runs it at most once
+  TaskKind kind = TaskKind::argv;
+  std::vector<std::string> argv;              // argv: the command; script: unused
+  std::string script;                         // script: its text
+  std::string interpreter;                    // script: "/bin/sh", "python3"
+  std::vector<std::string> interpreter_args;  // script: before the script's path
+  std::string builtin;                        // builtin: "reboot", "collect-logs", …
+  boost::json::object args;                   // builtin: its arguments
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string cwd = "/";
+  std::string user;  // "" = the agent's own user
+  std::uint32_t timeout_s = 300;
+  std::uint64_t output_cap = std::uint64_t{1} << 20;
+  std::int64_t deadline = 0;  // unix s: a run not started by then is expired
+  friend bool operator==(const TaskSpec&, const TaskSpec&) = default;
+};
+
+// Names of the builtins the agent knows.
+bool is_builtin(std::string_view name);
+// Checks every limit of docs/tasks.md; Errc::invalid_input naming the field.
+Result<void> validate_task(const TaskSpec& spec);
+Result<TaskSpec> parse_task(const boost::json::object& body);  // parse + validate_task
+boost::json::object to_json(const TaskSpec& spec);
+
+// The body of a "cancel" command.
+struct Cancel {
+  std::string task;
+  friend bool operator==(const Cancel&, const Cancel&) = default;
+};
+Result<Cancel> parse_cancel(const boost::json::object& body);
+boost::json::object to_json(const Cancel& cancel);
+
+enum class RunState {
+  queued,
+  sent,
+  running,
+  succeeded,
+  failed,
+  timed_out,
+  cancelled,
+  interrupted,
+  expired,
+};
+std::string_view run_state_name(RunState state);
+Result<RunState> parse_run_state(std::string_view name);
+bool is_final(RunState state);
+
+struct OutputChunk {
+  std::string stream;  // "stdout" or "stderr"
+  std::uint64_t offset = 0;
+  std::string data;  // valid UTF-8 (the agent replaces invalid sequences)
+  friend bool operator==(const OutputChunk&, const OutputChunk&) = default;
+};
+
+// One up/result body: either a state report (running, or final with its figures) or a piece
+// of output.
+struct TaskResult {
+  std::string task;
+  std::optional<RunState> state;  // never queued or sent
+  std::optional<OutputChunk> output;
+  std::int64_t started_at = 0;  // unix ms, 0 = never started
+  std::int64_t ended_at = 0;
+  std::optional<std::int64_t> exit_code;
+  std::optional<std::int64_t> signal;
+  std::string error;
+  std::uint64_t stdout_bytes = 0;
+  std::uint64_t stderr_bytes = 0;
+  bool truncated = false;
+  friend bool operator==(const TaskResult&, const TaskResult&) = default;
+};
+// Exactly one of state and output; Errc::invalid_input otherwise.
+Result<TaskResult> parse_task_result(const boost::json::object& body);
+boost::json::object to_json(const TaskResult& result);
 
 }  // namespace hecs::proto

@@ -1,18 +1,24 @@
 #include "agent/app/app.h"
 
 #include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
+#include <linux/close_range.h>
+#include <unistd.h>
 
 #include "agent/app/connect.h"
 #include "agent/enrol/enrol.h"
+#include "agent/tasks/tasks.h"
 #include "agent/telemetry/telemetry.h"
 #include "agent/uplink/uplink.h"
 #include "common/clock.h"
 #include "common/config/config.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "common/net/mqtt.h"
 #include "common/net/signals.h"
@@ -68,10 +74,58 @@ void add_flags(CLI::App& cli, Config& c) {
                  "is sent again, with those after it")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  cli.add_option("--task-concurrency", c.task_concurrency, "Tasks run at once; others wait")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+      ->capture_default_str();
+  cli.add_option("--task-kill-grace", c.task_kill_grace,
+                 "Seconds between SIGTERM and SIGKILL when a task times out or is cancelled")
+      ->check(CLI::Range(1, 300))
+      ->capture_default_str();
+  cli.add_option("--task-cwd-allow", c.task_cwd_allow,
+                 "Directories tasks may run in, symlinks resolved (comma-separated)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cli.add_option("--reboot-command", c.reboot_command,
+                 "The command the reboot builtin runs (comma-separated argv)")
+      ->delimiter(',')
+      ->capture_default_str();
   cli.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
 }
+
+namespace {
+
+// The restart-agent builtin: the same binary with the same arguments, in this process, after
+// the link was closed cleanly. Descriptors are not inherited.
+void restart_self() {
+  auto cmdline = files::read_small("/proc/self/cmdline");
+  if (!cmdline || cmdline->empty()) {
+    log::get("agent")->error("agent.restart_failed reason={}",
+                             log::quoted("cannot read /proc/self/cmdline"));
+    return;
+  }
+  std::vector<std::string> args;
+  std::size_t at = 0;
+  while (at < cmdline->size()) {
+    auto end = cmdline->find('\0', at);
+    if (end == std::string::npos) {
+      end = cmdline->size();
+    }
+    args.emplace_back(cmdline->substr(at, end - at));
+    at = end + 1;
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::execv("/proc/self/exe", argv.data());
+  log::get("agent")->error("agent.restart_failed reason={}", log::quoted(std::strerror(errno)));
+}
+
+}  // namespace
 
 int run(Config config) {
   log::set_level(config.log_level);
@@ -130,6 +184,46 @@ int run(Config config) {
   uplink::Uplink link(io, node->identity, node->sessions, *node->outbox, *node->gate,
                       uplink_options, hello_envelope);
   Connector connector(io, link, *node->gate, config.state_dir, device_id);
+
+  // Tasks (docs/tasks.md): results go through the outbox, never dropped for space.
+  const auto result_topic = proto::up_topic(device_id, proto::UpKind::result);
+  bool restart = false;
+  std::function<void()> shutdown;
+  tasks::Hooks hooks;
+  hooks.append = [&](const proto::TaskResult& result, bool droppable) -> Result<void> {
+    auto envelope = proto::make_envelope("result", clock.now_ms(), proto::to_json(result));
+    auto seq =
+        node->outbox->append(result_topic, proto::serialize(envelope), envelope.id, droppable);
+    if (!seq) {
+      return tl::unexpected(seq.error());
+    }
+    return {};
+  };
+  hooks.flush = [&link] { link.flush(); };
+  hooks.refresh_inventory = [&link, &log] {
+    if (auto r = link.send_hello(); !r) {
+      log->info("inventory.refresh_deferred reason={}", log::quoted(r.error().message));
+    }
+  };
+  hooks.restart_agent = [&] {
+    restart = true;
+    shutdown();
+  };
+  hooks.reboot_command = config.reboot_command;
+  tasks::Options task_options;
+  task_options.concurrency = config.task_concurrency;
+  task_options.kill_grace = std::chrono::seconds(config.task_kill_grace);
+  task_options.cwd_allow.assign(config.task_cwd_allow.begin(), config.task_cwd_allow.end());
+  task_options.scratch_dir = std::filesystem::path(config.state_dir) / "tasks";
+  auto executor = tasks::Executor::open(io, *node->outbox, clock, hooks, task_options);
+  if (!executor) {
+    return start_failed(executor.error().message);
+  }
+  if (auto r = (*executor)->recover(); !r) {
+    return start_failed("tasks: " + r.error().message);
+  }
+  connector.on_command(
+      [&executor](const proto::Command& command) { return (*executor)->on_command(command); });
   if (auto r = connector.start(std::move(*mode), config); !r) {
     return start_failed(r.error().message);
   }
@@ -157,12 +251,23 @@ int run(Config config) {
   };
   tick();
 
-  net::StopSignals signals(io, "agent", [&](int) {
+  bool stopping = false;
+  shutdown = [&] {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
     timer.cancel();
+    (*executor)->stop();
     connector.stop();
     link.stop([&io] { io.stop(); });
-  });
+  };
+  net::StopSignals signals(io, "agent", [&](int) { shutdown(); });
   io.run();
+  if (restart) {
+    log->info("agent.restarting");
+    restart_self();  // returns only when exec fails
+  }
   log->info("agent.stopped");
   return 0;
 }

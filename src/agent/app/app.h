@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -24,7 +25,11 @@ struct Config {
   int keepalive = 30;                       // keepalive: seconds, 5..3600
   std::size_t outbox_max_entries = 100000;  // outbox_max_entries: 100..10,000,000
   int ack_timeout = 60;                     // ack_timeout: seconds, 1..3600
-  std::string log_level = "info";           // log_level
+  std::size_t task_concurrency = 4;         // task_concurrency: runs at once, 1..64
+  int task_kill_grace = 5;                  // task_kill_grace: seconds SIGTERM → SIGKILL, 1..300
+  std::vector<std::string> task_cwd_allow = {"/"};  // task_cwd_allow: dirs tasks may run in
+  std::vector<std::string> reboot_command = {"systemctl", "reboot"};  // reboot_command: argv
+  std::string log_level = "info";                                     // log_level
 };
 
 void add_flags(CLI::App& cli, Config& config);

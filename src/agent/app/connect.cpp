@@ -152,7 +152,7 @@ Connector::Connector(boost::asio::io_context& io, uplink::Uplink& link, uplink::
       device_id_(std::move(device_id)) {
   link_.set_command_handler([this](const proto::Command& command) {
     if (command.type != "certificate" || !renewal_) {
-      return false;
+      return other_ && other_(command);
     }
     renewal_->on_certificate(command);
     return true;

@@ -2,6 +2,7 @@
 // between enrolled, enrolling and plain mode, and what each mode starts.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,10 @@ class Connector {
   // Errc::invalid_input when the uplink cannot start (a bad URL or unreadable TLS files).
   Result<void> start(Mode mode, const Config& config);
   void stop();
+  // Commands other than "certificate" (tasks); returns false for a type it does not handle.
+  void on_command(std::function<bool(const proto::Command&)> handler) {
+    other_ = std::move(handler);
+  }
 
  private:
   Result<void> go_online(const enrol::Enrolled& enrolled, bool fresh);
@@ -63,6 +68,7 @@ class Connector {
   std::string state_dir_, device_id_;
   std::unique_ptr<enrol::Enroller> enroller_;
   std::unique_ptr<enrol::Renewal> renewal_;
+  std::function<bool(const proto::Command&)> other_;
 };
 
 }  // namespace hecs::agent::app

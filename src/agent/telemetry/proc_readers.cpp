@@ -376,4 +376,20 @@ std::optional<double> pick_temperature(std::vector<ThermalZone> zones) {
   return cpu ? cpu : first;
 }
 
+std::vector<std::string> parse_passwd_names(std::string_view text, std::size_t max) {
+  std::vector<std::string> names;
+  while (!text.empty() && names.size() < max) {
+    auto end = text.find('\n');
+    auto line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 32 || line[0] == '#' ||
+        line[0] == '+' || line[0] == '-') {
+      continue;
+    }
+    names.emplace_back(line.substr(0, colon));
+  }
+  return names;
+}
+
 }  // namespace hecs::agent::telemetry

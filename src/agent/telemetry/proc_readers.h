@@ -50,6 +50,10 @@ std::vector<proto::InterfaceCounters> parse_net_dev(std::string_view text);
 // PRETTY_NAME, else NAME, else empty; quotes and escapes removed.
 std::string parse_os_release(std::string_view text);
 
+// The account names of an /etc/passwd text, in file order, at most `max` (tasks may run as
+// one of them: hello.users). Lines that are not "name:…" are skipped.
+std::vector<std::string> parse_passwd_names(std::string_view text, std::size_t max = 256);
+
 // "model name" (x86, 32-bit ARM), else "Model" (Raspberry Pi board), else "Hardware".
 std::string parse_cpuinfo_model(std::string_view text);
 

@@ -73,7 +73,10 @@ Result<proto::Hello> Collector::hello() const {
     }
   }
   hello.interfaces = read_interfaces(roots_);
-  hello.capabilities = {"telemetry"};
+  hello.capabilities = {"telemetry", "tasks"};
+  if (auto passwd = read_file(roots_.etc / "passwd")) {
+    hello.users = parse_passwd_names(*passwd);
+  }
   return hello;
 }
 

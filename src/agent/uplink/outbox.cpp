@@ -109,6 +109,14 @@ Result<Db> open_checked(const std::filesystem::path& path, bool synchronous_full
       return tl::unexpected(r.error());
     }
   }
+  // Outboxes made before task results could drop anything for space: add the flag.
+  if (!prepare(db.get(), "SELECT droppable FROM outbox LIMIT 0")) {
+    if (auto r =
+            exec(db.get(), "ALTER TABLE outbox ADD COLUMN droppable INTEGER NOT NULL DEFAULT 1");
+        !r) {
+      return tl::unexpected(r.error());
+    }
+  }
   if (auto r = exec(db.get(), "CREATE INDEX IF NOT EXISTS outbox_msg_id ON outbox(msg_id)"); !r) {
     return tl::unexpected(r.error());
   }
@@ -154,7 +162,8 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& path, 
     Stmt* stmt;
     const char* sql;
   } statements[] = {
-      {&h->insert, "INSERT INTO outbox(topic, payload, created_at, msg_id) VALUES (?, ?, ?, ?)"},
+      {&h->insert,
+       "INSERT INTO outbox(topic, payload, created_at, msg_id, droppable) VALUES (?, ?, ?, ?, ?)"},
       {&h->peek,
        "SELECT seq, topic, payload, msg_id FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"},
       {&h->ack, "DELETE FROM outbox WHERE msg_id = ?"},
@@ -162,7 +171,7 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& path, 
       {&h->count, "SELECT COUNT(*) FROM outbox"},
       {&h->bytes, "SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"},
       {&h->drop_oldest,
-       "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq "
+       "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE droppable = 1 ORDER BY seq "
        "LIMIT ?)"},
   };
   for (auto& s : statements) {
@@ -174,11 +183,12 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& path, 
   }
   auto outbox = std::unique_ptr<Outbox>(new Outbox(std::move(h), limits));
   outbox->quarantined_ = std::move(quarantined);
+  outbox->synchronous_full_ = synchronous_full;
   return outbox;
 }
 
 Result<std::int64_t> Outbox::append(const std::string& topic, const std::string& payload,
-                                    const std::string& msg_id) {
+                                    const std::string& msg_id, bool droppable) {
   sqlite3* db = h_->db.get();
   auto* s = h_->insert.get();
   sqlite3_reset(s);
@@ -186,14 +196,15 @@ Result<std::int64_t> Outbox::append(const std::string& topic, const std::string&
   sqlite3_bind_blob(s, 2, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, SystemClock{}.now_ms());
   sqlite3_bind_text(s, 4, msg_id.data(), static_cast<int>(msg_id.size()), SQLITE_STATIC);
+  sqlite3_bind_int(s, 5, droppable ? 1 : 0);
   int rc = sqlite3_step(s);
   sqlite3_reset(s);
   if (rc != SQLITE_DONE) {
     return sql_error(db, rc, "append");
   }
   std::int64_t seq = sqlite3_last_insert_rowid(db);
-  // Bound the outbox: the oldest entries go first (telemetry only, for now; results and events
-  // will be exempt when they arrive, DESIGN §4).
+  // Bound the outbox: the oldest droppable entries go first; results and events never do
+  // (DESIGN §4).
   auto n = size();
   if (n && *n > limits_.max_entries) {
     auto excess = *n - limits_.max_entries;
@@ -201,7 +212,7 @@ Result<std::int64_t> Outbox::append(const std::string& topic, const std::string&
     sqlite3_reset(d);
     sqlite3_bind_int64(d, 1, static_cast<std::int64_t>(excess));
     if (sqlite3_step(d) == SQLITE_DONE) {
-      dropped_ += excess;
+      dropped_ += static_cast<std::uint64_t>(sqlite3_changes(db));
     }
     sqlite3_reset(d);
   }
@@ -282,6 +293,36 @@ Result<std::size_t> Outbox::acknowledge(const std::vector<std::string>& msg_ids)
   }
   return removed;
 }
+
+Result<void> Outbox::transaction(const std::function<Result<void>()>& body, bool durable) {
+  sqlite3* db = h_->db.get();
+  const bool switch_sync = durable && !synchronous_full_;
+  if (switch_sync) {
+    if (auto r = exec(db, "PRAGMA synchronous=FULL"); !r) {
+      return r;
+    }
+  }
+  auto restore = [&] {
+    if (switch_sync) {
+      (void)exec(db, "PRAGMA synchronous=NORMAL");
+    }
+  };
+  if (auto r = exec(db, "BEGIN IMMEDIATE"); !r) {
+    restore();
+    return r;
+  }
+  auto result = body();
+  if (result) {
+    result = exec(db, "COMMIT");
+  }
+  if (!result) {
+    (void)exec(db, "ROLLBACK");
+  }
+  restore();
+  return result;
+}
+
+sqlite3* Outbox::database() { return h_->db.get(); }
 
 Result<std::size_t> Outbox::size() {
   auto* s = h_->count.get();

@@ -289,6 +289,21 @@ Result<void> Uplink::send(const std::string& topic, const std::string& payload,
   return {};
 }
 
+void Uplink::flush() { impl_->pump(); }
+
+Result<void> Uplink::send_hello() {
+  if (!impl_->mqtt || !impl_->mqtt->connected()) {
+    return fail(Errc::unavailable, "not connected");
+  }
+  auto session = impl_->sessions.current();
+  auto mid = impl_->mqtt->publish(proto::up_topic(impl_->identity.device_id, proto::UpKind::hello),
+                                  impl_->hello(session), 1, true);
+  if (!mid) {
+    return tl::unexpected(mid.error());
+  }
+  return {};
+}
+
 Result<void> Uplink::publish_now(const std::string& topic, const std::string& payload) {
   if (!impl_->mqtt || !impl_->mqtt->connected()) {
     return fail(Errc::unavailable, "not connected");

@@ -27,6 +27,8 @@
 #include "common/result.h"
 #include "proto/proto.h"
 
+struct sqlite3;
+
 namespace hecs::agent::uplink {
 
 // ---- identity ---------------------------------------------------------------------------
@@ -80,9 +82,18 @@ class Outbox {
   Outbox(Outbox&&) = delete;
   Outbox& operator=(Outbox&&) = delete;
 
-  // Appends and commits; when over a limit, drops the oldest entries first and counts them.
+  // Appends and commits; when over a limit, drops the oldest droppable entries first (telemetry)
+  // and counts them. Task results and events are appended with droppable=false: they are never
+  // dropped for space (DESIGN §4), and only bounded by the work that makes them.
   Result<std::int64_t> append(const std::string& topic, const std::string& payload,
-                              const std::string& msg_id);
+                              const std::string& msg_id, bool droppable = true);
+  // Runs `body` in one transaction (BEGIN IMMEDIATE … COMMIT, rolled back when it fails), so
+  // that other tables of this database (the task journal) change together with what `body`
+  // appends. `durable` commits with synchronous=FULL whatever the outbox was opened with.
+  Result<void> transaction(const std::function<Result<void>()>& body, bool durable);
+  // The database, for the tables that live beside the outbox (agent/tasks' journal). Only for
+  // use on the agent's io thread, like the outbox itself.
+  sqlite3* database();
   Result<std::vector<OutboxEntry>> peek(std::int64_t after_seq, std::size_t max);
   Result<void> remove(std::int64_t seq);
   // Removes the entries with these message ids, in one transaction; returns how many went.
@@ -98,6 +109,7 @@ class Outbox {
   OutboxLimits limits_;
   std::uint64_t dropped_ = 0;
   std::string quarantined_;
+  bool synchronous_full_ = false;
 };
 
 // ---- command gate (down/cmd) -------------------------------------------------------------
@@ -192,6 +204,11 @@ class Uplink {
   // waiting for its enrolment keeps its telemetry). Errc::invalid_input for a bad transport.
   Result<void> start(Transport transport);
   void stop(std::function<void()> done);
+  // Sends what the outbox holds, as far as the link allows (after appending to it directly).
+  void flush();
+  // Publishes a fresh hello (retained) in the current session: the inventory-refresh builtin.
+  // Errc::unavailable while disconnected (the next connection sends one anyway).
+  Result<void> send_hello();
   // Commits a message to the outbox and sends it as soon as the link allows; `msg_id` is its
   // envelope id.
   Result<void> send(const std::string& topic, const std::string& payload,

@@ -23,10 +23,11 @@
 namespace hecs::net {
 
 struct HttpLimits {
-  std::size_t header_bytes = 8 * 1024;   // larger → 431
-  std::size_t body_bytes = 1024 * 1024;  // larger → 413
+  std::size_t header_bytes = std::size_t{8} * 1024;   // larger → 431
+  std::size_t body_bytes = std::size_t{1024} * 1024;  // larger → 413
   std::chrono::seconds read_timeout{30};
   std::size_t max_connections = 1000;  // keep below the descriptor limit (ulimit -n)
+  std::size_t max_streams = 100;       // open streamed responses (Response::stream); more → 503
 };
 
 using Handler = std::function<Response(const Request&)>;
@@ -50,13 +51,18 @@ class HttpServer {
                                                     std::optional<HttpTls> tls = std::nullopt);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
+  HttpServer(HttpServer&&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+  HttpServer& operator=(HttpServer&&) = delete;
 
   std::uint16_t port() const;
   // HTTPS only: new connections use this certificate from now on (a renewed one).
   // Errc::invalid_input when the files do not load; the old certificate stays then.
   Result<void> reload_tls(const HttpTls& tls);
-  void stop();  // closes the listener; open connections end when the io_context stops
+  // Closes the listener and ends every streamed response: each BodyStream's close() has run
+  // when stop() returns, and its connection is closed on the io_context. Other open
+  // connections end when the io_context stops. Any thread.
+  void stop();
 
   struct Impl;  // public only so the .cpp's session class can name it
 

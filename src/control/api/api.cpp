@@ -202,6 +202,7 @@ Api::Api(Deps deps)
   add_key_routes(*router_, *state_);
   add_tenant_routes(*router_, *state_);
   add_audit_routes(*router_, *state_);
+  add_task_routes(*router_, *state_);
   add_openapi_route(*router_);
 }
 

@@ -15,6 +15,7 @@
 #include "control/ca/ca.h"
 #include "control/checkpoints/checkpoints.h"
 #include "control/store/store.h"
+#include "control/tasks/tasks.h"
 
 namespace hecs::control::api {
 
@@ -35,6 +36,9 @@ struct Deps {
   // After a tenant was disabled or enabled: the caller denies or allows its devices again at
   // the broker and in ingest (on a worker thread, after the change is committed).
   std::function<void()> on_tenants_changed{};
+  // Tasks (docs/tasks.md); none: the task routes answer 503.
+  tasks::Service* tasks = nullptr;
+  store::TaskStore* task_store = nullptr;
 };
 
 class Router;

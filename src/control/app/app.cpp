@@ -29,6 +29,7 @@
 #include "control/checkpoints/checkpoints.h"
 #include "control/devices/devices.h"
 #include "control/store/store.h"
+#include "control/tasks/tasks.h"
 #include "proto/proto.h"
 
 namespace hecs::control::app {
@@ -94,6 +95,14 @@ void add_flags(CLI::App& cli, Config& c) {
                  "How often each tenant's audit chain head is signed when it moved")
       ->check(CLI::Range(10, 86400))
       ->capture_default_str();
+  cli.add_option("--tasks-confirm-above", c.tasks_confirm_above,
+                 "Tasks aimed at more devices than this need \"confirm\": true")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  cli.add_option("--task-resend-seconds", c.task_resend_seconds,
+                 "A task sent this long ago without news from the device is sent again")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cli.add_option("--max-message-bytes", c.max_message_bytes, "Largest accepted MQTT payload")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
       ->capture_default_str();
@@ -152,6 +161,8 @@ int run(const Config& config) {
   store::DeviceStore devices(**database);
   store::TelemetryStore telemetry(**database);
   store::EnrollmentStore enrollments(**database);
+  store::TaskStore task_store(**database);
+  store::GroupStore groups(**database);
 
   auto boot = auth::bootstrap(identities, config.data_dir, clock);
   if (!boot) {
@@ -220,6 +231,17 @@ int run(const Config& config) {
     }
   };
   devices::Ingest ingest(io, workers, devices, metrics, clock, ingest_options);
+
+  tasks::Limits task_limits;
+  task_limits.confirm_above = config.tasks_confirm_above;
+  task_limits.max_message_bytes = config.max_message_bytes;
+  task_limits.resend_after = std::chrono::seconds(config.task_resend_seconds);
+  tasks::Service task_service(
+      io, workers, task_store, groups, devices, metrics, clock,
+      [&commands](const std::string& device, std::string_view type, boost::json::object body) {
+        return commands.send(device, type, std::move(body));
+      },
+      ingest_options.on_committed, task_limits);
 
   mqtt::ThreadedOptions mqtt_options;
   mqtt_options.url = config.mqtt_url;
@@ -292,6 +314,11 @@ int run(const Config& config) {
     if (up && !m.payload.empty() && !revoked.contains(up->device_id)) {
       if (up->kind == proto::UpKind::hello && !m.retain) {
         send_keys(commands, *security->pki, up->device_id, m.payload, config.max_message_bytes);
+        task_service.on_hello(up->device_id);
+      }
+      if (up->kind == proto::UpKind::result) {
+        task_service.on_result(up->device_id, m.payload);
+        return;
       }
       if (up->kind == proto::UpKind::event) {
         asio::post(workers, [&, device = up->device_id, payload = m.payload] {
@@ -321,6 +348,8 @@ int run(const Config& config) {
       }};
   api_deps.tls = security->https.has_value();
   api_deps.checkpoints = signer->get();
+  api_deps.tasks = &task_service;
+  api_deps.task_store = &task_store;
   api_deps.on_tenants_changed = [&] {
     if (auto r = refresh_revocations(*security, clock, enrollments, revoked, true); !r) {
       log->error("tenant.devices_not_updated error={}", log::quoted(r.error().message));
@@ -451,6 +480,7 @@ int run(const Config& config) {
   schedule_maintenance();
 
   ingest.start();
+  task_service.start();
   (*mqtt)->start();
   log->info("control.started http={} port={} tls={} mqtt={} db={}", config.http_listen,
             (*http)->port(), security->https ? "on" : "off", log::quoted(config.mqtt_url),
@@ -465,6 +495,7 @@ int run(const Config& config) {
     (*mqtt)->stop([&] {
       asio::post(workers, [&] {
         ingest.stop();  // commit what was received before we leave
+        task_service.stop();
         io.stop();
       });
     });

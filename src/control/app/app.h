@@ -34,6 +34,8 @@ struct Config {
   int http_read_timeout_seconds = 30;           // http_read_timeout_seconds: 1..300, whole request
   int audit_checkpoint_seconds = 600;           // audit_checkpoint_seconds: 10..86400, heads signed
   std::size_t max_message_bytes = 64 * 1024;    // max_message_bytes: 1 KiB..1 MiB
+  std::size_t tasks_confirm_above = 50;         // tasks_confirm_above: larger targets confirm
+  int task_resend_seconds = 60;                 // task_resend_seconds: 1..3600
   unsigned threads = 0;                         // threads: 0 = one per core
   std::string log_level = "info";               // log_level
 };

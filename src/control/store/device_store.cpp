@@ -199,4 +199,62 @@ Result<std::uint64_t> DeviceStore::count(std::optional<bool> online) {
   return static_cast<std::uint64_t>(devices);
 }
 
+Result<void> DeviceStore::set_tags(const std::string& tenant_id, const std::string& device_id,
+                                   const std::string& tags_json) {
+  return db_.transact([&](soci::session& sql) -> Result<void> {
+    soci::statement st =
+        (sql.prepare << "UPDATE devices SET tags = :tags WHERE tenant_id = :t AND id = :i",
+         soci::use(tags_json), soci::use(tenant_id), soci::use(device_id));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) {
+      return fail(Errc::not_found, "no such device");
+    }
+    return {};
+  });
+}
+
+Result<std::vector<DeviceStore::TargetInfo>> DeviceStore::targets(const std::string& tenant_id,
+                                                                  bool with_inventory) {
+  std::vector<TargetInfo> out;
+  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
+    TargetInfo row;
+    soci::statement st(sql);
+    st.alloc();
+    st.prepare(
+        with_inventory
+            ? "SELECT id, state, tags, inventory FROM devices WHERE tenant_id = :t ORDER BY id"
+            : "SELECT id, state, tags, '' FROM devices WHERE tenant_id = :t ORDER BY id");
+    st.exchange(soci::into(row.id));
+    st.exchange(soci::into(row.state));
+    st.exchange(soci::into(row.tags));
+    st.exchange(soci::into(row.inventory));
+    st.exchange(soci::use(tenant_id));
+    st.define_and_bind();
+    st.execute();
+    while (st.fetch()) {
+      out.push_back(row);
+    }
+    return {};
+  });
+  if (!read) {
+    return tl::unexpected(read.error());
+  }
+  return out;
+}
+
+Result<std::string> DeviceStore::tenant_of(const std::string& device_id) {
+  std::string tenant;
+  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
+    sql << "SELECT tenant_id FROM devices WHERE id = :id", soci::use(device_id), soci::into(tenant);
+    if (!sql.got_data()) {
+      return fail(Errc::not_found, "no such device");
+    }
+    return {};
+  });
+  if (!read) {
+    return tl::unexpected(read.error());
+  }
+  return tenant;
+}
+
 }  // namespace hecs::control::store

@@ -14,6 +14,7 @@
 #include "common/db/db.h"
 #include "common/result.h"
 #include "control/store/identity.h"
+#include "control/store/tasks.h"
 
 namespace hecs::control::store {
 
@@ -84,6 +85,21 @@ class DeviceStore {
   Result<IngestStats> ingest(std::span<const IngestItem> batch);
   // Counts for /metrics.
   Result<std::uint64_t> count(std::optional<bool> online);
+  // Replaces a device's tags (JSON array text of "key=value" strings, already validated).
+  // Errc::not_found for a device of another tenant or none.
+  Result<void> set_tags(const std::string& tenant_id, const std::string& device_id,
+                        const std::string& tags_json);
+  // Every device of a tenant with what a task target needs: id, state, tags and, when asked,
+  // the users its inventory lists. Ordered by id.
+  struct TargetInfo {
+    std::string id;
+    std::string state;
+    std::string tags;       // JSON array text
+    std::string inventory;  // JSON text of the hello body ("" unless asked, or before hello)
+  };
+  Result<std::vector<TargetInfo>> targets(const std::string& tenant_id, bool with_inventory);
+  // The tenant of a device, for messages keyed by device id alone. Errc::not_found.
+  Result<std::string> tenant_of(const std::string& device_id);
 
  private:
   db::Database& db_;

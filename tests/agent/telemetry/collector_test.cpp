@@ -52,6 +52,8 @@ class CollectorOnATempTree : public ::testing::Test {
                    "/dev/sdb1 /nonexistent/hecs-mount ext4 rw 0 0\n");
     write_file(roots_.sys / "devices/system/cpu/online", "0-1\n");
     write_file(roots_.etc / "os-release", "PRETTY_NAME=\"Raspbian GNU/Linux 11 (bullseye)\"\n");
+    write_file(roots_.etc / "passwd",
+               "root:x:0:0:root:/root:/bin/bash\n# comment\npi:x:1000:1000::/home/pi:/bin/bash\n");
   }
 
   void write_proc(std::string_view name, std::string_view text) {
@@ -77,7 +79,8 @@ TEST_F(CollectorOnATempTree, FillsHelloFromTheTree) {
   EXPECT_EQ(hello->boot_time, 1700000000000);
   EXPECT_FALSE(hello->kernel.empty());
   EXPECT_FALSE(hello->arch.empty());
-  EXPECT_EQ(hello->capabilities, std::vector<std::string>{"telemetry"});
+  EXPECT_EQ(hello->capabilities, (std::vector<std::string>{"telemetry", "tasks"}));
+  EXPECT_EQ(hello->users, (std::vector<std::string>{"root", "pi"}));
   EXPECT_EQ(hello->session, 0u);
   EXPECT_EQ(hello->agent_version, "");
 }

@@ -55,7 +55,25 @@ void ApiFixture::SetUp() {
   Deps deps{*identities_, *devices_, *telemetry_, *enrollments_,      *audit_,
             *enrolment_,  metrics_,  clock_,      [] { return true; }};
   deps.checkpoints = signer_.get();
+  task_store_.emplace(*db_);
+  groups_.emplace(*db_);
+  tasks_ = std::make_unique<tasks::Service>(
+      io_, workers_, *task_store_, *groups_, *devices_, metrics_, clock_,
+      [this](const std::string& device, std::string_view type, boost::json::object) {
+        std::lock_guard lock(sent_mutex_);
+        sent_.emplace_back(device, std::string(type));
+        return true;
+      },
+      [](const std::string&, std::vector<std::string>) {}, tasks::Limits{});
+  deps.tasks = tasks_.get();
+  deps.task_store = &*task_store_;
   api_ = std::make_unique<Api>(std::move(deps));
+}
+
+void ApiFixture::TearDown() {
+  api_.reset();
+  workers_.join();  // the dispatcher's passes end before the stores go
+  tasks_.reset();
 }
 
 Reply ApiFixture::call(const std::string& method, const std::string& target, const Cred& cred,

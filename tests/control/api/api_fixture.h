@@ -4,11 +4,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -50,6 +53,7 @@ struct TenantCreds {
 class ApiFixture : public ::testing::Test {
  protected:
   void SetUp() override;
+  void TearDown() override;
 
   Reply call(const std::string& method, const std::string& target, const Cred& cred,
              const std::string& body = "",
@@ -80,6 +84,14 @@ class ApiFixture : public ::testing::Test {
   std::optional<ca::Enrolment> enrolment_;
   std::unique_ptr<checkpoints::Signer> signer_;
   metrics::Registry metrics_;
+  // Tasks: commands the service sends are recorded here instead of published.
+  boost::asio::io_context io_;
+  boost::asio::thread_pool workers_{1};
+  std::optional<store::TaskStore> task_store_;
+  std::optional<store::GroupStore> groups_;
+  std::unique_ptr<tasks::Service> tasks_;
+  std::mutex sent_mutex_;
+  std::vector<std::pair<std::string, std::string>> sent_;  // device, type
   std::unique_ptr<Api> api_;
   Cred super_;  // the bootstrap superadmin key of tenant "default"
   std::string default_tenant_;

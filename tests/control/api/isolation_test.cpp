@@ -46,6 +46,12 @@ class Isolation : public ApiFixture {
     auto token = post("/api/v1/enrollment-tokens", a_.admin, json::object{{"max_uses", 1}});
     ASSERT_EQ(token.status, 201) << token.raw.body;
     ids_["enrollment-tokens"] = std::string(token.body.at("id").as_string());
+    auto task =
+        post("/api/v1/tasks", a_.owner,
+             json::object{{"target", json::object{{"devices", json::array{ids_["devices"]}}}},
+                          {"command", json::object{{"argv", json::array{"true"}}}}});
+    ASSERT_EQ(task.status, 201) << task.raw.body;
+    ids_["tasks"] = std::string(task.body.at("id").as_string());
   }
 
   // The pattern with {id} replaced by tenant A's object of the route's kind.
@@ -101,10 +107,59 @@ TEST_F(Isolation, TenantBGets404OnEveryRouteThatNamesTenantAsObject) {  // S36
   expect_tenant_a_intact();
 }
 
+TEST_F(Isolation, TenantBCannotTargetTenantAsDevicesByIdTagOrGroup) {  // S36, issue 6
+  ASSERT_EQ(call("PUT", "/api/v1/devices/" + ids_["devices"] + "/tags", a_.owner,
+                 R"({"tags":["role=gateway"]})")
+                .status,
+            200);
+  store::Group group;
+  group.id = random_uuid();
+  group.tenant_id = a_.id;
+  group.name = "gateways";
+  group.selector = "role=gateway";
+  ASSERT_TRUE(groups_->create(group));
+  const auto command = json::object{{"argv", json::array{"true"}}};
+  for (const auto& target :
+       {json::object{{"devices", json::array{ids_["devices"]}}},
+        json::object{{"selector", "role=gateway"}}, json::object{{"group", "gateways"}}}) {
+    // Tenant A can; tenant B cannot, and learns nothing of A's devices.
+    auto mine =
+        post("/api/v1/tasks", a_.owner, json::object{{"target", target}, {"command", command}});
+    EXPECT_EQ(mine.status, 201) << json::serialize(target) << ": " << mine.raw.body;
+    auto r =
+        post("/api/v1/tasks", b_.owner, json::object{{"target", target}, {"command", command}});
+    EXPECT_EQ(r.status, 400) << json::serialize(target) << ": " << r.raw.body;
+    if (target.contains("devices")) {
+      // Exactly what a device that does not exist gets: the id B sent, nothing of A's.
+      const std::string none = "00000000-0000-4000-8000-000000000000";
+      auto unknown = post("/api/v1/tasks", b_.owner,
+                          json::object{{"target", json::object{{"devices", json::array{none}}}},
+                                       {"command", command}});
+      std::string expected = unknown.raw.body;
+      ASSERT_NE(expected.find(none), std::string::npos) << expected;
+      expected.replace(expected.find(none), none.size(), ids_["devices"]);
+      EXPECT_EQ(r.raw.body, expected);
+    } else {
+      EXPECT_THAT(r.raw.body, Not(HasSubstr(ids_["devices"])));
+    }
+  }
+  auto list = get("/api/v1/tasks", b_.owner);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_TRUE(list.body.at("items").as_array().empty()) << list.raw.body;
+}
+
+TEST_F(Isolation, AViewerCannotRunTasks) {
+  auto viewer = make_key(a_.owner, "viewer", "looker");
+  auto r = post("/api/v1/tasks", viewer,
+                json::object{{"target", json::object{{"devices", json::array{ids_["devices"]}}}},
+                             {"command", json::object{{"argv", json::array{"true"}}}}});
+  EXPECT_EQ(r.status, 403) << r.raw.body;
+}
+
 TEST_F(Isolation, TenantBsListsNeverShowTenantAsObjects) {  // S36
   for (const std::string target :
        {"/api/v1/devices", "/api/v1/keys", "/api/v1/users", "/api/v1/sessions?all=true",
-        "/api/v1/enrollment-tokens", "/api/v1/audit?limit=1000"}) {
+        "/api/v1/tasks", "/api/v1/enrollment-tokens", "/api/v1/audit?limit=1000"}) {
     auto r = get(target, b_.owner);
     ASSERT_EQ(r.status, 200) << target << ": " << r.raw.body;
     for (const auto& [kind, id] : ids_) {

@@ -54,6 +54,14 @@ const std::map<std::string, std::string>& spec() {
       {"audit.checkpoints", "admin"},
       {"audit.checkpoint", "admin"},
       {"audit.keys", "viewer"},
+      {"tasks.create", "operator"},
+      {"tasks.list", "viewer"},
+      {"tasks.get", "viewer"},
+      {"tasks.runs", "viewer"},
+      {"tasks.output", "viewer"},
+      {"tasks.cancel", "operator"},
+      {"tasks.cancel_run", "operator"},
+      {"devices.tag", "operator"},
       {"openapi.get", "open"},
   };
   return kSpec;

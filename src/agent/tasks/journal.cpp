@@ -1,0 +1,169 @@
+#include "agent/tasks/journal.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace hecs::agent::tasks {
+namespace {
+
+struct StmtFinalize {
+  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
+
+tl::unexpected<Error> sql_error(sqlite3* db, std::string_view doing) {
+  const int rc = sqlite3_extended_errcode(db);
+  const Errc code = (rc & 0xff) == SQLITE_CONSTRAINT ? Errc::conflict
+                    : (rc & 0xff) == SQLITE_CORRUPT  ? Errc::corrupt
+                                                     : Errc::unavailable;
+  return fail(code, fmt::format("task journal: {}: {}", doing, sqlite3_errmsg(db)));
+}
+
+Result<Stmt> prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
+    return sql_error(db, "prepare");
+  }
+  return Stmt(s);
+}
+
+void bind(sqlite3_stmt* s, int at, const std::string& text) {
+  sqlite3_bind_text(s, at, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+std::string column_text(sqlite3_stmt* s, int at) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, at));
+  return text != nullptr ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(s, at)))
+                         : std::string();
+}
+
+JournalEntry read_entry(sqlite3_stmt* s) {
+  JournalEntry e;
+  e.task = column_text(s, 0);
+  e.state = column_text(s, 1);
+  e.spec = column_text(s, 2);
+  e.received_at = sqlite3_column_int64(s, 3);
+  e.started_at = sqlite3_column_int64(s, 4);
+  return e;
+}
+
+}  // namespace
+
+Journal::~Journal() = default;
+
+Result<std::unique_ptr<Journal>> Journal::open(sqlite3* db) {
+  char* message = nullptr;
+  int rc = sqlite3_exec(db,
+                        "CREATE TABLE IF NOT EXISTS task_journal ("
+                        " task TEXT PRIMARY KEY,"
+                        " state TEXT NOT NULL,"
+                        " spec TEXT NOT NULL,"
+                        " received_at INTEGER NOT NULL,"
+                        " started_at INTEGER NOT NULL DEFAULT 0,"
+                        " ended_at INTEGER NOT NULL DEFAULT 0);"
+                        "CREATE INDEX IF NOT EXISTS task_journal_state"
+                        " ON task_journal(state, received_at)",
+                        nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    std::string text = message != nullptr ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    return fail(Errc::unavailable, "task journal: " + text);
+  }
+  return std::unique_ptr<Journal>(new Journal(db));
+}
+
+Result<std::optional<JournalEntry>> Journal::find(const std::string& task) {
+  auto s = prepare(db_,
+                   "SELECT task, state, spec, received_at, started_at FROM task_journal "
+                   "WHERE task = ?");
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  bind(s->get(), 1, task);
+  int rc = sqlite3_step(s->get());
+  if (rc == SQLITE_ROW) {
+    return std::optional<JournalEntry>(read_entry(s->get()));
+  }
+  if (rc != SQLITE_DONE) {
+    return sql_error(db_, "find");
+  }
+  return std::optional<JournalEntry>();
+}
+
+Result<void> Journal::insert(const JournalEntry& entry) {
+  auto s = prepare(db_,
+                   "INSERT INTO task_journal (task, state, spec, received_at, started_at) "
+                   "VALUES (?, ?, ?, ?, ?)");
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  bind(s->get(), 1, entry.task);
+  bind(s->get(), 2, entry.state);
+  bind(s->get(), 3, entry.spec);
+  sqlite3_bind_int64(s->get(), 4, entry.received_at);
+  sqlite3_bind_int64(s->get(), 5, entry.started_at);
+  if (sqlite3_step(s->get()) != SQLITE_DONE) {
+    return sql_error(db_, "insert");
+  }
+  return {};
+}
+
+Result<void> Journal::set_state(const std::string& task, const std::string& state,
+                                std::int64_t at) {
+  // `at` is the start time for "running", the end time for a final state.
+  auto s = prepare(db_,
+                   "UPDATE task_journal SET state = ?1, "
+                   "started_at = CASE WHEN ?1 = 'running' THEN ?2 ELSE started_at END, "
+                   "ended_at = CASE WHEN ?1 = 'running' THEN ended_at ELSE ?2 END "
+                   "WHERE task = ?3");
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  bind(s->get(), 1, state);
+  sqlite3_bind_int64(s->get(), 2, at);
+  bind(s->get(), 3, task);
+  if (sqlite3_step(s->get()) != SQLITE_DONE) {
+    return sql_error(db_, "update");
+  }
+  if (sqlite3_changes(db_) != 1) {
+    return fail(Errc::not_found, "task journal: no task " + task);
+  }
+  return {};
+}
+
+Result<std::vector<JournalEntry>> Journal::in_state(const std::string& state) {
+  auto s = prepare(db_,
+                   "SELECT task, state, spec, received_at, started_at FROM task_journal "
+                   "WHERE state = ? ORDER BY received_at, rowid");
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  bind(s->get(), 1, state);
+  std::vector<JournalEntry> out;
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(s->get())) == SQLITE_ROW) {
+    out.push_back(read_entry(s->get()));
+  }
+  if (rc != SQLITE_DONE) {
+    return sql_error(db_, "list");
+  }
+  return out;
+}
+
+Result<std::size_t> Journal::prune(std::int64_t before, std::size_t keep) {
+  auto s = prepare(db_,
+                   "DELETE FROM task_journal WHERE state NOT IN ('queued', 'running') AND "
+                   "(received_at < ?1 OR rowid NOT IN (SELECT rowid FROM task_journal "
+                   "ORDER BY received_at DESC LIMIT ?2))");
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  sqlite3_bind_int64(s->get(), 1, before);
+  sqlite3_bind_int64(s->get(), 2, static_cast<std::int64_t>(keep));
+  if (sqlite3_step(s->get()) != SQLITE_DONE) {
+    return sql_error(db_, "prune");
+  }
+  return static_cast<std::size_t>(sqlite3_changes(db_));
+}
+
+}  // namespace hecs::agent::tasks

@@ -1,0 +1,48 @@
+// The task journal (private to src/agent/tasks): one row per task id the agent has seen, in
+// the outbox's database, so that a state change and the result it produces commit together.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace hecs::agent::tasks {
+
+struct JournalEntry {
+  std::string task;
+  std::string state;  // proto::run_state_name()
+  std::string spec;   // the "task" body, JSON text; "" for a cancel that came first
+  std::int64_t received_at = 0;
+  std::int64_t started_at = 0;
+};
+
+class Journal {
+ public:
+  static Result<std::unique_ptr<Journal>> open(sqlite3* db);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // nullopt when the task id was never seen.
+  Result<std::optional<JournalEntry>> find(const std::string& task);
+  // Inserts a new row; Errc::conflict when the id exists.
+  Result<void> insert(const JournalEntry& entry);
+  Result<void> set_state(const std::string& task, const std::string& state, std::int64_t at);
+  // Entries in one state, oldest first.
+  Result<std::vector<JournalEntry>> in_state(const std::string& state);
+  // Forgets finished entries received before `before` (unix ms), and beyond the newest `keep`.
+  Result<std::size_t> prune(std::int64_t before, std::size_t keep);
+
+ private:
+  explicit Journal(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+}  // namespace hecs::agent::tasks

@@ -1,0 +1,178 @@
+// Stores of the tasks context (docs/tasks.md): groups, tasks, their runs and output. Part of
+// the store module (store.h includes it). Every tenant-facing query filters by tenant_id; the
+// dispatcher's and the result writer's queries are keyed by task id, or by the device id the
+// broker vouched for.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/db/db.h"
+#include "common/result.h"
+
+namespace hecs::control::store {
+
+struct Group {
+  std::string id;
+  std::string tenant_id;
+  std::string name;
+  std::string selector;              // dynamic group; "" for a static one
+  std::vector<std::string> devices;  // static group's members
+  std::int64_t created_at = 0;
+};
+
+class GroupStore {
+ public:
+  explicit GroupStore(db::Database& db) : db_(db) {}
+  Result<void> create(const Group& group);  // Errc::conflict for a name taken in the tenant
+  Result<std::vector<Group>> list(const std::string& tenant_id);
+  Result<Group> get(const std::string& tenant_id, const std::string& id);  // not_found
+  Result<Group> find_by_name(const std::string& tenant_id, const std::string& name);
+  Result<void> update(const Group& group);  // name, selector, devices; not_found
+  Result<void> remove(const std::string& tenant_id, const std::string& id);
+
+ private:
+  db::Database& db_;
+};
+
+struct TaskRow {
+  std::string id;
+  std::string tenant_id;
+  std::int64_t created_at = 0;
+  std::string created_by;  // the audit actor
+  std::string target;      // JSON
+  std::string spec;        // JSON: the "task" body every device gets
+  std::string state = "running";
+  std::int64_t expires_at = 0;
+  int max_in_flight = 0;   // 0 = no limit
+  int per_minute = 0;      // 0 = no limit
+  int abort_percent = -1;  // -1 = no abort criterion
+  int abort_min = 0;
+  int total = 0;
+  std::string schedule_id;
+  std::optional<std::int64_t> finished_at;
+};
+
+struct RunRow {
+  std::string task_id;
+  std::string device_id;
+  std::string tenant_id;
+  int position = 0;
+  std::string state = "queued";
+  bool cancel_requested = false;
+  std::optional<std::int64_t> sent_at, started_at, ended_at;
+  std::optional<std::int64_t> exit_code, signal;
+  std::string error;
+  std::int64_t stdout_bytes = 0, stderr_bytes = 0;
+  bool truncated = false;
+  std::int64_t updated_at = 0;
+};
+
+struct TaskFilter {
+  std::string state;  // "" = any
+  std::string after;  // cursor: tasks older than this one (id); "" = newest first
+  std::size_t limit = 50;
+};
+
+struct RunFilter {
+  std::string state;
+  std::string device;
+  int after_position = -1;  // cursor
+  std::size_t limit = 100;
+};
+
+struct OutputRow {
+  std::int64_t id = 0;
+  std::string device_id;
+  int stream = 0;  // 0 stdout, 1 stderr
+  std::int64_t pos = 0;
+  std::string data;
+};
+
+// One validated up/result message.
+struct ResultItem {
+  std::string device_id;
+  std::string message_id;
+  std::string task_id;
+  // A state report…
+  std::string state;  // "" for output
+  std::int64_t started_at = 0, ended_at = 0;
+  std::optional<std::int64_t> exit_code, signal;
+  std::string error;
+  std::int64_t stdout_bytes = 0, stderr_bytes = 0;
+  bool truncated = false;
+  // …or output.
+  int stream = 0;
+  std::int64_t pos = 0;
+  std::string data;
+};
+
+struct ResultStats {
+  std::size_t applied = 0;
+  std::size_t ignored = 0;         // no such run, or a state it cannot move to (final already)
+  std::vector<std::string> tasks;  // tasks that changed, each once
+};
+
+class TaskStore {
+ public:
+  explicit TaskStore(db::Database& db) : db_(db) {}
+
+  // The task and one queued run per device, in one transaction.
+  Result<void> create(const TaskRow& task, std::span<const std::string> devices);
+  Result<TaskRow> get(const std::string& tenant_id, const std::string& id);  // not_found
+  Result<TaskRow> get_any(const std::string& id);  // the dispatcher's: any tenant
+  Result<std::vector<TaskRow>> list(const std::string& tenant_id, const TaskFilter& filter);
+  // Runs per state.
+  Result<std::map<std::string, int>> counts(const std::string& task_id);
+  Result<std::vector<RunRow>> runs(const std::string& tenant_id, const std::string& task_id,
+                                   const RunFilter& filter);
+  // Runs of a task updated at or after `since` (unix ms), for live events.
+  Result<std::vector<RunRow>> runs_updated(const std::string& task_id, std::int64_t since);
+  Result<std::vector<OutputRow>> output(const std::string& tenant_id, const std::string& task_id,
+                                        const std::string& device_id, int stream,
+                                        std::int64_t after_id, std::size_t limit);
+  // Output of every device of a task with id > after_id, in id order.
+  Result<std::vector<OutputRow>> output_since(const std::string& task_id, std::int64_t after_id,
+                                              std::size_t limit);
+
+  // ---- the dispatcher -------------------------------------------------------------------
+  Result<std::vector<TaskRow>> active();  // state running, every tenant
+  Result<std::vector<std::string>> queued(const std::string& task_id, std::size_t limit);
+  // queued → sent (or a resend: sent_at moves); returns how many changed.
+  Result<std::size_t> mark_sent(const std::string& task_id, std::span<const std::string> devices,
+                                std::int64_t now);
+  // Runs in `state` whose sent_at is before `before`, for a resend.
+  Result<std::vector<std::string>> stale_sent(const std::string& task_id, std::int64_t before,
+                                              std::size_t limit);
+  // Unfinished runs for a device (resend on hello): state sent, or cancel_requested.
+  Result<std::vector<RunRow>> pending_for_device(const std::string& device_id);
+  // Unfinished runs → final `state` with `error`. With `only_queued`, only queued ones.
+  // Returns the device ids changed.
+  Result<std::vector<std::string>> end_runs(const std::string& task_id, const std::string& state,
+                                            const std::string& error, bool only_queued,
+                                            const std::optional<std::string>& device,
+                                            std::int64_t now);
+  // Marks sent/running runs as cancel_requested; returns their device ids.
+  Result<std::vector<std::string>> request_cancel(const std::string& task_id,
+                                                  const std::optional<std::string>& device,
+                                                  std::int64_t now);
+  // Runs still queued or sent of tasks past their expires_at, and running ones past it by the
+  // longest timeout (a day): → expired. Returns the task ids touched.
+  Result<std::vector<std::string>> expire(std::int64_t now);
+  Result<void> set_state(const std::string& task_id, const std::string& state,
+                         std::optional<std::int64_t> finished_at);
+
+  // ---- results ---------------------------------------------------------------------------
+  // A batch in one transaction: state reports move a run forward only (sent → running → final;
+  // a final state never changes), output is kept once per (device, stream, pos).
+  Result<ResultStats> apply(std::span<const ResultItem> batch, std::int64_t now);
+
+ private:
+  db::Database& db_;
+};
+
+}  // namespace hecs::control::store

@@ -1,0 +1,171 @@
+// Service (tasks.h): up/result messages, validated on arrival, written in batches (one
+// transaction each), then acknowledged to their devices, so an agent drops a result from its
+// outbox only once it is stored (DESIGN §4).
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "control/tasks/service_impl.h"
+
+namespace hecs::control::tasks {
+namespace asio = boost::asio;
+
+void Service::Impl::reject(std::string_view reason, const std::string& device_id,
+                           const std::string& why) {
+  metrics
+      .counter("hecs_mqtt_messages_rejected_total", "Up-messages rejected, by reason",
+               {{"reason", std::string(reason)}})
+      .inc();
+  log->warn("result.rejected device={} reason={} detail={}", device_id, reason, log::quoted(why));
+}
+
+void Service::Impl::on_result(const std::string& device_id, const std::string& payload) {
+  if (payload.size() > limits.max_message_bytes) {
+    reject("too_large", device_id, fmt::format("{} bytes", payload.size()));
+    return;
+  }
+  auto env = proto::parse_envelope(payload, limits.max_message_bytes);
+  if (!env) {
+    reject("envelope", device_id, env.error().message);
+    return;
+  }
+  if (env->type != "result") {
+    reject("type_mismatch", device_id, fmt::format("type {} on a result topic", env->type));
+    ack(device_id, {env->id});
+    return;
+  }
+  auto result = proto::parse_task_result(env->body);
+  if (!result) {
+    // Refused for good: acknowledged, or it would hold the agent's outbox for ever.
+    reject("body", device_id, result.error().message);
+    ack(device_id, {env->id});
+    return;
+  }
+  store::ResultItem item;
+  item.device_id = device_id;
+  item.message_id = env->id;
+  item.task_id = result->task;
+  if (result->output) {
+    item.stream = result->output->stream == "stderr" ? 1 : 0;
+    item.pos = static_cast<std::int64_t>(result->output->offset);
+    item.data = std::move(result->output->data);
+  } else {
+    item.state = std::string(proto::run_state_name(*result->state));
+    item.started_at = result->started_at;
+    item.ended_at = result->ended_at;
+    item.exit_code = result->exit_code;
+    item.signal = result->signal;
+    item.error = std::move(result->error);
+    item.stdout_bytes =
+        static_cast<std::int64_t>(std::min<std::uint64_t>(result->stdout_bytes, INT64_MAX));
+    item.stderr_bytes =
+        static_cast<std::int64_t>(std::min<std::uint64_t>(result->stderr_bytes, INT64_MAX));
+    item.truncated = result->truncated;
+  }
+  std::lock_guard lock(result_mutex);
+  if (results.size() >= limits.max_backlog) {
+    // Not acknowledged: the agent sends it again later.
+    results_dropped->inc();
+    return;
+  }
+  results.push_back(std::move(item));
+}
+
+void Service::Impl::arm_results() {
+  result_timer.expires_after(limits.result_flush);
+  result_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->stopped) {
+      return;
+    }
+    self->flush_results();
+    self->arm_results();
+  });
+}
+
+void Service::Impl::flush_results() {
+  std::vector<store::ResultItem> batch;
+  {
+    std::lock_guard lock(result_mutex);
+    if (writing || results.empty()) {
+      return;
+    }
+    const auto n = std::min(results.size(), limits.max_result_batch);
+    batch.assign(std::make_move_iterator(results.begin()),
+                 std::make_move_iterator(results.begin() + static_cast<long>(n)));
+    results.erase(results.begin(), results.begin() + static_cast<long>(n));
+    writing = true;
+  }
+  asio::post(workers, [self = shared_from_this(), batch = std::move(batch)]() mutable {
+    self->write_results(std::move(batch));
+  });
+}
+
+void Service::Impl::write_results(std::vector<store::ResultItem> batch) {
+  auto stats = tasks.apply(batch, clock.now_ms());
+  bool more = false;
+  if (stats) {
+    results_stored->inc(stats->applied);
+    results_ignored->inc(stats->ignored);
+    // Stored (or known already): the agents may drop them. One ack per device and batch.
+    std::map<std::string, std::vector<std::string>> acks;
+    for (auto& item : batch) {
+      acks[item.device_id].push_back(std::move(item.message_id));
+    }
+    for (auto& [device, ids] : acks) {
+      ack(device, std::move(ids));
+    }
+    if (!stats->tasks.empty()) {
+      events.notify(stats->tasks);
+      kick();  // finished runs free room under a rate, and may end or abort a task
+    }
+  } else {
+    log->error("result.store_failed size={} error={}", batch.size(),
+               log::quoted(stats.error().message));
+  }
+  {
+    std::lock_guard lock(result_mutex);
+    writing = false;
+    if (!stats && stats.error().code == Errc::unavailable) {
+      results.insert(results.begin(), std::make_move_iterator(batch.begin()),
+                     std::make_move_iterator(batch.end()));
+    }
+    more = stats && results.size() >= limits.max_result_batch && !stopped;
+  }
+  if (more) {
+    flush_results();
+  }
+}
+
+void Service::Impl::drain() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::vector<store::ResultItem> batch;
+    {
+      std::lock_guard lock(result_mutex);
+      if (results.empty() && !writing) {
+        return;
+      }
+      if (!writing) {
+        const auto n = std::min(results.size(), limits.max_result_batch);
+        batch.assign(std::make_move_iterator(results.begin()),
+                     std::make_move_iterator(results.begin() + static_cast<long>(n)));
+        results.erase(results.begin(), results.begin() + static_cast<long>(n));
+        writing = true;
+      }
+    }
+    if (batch.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    const auto size = batch.size();
+    write_results(std::move(batch));
+    std::lock_guard lock(result_mutex);
+    if (results.size() >= size) {
+      return;  // the store refuses writes: the agents send them again
+    }
+  }
+}
+
+}  // namespace hecs::control::tasks
