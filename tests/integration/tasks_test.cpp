@@ -1,5 +1,7 @@
 // Remote tasks end to end (issue 6, docs/tasks.md): a real broker, hecs-control and agents.
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -213,6 +215,7 @@ TEST_F(Tasks, AnAgentKilledMidTaskReportsInterruptedAndNeverRerunsIt) {
                        argv({"/bin/sh", "-c", "echo ran >> " + file.string() + "; sleep 30"})));
   ASSERT_TRUE(wait_until([&] { return state_of(*control_, id, agent_->device_id()) == "running"; },
                          seconds(15)));
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(file); }, seconds(15)));
   agent_->kill(SIGKILL);
   agent_->restart();
   ASSERT_EQ(wait_final(*control_, id, agent_->device_id()), "interrupted");
@@ -268,6 +271,117 @@ TEST_F(Tasks, SelectorsAndTagsPickDevices) {
       R"({"target":{"selector":"role=gateway,site in (haguenau,strasbourg),env!=lab"},"command":{"argv":["true"]}})");
   EXPECT_EQ(wait_final(*control_, id, agent_->device_id()), "succeeded");
   create(R"({"target":{"selector":"role=sensor"},"command":{"argv":["true"]}})", 400);
+}
+
+TEST_F(Tasks, EventsStreamRunsAndOutputLiveUntilTheEnd) {
+  const auto id = create(task_body({agent_->device_id()},
+                                   argv({"/bin/sh", "-c", "echo first; sleep 1; echo second"})));
+  // Opened while the task runs; the server ends the stream once the run is final.
+  auto r = control_->get("/api/v1/tasks/" + id + "/events");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "text/event-stream");
+  const auto& text = r.body;
+  EXPECT_NE(text.find("event: task\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"state\":\"succeeded\""), std::string::npos) << text;
+  const auto first = text.find("first\\n"), second = text.find("second\\n");
+  ASSERT_NE(first, std::string::npos) << text;
+  ASSERT_NE(second, std::string::npos) << text;
+  EXPECT_LT(first, second);
+  EXPECT_NE(text.rfind("event: end\n"), std::string::npos) << text;
+  EXPECT_GT(text.rfind("event: end\n"), second) << text;
+  // Another tenant's task, or none: 404, never a stream.
+  EXPECT_EQ(control_->get("/api/v1/tasks/" + random_uuid() + "/events").status, 404);
+}
+
+TEST_F(Tasks, WorkingDirectoriesAreConfinedToTheAllowList) {  // S26
+  // The agent of this fixture allows "/": a second one allows only the scratch dir.
+  const auto allowed = scratch_.path() / "allowed";
+  std::filesystem::create_directories(allowed / "sub");
+  std::filesystem::create_symlink("/etc", allowed / "escape");
+  auto confined = Agent::start(*control_, 30, 5, {"--task-cwd-allow", allowed.string()});
+  ASSERT_TRUE(
+      wait_until([&] { return control_->device(confined->device_id()).is_object(); }, seconds(20)));
+  const auto dev = confined->device_id();
+  auto in =
+      create(task_body({dev}, argv({"pwd"}), json::object{{"cwd", (allowed / "sub").string()}}));
+  EXPECT_EQ(wait_final(*control_, in, dev), "succeeded");
+  EXPECT_EQ(output_of(*control_, in, dev), (allowed / "sub").string() + "\n");
+  for (const auto& cwd :
+       {std::string("/etc"), (allowed / "escape").string(), (allowed / "missing").string()}) {
+    auto out = create(task_body({dev}, argv({"pwd"}), json::object{{"cwd", cwd}}));
+    EXPECT_EQ(wait_final(*control_, out, dev), "failed") << cwd;
+    auto run = run_of(*control_, out, dev);
+    EXPECT_NE(std::string(run.at("error").as_string()).find("cwd"), std::string::npos)
+        << json::serialize(run);
+    EXPECT_EQ(output_of(*control_, out, dev), "") << cwd;
+  }
+}
+
+class TaskFleet : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = Mosquitto::start();
+    control_ = Control::start(broker_->url(), {}, {"--tasks-confirm-above", "2"});
+    for (int i = 0; i < 3; ++i) {
+      agents_.push_back(Agent::start(*control_, 30, 5));
+      ids_.push_back(agents_.back()->device_id());
+    }
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return std::all_of(ids_.begin(), ids_.end(), [&](const std::string& id) {
+            return control_->device(id).is_object();
+          });
+        },
+        seconds(30)));
+  }
+  std::unique_ptr<Mosquitto> broker_;
+  std::unique_ptr<Control> control_;
+  std::vector<std::unique_ptr<Agent>> agents_;
+  std::vector<std::string> ids_;
+};
+
+TEST_F(TaskFleet, ALargeTargetNeedsAnExplicitConfirmation) {  // S39
+  auto r = control_->call("POST", "/api/v1/tasks", task_body(ids_, argv({"true"})));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("confirm"), std::string::npos) << r.body;
+  EXPECT_TRUE(control_->get("/api/v1/tasks").json().at("items").as_array().empty());
+  r = control_->call("POST", "/api/v1/tasks",
+                     task_body(ids_, argv({"true"}), json::object{{"confirm", true}}));
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id(r.json().at("id").as_string());
+  for (const auto& dev : ids_) {
+    EXPECT_EQ(wait_final(*control_, id, dev), "succeeded");
+  }
+  auto page = control_->get("/api/v1/tasks?limit=501");
+  EXPECT_EQ(page.status, 400) << page.body;  // S39: page sizes are capped
+}
+
+TEST_F(TaskFleet, AbortCriteriaStopDispatch) {
+  auto r = control_->call(
+      "POST", "/api/v1/tasks",
+      task_body(
+          ids_, argv({"false"}),
+          json::object{{"confirm", true},
+                       {"rate", json::object{{"max_in_flight", 1}}},
+                       {"abort", json::object{{"failure_percent", 0}, {"min_finished", 1}}}}));
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id(r.json().at("id").as_string());
+  json::value task;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        task = control_->get("/api/v1/tasks/" + id).json();
+        return task.at("state") == "aborted";
+      },
+      seconds(30)))
+      << json::serialize(task);
+  // One ran and failed; the others were never sent.
+  EXPECT_EQ(task.at("counts").at("failed").as_int64(), 1) << json::serialize(task);
+  EXPECT_EQ(task.at("counts").at("cancelled").as_int64(), 2) << json::serialize(task);
+  auto runs = control_->get("/api/v1/tasks/" + id + "/runs?state=cancelled").json();
+  for (const auto& run : runs.at("items").as_array()) {
+    EXPECT_TRUE(run.at("sent_at").is_null()) << json::serialize(run);
+    EXPECT_NE(std::string(run.at("error").as_string()).find("aborted"), std::string::npos);
+  }
 }
 
 }  // namespace

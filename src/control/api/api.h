@@ -39,6 +39,8 @@ struct Deps {
   // Tasks (docs/tasks.md); none: the task routes answer 503.
   tasks::Service* tasks = nullptr;
   store::TaskStore* task_store = nullptr;
+  store::GroupStore* groups = nullptr;
+  store::ScheduleStore* schedules = nullptr;
 };
 
 class Router;
@@ -65,6 +67,10 @@ class Api {
 
 // An Error as a problem response: the one place where Errc becomes an HTTP status.
 net::Response problem_from(const Error& error);
+
+// A POST /api/v1/tasks body, read strictly (unknown members refused); Errc::invalid_input
+// naming the member. The scheduler reads stored schedule tasks with it too.
+Result<tasks::TaskRequest> parse_task_request(const std::string& body);
 
 // Opaque page cursors: base64url of the last id of the previous page.
 std::string encode_cursor(const std::string& last_id);

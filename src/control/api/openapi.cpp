@@ -69,6 +69,38 @@ constexpr std::string_view kSchemas = R"json({
   "RunPage": {"type": "object", "required": ["items", "next"],
     "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
       "next": {"type": ["string", "null"]}}},
+  "GroupSpec": {"type": "object", "additionalProperties": false, "required": ["name"],
+    "description": "name and exactly one of selector and devices",
+    "properties": {"name": {"type": "string", "maxLength": 64}, "selector": {"type": "string"},
+      "devices": {"type": "array", "items": {"$ref": "#/components/schemas/Id"}}}},
+  "Group": {"type": "object", "required": ["id", "name", "kind", "devices"],
+    "properties": {"id": {"$ref": "#/components/schemas/Id"}, "name": {"type": "string"},
+      "kind": {"type": "string", "enum": ["static", "dynamic"]},
+      "selector": {"type": ["string", "null"]},
+      "devices": {"type": "array", "items": {"$ref": "#/components/schemas/Id"}},
+      "created_at": {"$ref": "#/components/schemas/Time"},
+      "resolved": {"type": "integer", "description": "accepted devices it resolves to now"}}},
+  "GroupList": {"type": "object", "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Group"}}}},
+  "ScheduleSpec": {"type": "object", "additionalProperties": false,
+    "description": "name, cron and task are required when creating",
+    "properties": {"name": {"type": "string", "maxLength": 64},
+      "cron": {"type": "string", "description": "5 fields or @hourly-style names"},
+      "timezone": {"type": "string", "default": "UTC"},
+      "missed": {"type": "string", "enum": ["skip", "once", "all"], "default": "skip"},
+      "max_catchup": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+      "enabled": {"type": "boolean", "default": true},
+      "task": {"$ref": "#/components/schemas/TaskRequest"}}},
+  "Schedule": {"type": "object", "required": ["id", "name", "cron", "timezone", "missed", "enabled"],
+    "properties": {"id": {"$ref": "#/components/schemas/Id"}, "name": {"type": "string"},
+      "cron": {"type": "string"}, "timezone": {"type": "string"}, "missed": {"type": "string"},
+      "max_catchup": {"type": "integer"}, "enabled": {"type": "boolean"},
+      "task": {"type": "object"}, "next_fire": {"$ref": "#/components/schemas/MaybeTime"},
+      "last_fire": {"$ref": "#/components/schemas/MaybeTime"},
+      "last_task": {"type": ["string", "null"]}, "last_error": {"type": "string"},
+      "created_at": {"$ref": "#/components/schemas/Time"}, "created_by": {"type": "string"}}},
+  "ScheduleList": {"type": "object", "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Schedule"}}}},
   "Tags": {"type": "object", "additionalProperties": false, "required": ["tags"],
     "properties": {"tags": {"type": "array", "items": {"type": "string"}, "maxItems": 64}}},
   "DeviceTags": {"type": "object", "required": ["id", "tags"],
@@ -274,11 +306,18 @@ json::object operation(const Route& route) {
                   role == "none" ? "no credentials" : "the role " + role + " or above");
   op["x-hecs-role"] = role;
   json::array params;
-  if (std::string_view(route.pattern).find("{id}") != std::string_view::npos) {
-    params.push_back(json::object{{"name", "id"},
+  // Every {name} of the pattern is a path parameter.
+  for (std::string_view rest = route.pattern;;) {
+    auto open = rest.find('{');
+    auto close = rest.find('}', open);
+    if (open == std::string_view::npos || close == std::string_view::npos) {
+      break;
+    }
+    params.push_back(json::object{{"name", rest.substr(open + 1, close - open - 1)},
                                   {"in", "path"},
                                   {"required", true},
                                   {"schema", json::object{{"type", "string"}}}});
+    rest.remove_prefix(close + 1);
   }
   for (auto q : route.doc.query) {
     params.push_back(json::object{{"name", q},
@@ -307,6 +346,12 @@ json::object operation(const Route& route) {
          json::object{{"schema", json::object{{"$ref", fmt::format("#/components/schemas/{}",
                                                                    route.doc.response_schema)}}}}}};
   } else if (route.action == "metrics.get") {
+    ok["content"] =
+        json::object{{"text/plain", json::object{{"schema", json::object{{"type", "string"}}}}}};
+  } else if (route.action == "tasks.events") {
+    ok["content"] = json::object{
+        {"text/event-stream", json::object{{"schema", json::object{{"type", "string"}}}}}};
+  } else if (route.action == "tasks.output") {
     ok["content"] =
         json::object{{"text/plain", json::object{{"schema", json::object{{"type", "string"}}}}}};
   } else if (route.action == "enrol.ca") {

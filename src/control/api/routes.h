@@ -77,6 +77,9 @@ void add_key_routes(Router& router, State& state);
 void add_tenant_routes(Router& router, State& state);
 void add_audit_routes(Router& router, State& state);
 void add_task_routes(Router& router, State& state);
+void add_task_event_route(Router& router, State& state);
+void add_group_routes(Router& router, State& state);
+void add_schedule_routes(Router& router, State& state);
 // GET /api/v1/openapi.json, made from `router` at each call; register it last.
 void add_openapi_route(Router& router);
 boost::json::object openapi_document(const Router& router);

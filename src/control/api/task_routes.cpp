@@ -106,7 +106,9 @@ Result<std::vector<std::string>> string_array(const json::object& o, std::string
   return out;
 }
 
-Result<tasks::TaskRequest> read_task_request(const std::string& text) {
+}  // namespace
+
+Result<tasks::TaskRequest> parse_task_request(const std::string& text) {
   auto body = Body::parse(text, {"target", "command", "env", "cwd", "user", "timeout_s",
                                  "output_cap_bytes", "deadline_s", "rate", "abort", "confirm"});
   if (!body) {
@@ -214,6 +216,8 @@ Result<tasks::TaskRequest> read_task_request(const std::string& text) {
   return request;
 }
 
+namespace {
+
 // limit and after from the query; Errc::invalid_input for a bad value.
 Result<std::pair<std::size_t, std::string>> page_params(const net::Request& req,
                                                         std::size_t fallback) {
@@ -242,7 +246,7 @@ Result<store::TaskRow> find_task(State& state, Call& call) {
 }
 
 net::Response create_task(State& state, Call& call) {
-  auto request = read_task_request(call.req.body);
+  auto request = parse_task_request(call.req.body);
   if (!request) {
     return problem_from(request.error());
   }

@@ -163,6 +163,7 @@ int run(const Config& config) {
   store::EnrollmentStore enrollments(**database);
   store::TaskStore task_store(**database);
   store::GroupStore groups(**database);
+  store::ScheduleStore schedules(**database);
 
   auto boot = auth::bootstrap(identities, config.data_dir, clock);
   if (!boot) {
@@ -350,6 +351,8 @@ int run(const Config& config) {
   api_deps.checkpoints = signer->get();
   api_deps.tasks = &task_service;
   api_deps.task_store = &task_store;
+  api_deps.groups = &groups;
+  api_deps.schedules = &schedules;
   api_deps.on_tenants_changed = [&] {
     if (auto r = refresh_revocations(*security, clock, enrollments, revoked, true); !r) {
       log->error("tenant.devices_not_updated error={}", log::quoted(r.error().message));
@@ -384,6 +387,27 @@ int run(const Config& config) {
     });
   };
   schedule_prune();
+
+  // Cron schedules (docs/tasks.md): due ones fire their task, once a second.
+  tasks::Scheduler scheduler(schedules, task_service, clock, api::parse_task_request);
+  asio::steady_timer schedule_timer(io);
+  std::atomic<bool> scheduling{false};
+  std::function<void()> schedule_schedules = [&] {
+    schedule_timer.expires_after(std::chrono::seconds(1));
+    schedule_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) {
+        return;
+      }
+      if (!scheduling.exchange(true)) {
+        asio::post(workers, [&] {
+          (void)scheduler.tick();
+          scheduling = false;
+        });
+      }
+      schedule_schedules();
+    });
+  };
+  schedule_schedules();
 
   // Each tenant's chain head is signed when it moved, so that deleting the newest records, or
   // rewriting the whole chain, disagrees with a checkpoint kept outside the database (S45, S46).
@@ -489,6 +513,7 @@ int run(const Config& config) {
   net::StopSignals signals(io, "control", [&](int) {
     (*http)->stop();
     prune_timer.cancel();
+    schedule_timer.cancel();
     audit_timer.cancel();
     maintenance_timer.cancel();
     checkpoint_timer.cancel();

@@ -175,4 +175,45 @@ class TaskStore {
   db::Database& db_;
 };
 
+struct ScheduleRow {
+  std::string id;
+  std::string tenant_id;
+  std::string name;
+  std::string cron;
+  std::string timezone;
+  std::string task;  // JSON: a POST /api/v1/tasks body
+  std::string missed = "skip";  // skip, once, all
+  int max_catchup = 1;
+  bool enabled = true;
+  std::optional<std::int64_t> next_fire, last_fire;
+  std::string last_task;
+  std::string last_error;
+  std::int64_t created_at = 0;
+  std::string created_by;
+};
+
+class ScheduleStore {
+ public:
+  explicit ScheduleStore(db::Database& db) : db_(db) {}
+  Result<void> create(const ScheduleRow& row);  // Errc::conflict for a name taken
+  Result<std::vector<ScheduleRow>> list(const std::string& tenant_id);
+  Result<ScheduleRow> get(const std::string& tenant_id, const std::string& id);  // not_found
+  // Everything but id, tenant, created_*, last_*: not_found, conflict.
+  Result<void> update(const ScheduleRow& row);
+  Result<void> remove(const std::string& tenant_id, const std::string& id);
+  // Enabled schedules whose next_fire is at or before `now`, every tenant.
+  Result<std::vector<ScheduleRow>> due(std::int64_t now);
+  // Moves next_fire from `expected` to `next` and records the fire; false when another replica
+  // (or a concurrent edit) moved it first, and the fire is not ours.
+  Result<bool> advance(const std::string& id, std::int64_t expected,
+                       std::optional<std::int64_t> next, std::int64_t fired_at,
+                       const std::string& last_task, const std::string& last_error);
+  // What a fire made: the task, or why it made none.
+  Result<void> record(const std::string& id, const std::string& last_task,
+                      const std::string& last_error);
+
+ private:
+  db::Database& db_;
+};
+
 }  // namespace hecs::control::store

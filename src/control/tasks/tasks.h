@@ -128,4 +128,32 @@ class Service {
   std::shared_ptr<Impl> impl_;
 };
 
+// Fires the control plane's cron schedules (docs/tasks.md, "Schedules"): each due schedule
+// makes its task, as the missed-fire policy says, and moves to its next fire by compare-and-set,
+// so that two replicas never fire one time twice.
+class Scheduler {
+ public:
+  // `parse` turns a stored task body (a POST /api/v1/tasks body) into a request.
+  using ParseFn = std::function<Result<TaskRequest>(const std::string& body)>;
+  Scheduler(store::ScheduleStore& schedules, Service& service, const Clock& clock, ParseFn parse)
+      : schedules_(schedules), service_(service), clock_(clock), parse_(std::move(parse)) {}
+
+  // The first fire of `cron` in `timezone` strictly after `after_ms`; nullopt when none within
+  // the cron horizon. Errc::invalid_input naming cron or timezone.
+  static Result<std::optional<std::int64_t>> next_fire(const std::string& cron,
+                                                       const std::string& timezone,
+                                                       std::int64_t after_ms);
+  // One pass: fires what is due now. Returns the tasks made. Blocks (store).
+  std::size_t tick();
+
+  // A fire this late or less is on time, for the policy "skip".
+  static constexpr std::int64_t kGraceMs = 60'000;
+
+ private:
+  store::ScheduleStore& schedules_;
+  Service& service_;
+  const Clock& clock_;
+  ParseFn parse_;
+};
+
 }  // namespace hecs::control::tasks

@@ -57,6 +57,7 @@ void ApiFixture::SetUp() {
   deps.checkpoints = signer_.get();
   task_store_.emplace(*db_);
   groups_.emplace(*db_);
+  schedules_.emplace(*db_);
   tasks_ = std::make_unique<tasks::Service>(
       io_, workers_, *task_store_, *groups_, *devices_, metrics_, clock_,
       [this](const std::string& device, std::string_view type, boost::json::object) {
@@ -67,6 +68,8 @@ void ApiFixture::SetUp() {
       [](const std::string&, std::vector<std::string>) {}, tasks::Limits{});
   deps.tasks = tasks_.get();
   deps.task_store = &*task_store_;
+  deps.groups = &*groups_;
+  deps.schedules = &*schedules_;
   api_ = std::make_unique<Api>(std::move(deps));
 }
 

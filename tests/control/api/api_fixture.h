@@ -89,6 +89,7 @@ class ApiFixture : public ::testing::Test {
   boost::asio::thread_pool workers_{1};
   std::optional<store::TaskStore> task_store_;
   std::optional<store::GroupStore> groups_;
+  std::optional<store::ScheduleStore> schedules_;
   std::unique_ptr<tasks::Service> tasks_;
   std::mutex sent_mutex_;
   std::vector<std::pair<std::string, std::string>> sent_;  // device, type

@@ -52,6 +52,19 @@ class Isolation : public ApiFixture {
                           {"command", json::object{{"argv", json::array{"true"}}}}});
     ASSERT_EQ(task.status, 201) << task.raw.body;
     ids_["tasks"] = std::string(task.body.at("id").as_string());
+    auto group = post("/api/v1/groups", a_.owner,
+                      json::object{{"name", "acme-gateways"}, {"selector", "role=gateway"}});
+    ASSERT_EQ(group.status, 201) << group.raw.body;
+    ids_["groups"] = std::string(group.body.at("id").as_string());
+    auto schedule =
+        post("/api/v1/schedules", a_.owner,
+             json::object{
+                 {"name", "nightly"},
+                 {"cron", "0 3 * * *"},
+                 {"task", json::object{{"target", json::object{{"group", "acme-gateways"}}},
+                                       {"command", json::object{{"argv", json::array{"true"}}}}}}});
+    ASSERT_EQ(schedule.status, 201) << schedule.raw.body;
+    ids_["schedules"] = std::string(schedule.body.at("id").as_string());
   }
 
   // The pattern with {id} replaced by tenant A's object of the route's kind.
@@ -159,7 +172,8 @@ TEST_F(Isolation, AViewerCannotRunTasks) {
 TEST_F(Isolation, TenantBsListsNeverShowTenantAsObjects) {  // S36
   for (const std::string target :
        {"/api/v1/devices", "/api/v1/keys", "/api/v1/users", "/api/v1/sessions?all=true",
-        "/api/v1/tasks", "/api/v1/enrollment-tokens", "/api/v1/audit?limit=1000"}) {
+        "/api/v1/tasks", "/api/v1/groups", "/api/v1/schedules", "/api/v1/enrollment-tokens",
+        "/api/v1/audit?limit=1000"}) {
     auto r = get(target, b_.owner);
     ASSERT_EQ(r.status, 200) << target << ": " << r.raw.body;
     for (const auto& [kind, id] : ids_) {
