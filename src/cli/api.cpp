@@ -119,30 +119,43 @@ std::string describe_http_error(long status, std::string_view body) {  // NOLINT
   return fmt::format("{} (HTTP {})", line, status);
 }
 
+namespace {
+
+// The error for a non-2xx answer, as call_api() documents it.
+Error status_error(const HttpClient& http, const HttpResponse& response) {
+  std::string message = describe_http_error(response.status, response.body);
+  if (!response.retry_after.empty()) {
+    const std::string& after = response.retry_after;
+    bool seconds = std::all_of(after.begin(), after.end(),
+                               [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    message += seconds ? fmt::format("; retry in {}s", after)
+                       : fmt::format("; retry after {}", escape_for_terminal(after));
+  }
+  if (response.status == 401 && http.sends_session_token()) {
+    message += "; the session may have ended: run hecsctl login again";
+  }
+  return Error{errc_for_status(response.status), std::move(message)};
+}
+
+bool is_success(const HttpResponse& response) {
+  return response.status >= 200 && response.status <= 299;
+}
+
+}  // namespace
+
 Result<json::value> call_api(HttpClient& http, Method method, const std::string& target,
                              const json::value* body) {
   std::string text = body ? json::serialize(*body) : "{}";
   auto response = method == Method::get     ? http.get(target)
                   : method == Method::del   ? http.del(target)
                   : method == Method::patch ? http.patch(target, text)
+                  : method == Method::put   ? http.put(target, text)
                                             : http.post(target, text);
   if (!response) {
     return tl::unexpected<Error>(std::move(response.error()));
   }
-  if (response->status < 200 || response->status > 299) {
-    std::string message = describe_http_error(response->status, response->body);
-    if (!response->retry_after.empty()) {
-      const std::string& after = response->retry_after;
-      bool seconds = std::all_of(after.begin(), after.end(), [](char c) {
-        return std::isdigit(static_cast<unsigned char>(c));
-      });
-      message += seconds ? fmt::format("; retry in {}s", after)
-                         : fmt::format("; retry after {}", escape_for_terminal(after));
-    }
-    if (response->status == 401 && http.sends_session_token()) {
-      message += "; the session may have ended: run hecsctl login again";
-    }
-    return fail(errc_for_status(response->status), std::move(message));
+  if (!is_success(*response)) {
+    return tl::unexpected(status_error(http, *response));
   }
   if (response->status == 204) {
     return json::value(json::object());
@@ -157,6 +170,17 @@ Result<json::value> call_api(HttpClient& http, Method method, const std::string&
                                : std::string("JSON that is not an object")));
   }
   return document;
+}
+
+Result<std::string> call_text(HttpClient& http, const std::string& target) {
+  auto response = http.get(target);
+  if (!response) {
+    return tl::unexpected<Error>(std::move(response.error()));
+  }
+  if (!is_success(*response)) {
+    return tl::unexpected(status_error(http, *response));
+  }
+  return std::move(response->body);
 }
 
 Result<json::value> call_items(HttpClient& http, const std::string& target) {
@@ -223,6 +247,21 @@ Result<json::value> DevicesApi::decide(std::string_view id, Decision decision) {
     return tl::unexpected(missing_member(http_, target, "a \"state\""));
   }
   return decided;
+}
+
+Result<json::value> DevicesApi::set_tags(std::string_view id,
+                                         const std::vector<std::string>& tags) {
+  json::array items;
+  for (const std::string& tag : tags) {
+    items.emplace_back(tag);
+  }
+  json::value body = json::object{{"tags", std::move(items)}};
+  std::string target = fmt::format("/api/v1/devices/{}/tags", url_encode(id));
+  auto tagged = call_api(http_, Method::put, target, &body);
+  if (tagged && get_array(*tagged, "tags") == nullptr) {
+    return tl::unexpected(missing_member(http_, target, "a \"tags\" array"));
+  }
+  return tagged;
 }
 
 }  // namespace hecs::cli

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -26,7 +27,7 @@ std::string devices_target(const DeviceQuery& query);
 // or "<reason> (HTTP 502)" when the body is not one. Server text is escaped for a terminal.
 std::string describe_http_error(long status, std::string_view body);  // NOLINT(google-runtime-int)
 
-enum class Method { get, post, patch, del };
+enum class Method { get, post, put, patch, del };
 
 // One REST call whose 2xx answer must be a JSON object (204 No Content reads as {}); `body`
 // (POST and PATCH) is sent as JSON, "{}" when null. Errors: those of HttpClient; a non-2xx
@@ -35,6 +36,10 @@ enum class Method { get, post, patch, del };
 // token); a 2xx answer that is not a JSON object is Errc::corrupt.
 Result<boost::json::value> call_api(HttpClient& http, Method method, const std::string& target,
                                     const boost::json::value* body = nullptr);
+
+// A GET whose 2xx answer is text (a task's output), returned as the server sent it, not
+// escaped. Errors as for call_api().
+Result<std::string> call_text(HttpClient& http, const std::string& target);
 
 // call_api() for an answer that must hold an "items" array (Errc::corrupt otherwise).
 Result<boost::json::value> call_items(HttpClient& http, const std::string& target);
@@ -59,6 +64,10 @@ class DevicesApi {
   // POST /devices/{id}/accept|reject|revoke: {"device_id":...,"state":...}. Errc::conflict when
   // the device's state does not allow it, Errc::not_found for an unknown id.
   Result<boost::json::value> decide(std::string_view id, Decision decision);
+  // PUT /devices/{id}/tags: replaces the tags ("key=value" or "key"; none clears them).
+  // {"id":...,"tags":[...]} as the server normalised them; Errc::invalid_input for a malformed
+  // tag, Errc::not_found for an unknown id.
+  Result<boost::json::value> set_tags(std::string_view id, const std::vector<std::string>& tags);
 
  private:
   HttpClient& http_;

@@ -44,6 +44,8 @@ void build_root(CLI::App& app, Invocation& inv, std::vector<Verb>& verbs) {
   add_tenant_commands(app, inv, verbs);
   add_session_commands(app, inv, verbs);
   add_audit_commands(app, inv, verbs);
+  add_run_command(app, inv, verbs);
+  add_task_commands(app, inv, verbs);
 }
 
 // Which noun was given without a verb, for a message that lists its verbs.
@@ -139,7 +141,13 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err, const RunCo
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
       return app.exit(e, out, err);  // --help, --version
     }
-    err << "hecsctl: " << e.what() << " (see --help)\n";
+    // A command's own options (ls -l) are hecsctl's unless they come after --.
+    bool run_argv =
+        dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && app.get_subcommand("run")->parsed();
+    err << "hecsctl: " << e.what()
+        << (run_argv ? " (write the command to run after --: hecsctl run ... -- ls -l)"
+                     : " (see --help)")
+        << "\n";
     return kExitUsage;
   }
 

@@ -20,6 +20,10 @@ inline constexpr int kExitUsage = 2;    // bad arguments or configuration
 // there is no terminal (the message names the --*-stdin flag to use instead).
 using SecretPrompt = std::function<Result<std::string>(std::string_view prompt)>;
 
+// Asks the person at the terminal a yes/no question; true for an answer starting with y or Y.
+// Errc::invalid_input when there is no terminal.
+using YesNoPrompt = std::function<Result<bool>(std::string_view question)>;
+
 // What run() needs from the process besides argv and the streams. The clock, and `in` when
 // given, must outlive run().
 struct RunContext {
@@ -27,6 +31,7 @@ struct RunContext {
   bool stderr_is_terminal = false;  // whether to print hints meant for a person
   std::istream* in = nullptr;       // read by --password-stdin and the like; nullptr: std::cin
   SecretPrompt prompt_secret{};     // empty: the controlling terminal (/dev/tty), echo off
+  YesNoPrompt ask_yes_no{};         // empty: the controlling terminal, when stderr_is_terminal
 };
 
 // Parses argv, runs the command, writes results to out and diagnostics to err; returns the exit

@@ -1,7 +1,7 @@
 // The verbs of hecsctl, a file per noun (devices, tokens, signing-keys, keys, users, tenants,
-// sessions, audit; login, logout, whoami and passwd in auth_commands.cpp), and what they
-// share. Internal to src/cli: run() in cli.cpp parses, resolves the settings, then calls the
-// parsed verb.
+// sessions, audit, tasks; login, logout, whoami and passwd in auth_commands.cpp, run in
+// task_commands.cpp), and what they share. Internal to src/cli: run() in cli.cpp parses, resolves
+// the settings, then calls the parsed verb.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +46,43 @@ struct DeviceOptions {
   int limit = 0;
   bool all = false;
   std::string id;
+  std::vector<std::string> tags;  // devices tag: "key=value" or "key"
+  bool clear_tags = false;
+};
+
+// hecsctl run: a task's target, command and limits (docs/tasks.md); 0 and "" for the server's
+// default.
+struct RunOptions {
+  std::vector<std::string> devices;
+  std::string group;
+  std::string selector;
+  std::string timeout;  // seconds, or a duration such as 5m
+  std::string user;
+  std::string cwd;
+  std::vector<std::string> env;  // K=V
+  std::int64_t output_cap = 0;
+  int max_in_flight = 0;
+  int per_minute = 0;
+  int abort_percent = -1;  // -1: no abort criterion
+  int abort_min = 0;
+  std::string deadline;  // seconds, or a duration such as 2h
+  std::string script;    // a file, "-" for stdin
+  std::string interpreter;
+  std::string builtin;
+  bool confirm_reboot = false;
+  bool yes = false;
+  bool detach = false;
+  std::vector<std::string> argv;
+};
+
+struct TaskOptions {
+  std::string id;
+  std::string state;
+  int limit = 0;
+  std::string device;
+  std::string stream;  // "", "stdout" or "stderr"
+  bool follow = false;
+  bool raw = false;
 };
 
 struct TokenOptions {
@@ -121,6 +158,8 @@ struct Invocation {
   TenantOptions tenants;
   SessionOptions sessions;
   AuditOptions audit;
+  RunOptions run;
+  TaskOptions tasks;
 };
 
 // The global options, on the root and on every noun and verb, so that they work before or
@@ -138,6 +177,8 @@ void add_user_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs
 void add_tenant_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
 void add_session_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
 void add_audit_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
+void add_run_command(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
+void add_task_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs);
 
 // "hecsctl: <message>" on err; returns exit_code.
 int report(std::ostream& err, const Error& error, int exit_code);

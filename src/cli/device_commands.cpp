@@ -1,4 +1,4 @@
-// hecsctl devices list|show|accept|reject|revoke.
+// hecsctl devices list|show|accept|reject|revoke|tag.
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -80,6 +80,26 @@ int devices_decide(const DeviceOptions& options, Decision decision, CommandEnv& 
   return kExitOk;
 }
 
+int devices_tag(const DeviceOptions& options, CommandEnv& env) {
+  if (options.tags.empty() == !options.clear_tags) {
+    env.err << "hecsctl: give the tags (key=value or key), or --clear to remove them all\n";
+    return kExitUsage;
+  }
+  auto tagged = DevicesApi(env.http).set_tags(options.id, options.tags);
+  if (!tagged) {
+    return report(env.err, tagged.error(),
+                  tagged.error().code == Errc::invalid_input ? kExitUsage : kExitFailure);
+  }
+  if (print_if_document(env, *tagged)) {
+    return kExitOk;
+  }
+  std::string id = escape_for_terminal(get_string(*tagged, "id").value_or(options.id));
+  const json::array& tags = *get_array(*tagged, "tags");  // set_tags checked it
+  env.out << (tags.empty() ? fmt::format("device {} has no tags now\n", id)
+                           : fmt::format("device {} tags: {}\n", id, join_strings(&tags)));
+  return kExitOk;
+}
+
 void add_decision(CLI::App& devices, Invocation& inv, std::vector<Verb>& verbs, Decision decision,
                   const std::string& name, const std::string& description,
                   const std::string& footer) {
@@ -97,7 +117,7 @@ void add_decision(CLI::App& devices, Invocation& inv, std::vector<Verb>& verbs, 
 
 void add_device_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs) {
   CLI::App* devices =
-      root.add_subcommand("devices", "List, inspect and accept, reject or revoke devices");
+      root.add_subcommand("devices", "List, inspect, tag and accept, reject or revoke devices");
   devices->footer(
       "Example:\n  hecsctl devices list\n  hecsctl devices show <id>\n"
       "  hecsctl devices accept <id>");
@@ -129,6 +149,21 @@ void add_device_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& ver
   show->footer("Example:\n  hecsctl devices show 6f1c2a4e-0b1d-4c3e-9f8a-2b7d5e4c1a90 -o yaml");
   add_global_options(*show, inv.global);
   verbs.push_back({show, [&options](CommandEnv& env) { return devices_show(options, env); }});
+
+  CLI::App* tag = devices->add_subcommand("tag", "Replace a device's tags, which selectors match");
+  tag->add_option("id", options.id, "device id, as in the ID column of devices list")->required();
+  tag->add_option("tags", options.tags, "key=value or key; the device keeps only these")
+      ->type_name("TAG");
+  tag->add_flag("--clear", options.clear_tags, "remove every tag");
+  tag->footer(
+      "Keys and values are 1-63 of A-Z a-z 0-9 . _ - (keys may also hold /); at most 64 tags.\n"
+      "Tasks pick devices by tag with hecsctl run --selector.\n\n"
+      "Example:\n  hecsctl devices tag 6f1c2a4e-0b1d-4c3e-9f8a-2b7d5e4c1a90 site=berlin "
+      "role=gateway "
+      "gpu\n"
+      "  hecsctl devices tag 6f1c2a4e-0b1d-4c3e-9f8a-2b7d5e4c1a90 --clear");
+  add_global_options(*tag, inv.global);
+  verbs.push_back({tag, [&options](CommandEnv& env) { return devices_tag(options, env); }});
 
   add_decision(*devices, inv, verbs, Decision::accept, "accept",
                "Accept a pending device: hecs-control issues its client certificate",

@@ -158,6 +158,10 @@ Result<HttpResponse> HttpClient::post(std::string_view target, std::string_view 
   return perform("POST", target, json_body);
 }
 
+Result<HttpResponse> HttpClient::put(std::string_view target, std::string_view json_body) {
+  return perform("PUT", target, json_body);
+}
+
 Result<HttpResponse> HttpClient::patch(std::string_view target, std::string_view json_body) {
   return perform("PATCH", target, json_body);
 }
@@ -173,16 +177,17 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, std::string_vi
   HttpResponse response;
   BodySink sink{&response.body};
   handles_->error[0] = '\0';
-  bool with_body = method == "POST" || method == "PATCH";
+  bool with_body = method == "POST" || method == "PUT" || method == "PATCH";
   // The handle is reused: HTTPGET resets whatever the previous request set.
   bool ok = curl_easy_setopt(curl, CURLOPT_URL, url.c_str()) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.retry_after) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L) == CURLE_OK &&
-            // GET and POST are libcurl's own; the others are named (PATCH sends its body as a POST
-            // would).
+            // GET and POST are libcurl's own; the others are named (PUT and PATCH send their body
+            // as a POST would).
             curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST,
                              method == "DELETE"  ? "DELETE"
+                             : method == "PUT"   ? "PUT"
                              : method == "PATCH" ? "PATCH"
                                                  : nullptr) == CURLE_OK &&
             curl_easy_setopt(curl, CURLOPT_HTTPHEADER,

@@ -1,4 +1,4 @@
-// A blocking HTTPS/HTTP client (GET, POST and PATCH of JSON, DELETE) over one libcurl easy
+// A blocking HTTPS/HTTP client (GET, POST, PUT and PATCH of JSON, DELETE) over one libcurl easy
 // handle, with the bearer credential attached.
 #pragma once
 
@@ -42,6 +42,8 @@ class HttpClient {
   Result<HttpResponse> get(std::string_view target);
   // POST with `json_body` as application/json; errors as for get(). Never retried.
   Result<HttpResponse> post(std::string_view target, std::string_view json_body);
+  // PUT with `json_body` as application/json; errors as for get(). Never retried.
+  Result<HttpResponse> put(std::string_view target, std::string_view json_body);
   // PATCH with `json_body` as application/json; errors as for get(). Never retried.
   Result<HttpResponse> patch(std::string_view target, std::string_view json_body);
   // DELETE without a body; errors as for get().

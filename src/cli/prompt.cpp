@@ -147,6 +147,36 @@ Result<std::string> read_line(std::istream& in, std::string_view what) {
   return line;
 }
 
+Result<bool> read_yes_no_from_terminal(std::string_view question) {
+  Tty tty(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (tty.fd() < 0 || ::write(tty.fd(), question.data(), question.size()) < 0) {
+    return fail(Errc::invalid_input, "no terminal to ask on");
+  }
+  std::string line;
+  char c = 0;
+  while (line.size() < 64) {  // an answer, not a document
+    ssize_t n = ::read(tty.fd(), &c, 1);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0 || c == '\n') {
+      break;
+    }
+    line += c;
+  }
+  return !line.empty() && (line[0] == 'y' || line[0] == 'Y');
+}
+
+Result<bool> ask_yes_no(const RunContext& context, std::string_view question) {
+  if (context.ask_yes_no) {
+    return context.ask_yes_no(question);
+  }
+  if (!context.stderr_is_terminal) {
+    return fail(Errc::invalid_input, "no terminal to ask on");
+  }
+  return read_yes_no_from_terminal(question);
+}
+
 std::istream& input_of(const RunContext& context) {
   return context.in != nullptr ? *context.in : std::cin;
 }

@@ -30,6 +30,14 @@ Result<std::string> ask_secret(const RunContext& context, std::string_view promp
 Result<std::string> ask_new_password(const RunContext& context, bool from_stdin,
                                      std::string_view whose, std::string_view stdin_flag);
 
+// Prints `question` on /dev/tty and reads one line from it: true when it starts with y or Y.
+// Errc::invalid_input when there is no controlling terminal.
+Result<bool> read_yes_no_from_terminal(std::string_view question);
+
+// The context's ask_yes_no, else the terminal when stderr is one; Errc::invalid_input when
+// there is nobody to ask.
+Result<bool> ask_yes_no(const RunContext& context, std::string_view question);
+
 // The context's stdin, or std::cin.
 std::istream& input_of(const RunContext& context);
 

@@ -49,6 +49,37 @@ std::string devices_json(const std::vector<std::string>& devices) {
   return boost::json::serialize(a);
 }
 
+// The groups a WHERE clause selects, in name order.
+template <class... Params>
+Result<std::vector<Group>> select(db::Database& db, const std::string& where,
+                                  const Params&... params) {
+  std::vector<Group> out;
+  auto read = db.with_session([&](soci::session& sql) -> Result<void> {
+    GroupRow row;
+    auto st =
+        select_into(sql, row, std::string(kGroupColumns) + where + " ORDER BY name", params...);
+    st.execute();
+    while (st.fetch()) {
+      out.push_back(row.take());
+    }
+    return {};
+  });
+  if (!read) {
+    return tl::unexpected(read.error());
+  }
+  return out;
+}
+
+Result<Group> first(Result<std::vector<Group>> rows) {
+  if (!rows) {
+    return tl::unexpected(rows.error());
+  }
+  if (rows->empty()) {
+    return fail(Errc::not_found, "no such group");
+  }
+  return std::move(rows->front());
+}
+
 }  // namespace
 
 Result<void> GroupStore::create(const Group& group) {
@@ -70,64 +101,15 @@ Result<void> GroupStore::create(const Group& group) {
 }
 
 Result<std::vector<Group>> GroupStore::list(const std::string& tenant_id) {
-  std::vector<Group> out;
-  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
-    GroupRow row;
-    auto st = select_into(
-        sql, row, std::string(kGroupColumns) + " WHERE tenant_id = :t ORDER BY name", tenant_id);
-    st.execute();
-    while (st.fetch()) {
-      out.push_back(row.take());
-    }
-    return {};
-  });
-  if (!read) {
-    return tl::unexpected(read.error());
-  }
-  return out;
+  return select(db_, " WHERE tenant_id = :t", tenant_id);
 }
 
 Result<Group> GroupStore::get(const std::string& tenant_id, const std::string& id) {
-  std::optional<Group> found;
-  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
-    GroupRow row;
-    auto st = select_into(
-        sql, row, std::string(kGroupColumns) + " WHERE tenant_id = :t AND id = :i", tenant_id, id);
-    st.execute();
-    if (st.fetch()) {
-      found = row.take();
-    }
-    return {};
-  });
-  if (!read) {
-    return tl::unexpected(read.error());
-  }
-  if (!found) {
-    return fail(Errc::not_found, "no such group");
-  }
-  return std::move(*found);
+  return first(select(db_, " WHERE tenant_id = :t AND id = :i", tenant_id, id));
 }
 
 Result<Group> GroupStore::find_by_name(const std::string& tenant_id, const std::string& name) {
-  std::optional<Group> found;
-  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
-    GroupRow row;
-    auto st =
-        select_into(sql, row, std::string(kGroupColumns) + " WHERE tenant_id = :t AND name = :n",
-                    tenant_id, name);
-    st.execute();
-    if (st.fetch()) {
-      found = row.take();
-    }
-    return {};
-  });
-  if (!read) {
-    return tl::unexpected(read.error());
-  }
-  if (!found) {
-    return fail(Errc::not_found, "no such group");
-  }
-  return std::move(*found);
+  return first(select(db_, " WHERE tenant_id = :t AND name = :n", tenant_id, name));
 }
 
 Result<void> GroupStore::update(const Group& group) {

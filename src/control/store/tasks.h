@@ -181,7 +181,7 @@ struct ScheduleRow {
   std::string name;
   std::string cron;
   std::string timezone;
-  std::string task;  // JSON: a POST /api/v1/tasks body
+  std::string task;             // JSON: a POST /api/v1/tasks body
   std::string missed = "skip";  // skip, once, all
   int max_catchup = 1;
   bool enabled = true;
