@@ -20,9 +20,10 @@ std::uint64_t agent_seed(std::uint64_t seed, std::size_t index) {
   return seed ^ (0x5bd1e995ULL * (index + 1));
 }
 
-// The type and body of a signed command, read without checking its signature: the simulator
-// measures the control plane and the broker, and holds no keys. hecs-agent verifies
-// (agent/uplink CommandGate); nothing else may read commands this way.
+// The type and body of a signed command, read without checking its signature: for a simulator
+// given no --command-keys-file, which then measures the control plane and the broker only.
+// hecs-agent always verifies (agent/uplink CommandGate), as the sim does with keys; nothing else
+// may read commands this way.
 Result<std::pair<std::string, boost::json::object>> read_unverified(std::string_view jws,
                                                                     std::size_t max_bytes) {
   auto first = jws.find('.');
@@ -47,15 +48,19 @@ Result<std::pair<std::string, boost::json::object>> read_unverified(std::string_
 
 }  // namespace
 
-const std::array<SimAgent::Command, 2> SimAgent::kCommands = {{
+const std::array<SimAgent::Command, 4> SimAgent::kCommands = {{
     {"ack", &SimAgent::on_ack},
     {"keys", &SimAgent::on_keys},
+    {"task", &SimAgent::on_task},
+    {"cancel", &SimAgent::on_cancel},
 }};
 
 SimAgent::SimAgent(boost::asio::io_context& io, const Options& options, mqtt::ClientShared& shared,
                    Counters& counters, std::size_t index, std::uint64_t session_base,
-                   mqtt::tls::Identity identity)
-    : options_(options),
+                   mqtt::tls::Identity identity,
+                   std::shared_ptr<const std::vector<proto::VerifyKey>> keys)
+    : io_(io),
+      options_(options),
       shared_(shared),
       counters_(counters),
       index_(index),
@@ -65,12 +70,16 @@ SimAgent::SimAgent(boost::asio::io_context& io, const Options& options, mqtt::Cl
       rng_(agent_seed(options.seed, index)),
       identity_(std::move(identity)),
       client_(io.get_executor(), shared, *this, id_, static_cast<std::uint16_t>(options.keepalive),
-              proto::down_cmd_topic(id_), ~agent_seed(options.seed, index), &identity_) {}
+              proto::down_cmd_topic(id_), ~agent_seed(options.seed, index), &identity_),
+      keys_(std::move(keys)) {}
 
 void SimAgent::start() { client_.start(); }
 
 void SimAgent::stop(std::function<void()> done) {
   timer_.cancel();
+  if (tasks_) {
+    tasks_->stop();
+  }
   if (client_.connected()) {
     send(proto::UpKind::status, status(proto::State::offline), true);
   }
@@ -87,6 +96,9 @@ void SimAgent::on_connected() {
   send(proto::UpKind::hello,
        proto::serialize(proto::make_envelope("hello", now_ms(), proto::to_json(hello()))), true);
   send(proto::UpKind::status, status(proto::State::online), true);
+  if (tasks_) {
+    tasks_->on_connected();  // after hello, as hecs-agent's outbox goes after it
+  }
   // The first sample comes at a random point of the first interval: a fleet that connected
   // together does not then send together.
   std::uniform_real_distribution<double> first(0, options_.interval);
@@ -105,11 +117,8 @@ void SimAgent::on_message(const mqtt::Publish& message) {
   if (payload.empty()) {
     return;  // a retained message being cleared
   }
-  auto command = read_unverified(payload, shared_.max_packet_bytes);
+  auto command = read_command(payload);
   if (!command) {
-    ++counters_.commands_rejected;
-    shared_.log->warn("sim.command_rejected device={} reason={}", id_,
-                      log::quoted(command.error().message));
     return;
   }
   for (const auto& handler : kCommands) {
@@ -122,20 +131,85 @@ void SimAgent::on_message(const mqtt::Publish& message) {
   shared_.log->debug("sim.command_unsupported device={} type={}", id_, log::quoted(command->first));
 }
 
-void SimAgent::on_keys(const boost::json::object& /*body*/) {
-  // hecs-agent stores the new command keys; the simulator verifies nothing, so it has none.
+std::optional<std::pair<std::string, boost::json::object>> SimAgent::read_command(
+    std::string_view jws) {
+  if (!keys_) {
+    auto command = read_unverified(jws, shared_.max_packet_bytes);
+    if (!command) {
+      ++counters_.commands_rejected;
+      shared_.log->warn("sim.command_rejected device={} reason={}", id_,
+                        log::quoted(command.error().message));
+      return std::nullopt;
+    }
+    return std::move(*command);
+  }
+  auto command = proto::verify_command(jws, *keys_,
+                                       {id_, now_ms() / 1000, last_seq_, shared_.max_packet_bytes});
+  if (!command) {
+    ++counters_.commands_rejected;
+    shared_.log->warn("sim.command_refused device={} reason={} detail={}", id_,
+                      proto::refusal_name(command.error().reason),
+                      log::quoted(command.error().message));
+    return std::nullopt;
+  }
+  last_seq_ = command->seq;
+  return std::pair{std::move(command->type), std::move(command->body)};
+}
+
+void SimAgent::on_published(std::uint16_t /*packet_id*/) {
+  if (tasks_) {
+    tasks_->on_published();
+  }
+}
+
+void SimAgent::on_keys(const boost::json::object& body) {
+  if (!keys_) {
+    return;  // an agent that verifies nothing keeps no keys
+  }
+  auto keys = proto::parse_keys(body);
+  if (!keys) {
+    ++counters_.commands_rejected;
+    shared_.log->warn("sim.command_rejected device={} reason={}", id_,
+                      log::quoted(keys.error().message));
+    return;
+  }
+  // Every connection brings the same set: the fleet's copy stays shared until a rotation.
+  if (keys->keys != *keys_) {
+    keys_ = std::make_shared<const std::vector<proto::VerifyKey>>(std::move(keys->keys));
+  }
 }
 
 void SimAgent::on_ack(const boost::json::object& body) {
-  if (auto ack = proto::parse_ack(body); !ack) {
+  auto ack = proto::parse_ack(body);
+  if (!ack) {
     ++counters_.commands_rejected;
     shared_.log->warn("sim.command_rejected device={} reason={}", id_,
                       log::quoted(ack.error().message));
     return;
   }
-  // The sim keeps no outbox: the ack is only counted.
+  // Telemetry has no outbox here: its acks are only counted. Results are dropped once acked.
   ++counters_.acks_received;
+  if (tasks_) {
+    tasks_->on_ack(ack->ids);
+  }
 }
+
+SimTasks& SimAgent::tasks() {
+  if (!tasks_) {
+    tasks_ = std::make_unique<SimTasks>(
+        io_, options_, counters_, shared_.log, id_, fmt::format("sim-{:05}", index_),
+        // Another stream than the telemetry's, so --task-fail-percent leaves samples alone.
+        ~agent_seed(options_.seed, index_) * 31, [this](const std::string& payload) {
+          auto r = client_.publish(proto::up_topic(id_, proto::UpKind::result), payload, 1, false);
+          return r.has_value();
+        });
+  }
+  return *tasks_;
+}
+
+void SimAgent::on_task(const boost::json::object& body) { tasks().on_task(body); }
+
+void SimAgent::on_cancel(const boost::json::object& body) { tasks().on_cancel(body); }
 
 std::string SimAgent::status(proto::State state) const {
   return proto::serialize(
@@ -178,7 +252,7 @@ proto::Hello SimAgent::hello() const {
   h.cpu_count = 4;
   h.memory_bytes = 4ULL << 30;
   h.boot_time = now_ms() - 86'400'000;
-  h.capabilities = {"telemetry"};
+  h.capabilities = {"telemetry", "tasks"};
   if (options_.payload == "realistic") {
     h.disks = {{"/", "/dev/mmcblk0p2", "ext4", 31ULL << 30},
                {"/boot/firmware", "/dev/mmcblk0p1", "vfat", 512ULL << 20}};

@@ -46,6 +46,7 @@ Fleet::Fleet(asio::io_context& io, const Options& options, FleetSetup setup)
       shared_{std::move(setup.broker), counters_},
       state_dir_(std::move(setup.state_dir)),
       enroll_token_(std::move(setup.enroll_token)),
+      command_keys_(std::move(setup.command_keys)),
       session_base_(static_cast<std::uint64_t>(SystemClock{}.now_ms())),
       tick_timer_(io),
       progress_timer_(io),
@@ -129,13 +130,17 @@ std::string Fleet::summary() const {
       "publish_failures={} seconds={:.1f} msg_per_s={:.0f} acks_received={} "
       "puback_received={} connect_refused={} subscribe_failures={} protocol_errors={} "
       "ping_timeouts={} commands_unknown={} commands_rejected={} tls_failures={} enrolled={} "
-      "enroll_failed={} enroll_seconds={:.2f} connect_seconds={:.2f}\n",
+      "enroll_failed={} enroll_seconds={:.2f} connect_seconds={:.2f} tasks_started={} "
+      "tasks_duplicate={} tasks_succeeded={} tasks_failed={} tasks_cancelled={} results_sent={} "
+      "results_acked={} results_resends={}\n",
       agents_.size(), c.connections,
       c.connections > agents_.size() ? c.connections - agents_.size() : 0, c.sent, c.failed, total,
       static_cast<double>(c.sent) / std::max(total, 1e-3), c.acks_received, c.puback_received,
       c.connect_refused, c.subscribe_failed, c.protocol_errors, c.ping_timeouts, c.commands_unknown,
       c.commands_rejected, c.tls_failures, enrolled_, enroll_failed_,
-      to_enrol_ > 0 ? enrolled_at_.value_or(-1) : 0.0, connected_at_.value_or(-1));
+      to_enrol_ > 0 ? enrolled_at_.value_or(-1) : 0.0, connected_at_.value_or(-1), c.tasks_started,
+      c.tasks_duplicate, c.tasks_succeeded, c.tasks_failed, c.tasks_cancelled, c.results_sent,
+      c.results_acked, c.results_resends);
 }
 
 // Every 10 ms until every agent that can be connected is: the ramp, then the milestones, so
@@ -190,7 +195,7 @@ void Fleet::start_agent(Ready ready) {
   }
   agents_.push_back(std::make_unique<SimAgent>(io_, options_, shared_, counters_,
                                                options_.first_index + ready.offset, session_base_,
-                                               std::move(identity)));
+                                               std::move(identity), command_keys_));
   agents_.back()->start();
 }
 

@@ -34,6 +34,8 @@ struct FleetSetup {
   std::string tls_host;                     // what the broker's certificate must name
   std::optional<StateDir> state_dir;        // with tls
   std::string enroll_token;                 // with Options::enroll_url
+  // Options::command_keys_file, read: every agent starts with these (null: no verification).
+  std::shared_ptr<const std::vector<proto::VerifyKey>> command_keys;
 };
 
 class Fleet {
@@ -84,6 +86,7 @@ class Fleet {
   std::optional<StateDir> state_dir_;
   std::optional<mqtt::tls::IdentityLoader> loader_;  // with tls
   std::string enroll_token_;
+  std::shared_ptr<const std::vector<proto::VerifyKey>> command_keys_;
   std::unique_ptr<Enroller> enroller_;
   // Session numbers start at the wall clock, so a later run's sessions are above an earlier
   // run's for the same device ids (S28).

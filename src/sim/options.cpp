@@ -1,4 +1,5 @@
 // The flags of hecs-sim and the checks that span several of them.
+#include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
 #include "common/config/config.h"
@@ -74,6 +75,25 @@ void add_flags(CLI::App& cli, Options& o) {
   cli.add_flag("--enroll-only", o.enroll_only,
                "Enrol the agents that need it, store their certificates, and exit without "
                "connecting (a later run then connects without enrolling)");
+  cli.add_option("--command-keys-file", o.command_keys_file,
+                 "The control plane's command-signing keys (its DATA_DIR/pki/signing-keys.json): "
+                 "every agent then verifies each command as hecs-agent does (signature, device, "
+                 "expiry, sequence); without it commands are read unverified")
+      ->check(CLI::ExistingFile);
+  cli.add_option("--task-latency-ms", o.task_latency_ms,
+                 "Simulated run time of a task: from its \"running\" report to its final one")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
+  cli.add_option("--task-output", o.task_output,
+                 "Bytes of fake stdout each task reports (up to the task's output cap, then "
+                 "hecs-agent's truncation marker), in chunks of 8 KiB; 0: none")
+      ->check(CLI::Range(std::uint64_t{0}, proto::kMaxOutputCap))
+      ->capture_default_str();
+  cli.add_option("--task-fail-percent", o.task_fail_percent,
+                 "Share of task runs that fail with exit code 1 instead of succeeding (to "
+                 "exercise a task's abort criteria)")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
 }
 
 Result<void> check_options(const Options& o) {
@@ -142,6 +162,41 @@ Result<std::string> enroll_token(const Options& o) {
                 fmt::format("--enroll-token-file {}: no token in it", o.enroll_token_file));
   }
   return std::string(token);
+}
+
+Result<std::vector<proto::VerifyKey>> command_keys(const Options& o) {
+  if (o.command_keys_file.empty()) {
+    return std::vector<proto::VerifyKey>();
+  }
+  auto invalid = [&](std::string_view what) {
+    return fail(Errc::invalid_input,
+                fmt::format("--command-keys-file {}: {}", o.command_keys_file, what));
+  };
+  // Eight keys with their state and times fit many times over.
+  auto text = files::read_small(o.command_keys_file, std::size_t{64} * 1024);
+  if (!text) {
+    return invalid(text.error().message);
+  }
+  boost::system::error_code ec;
+  const auto doc = boost::json::parse(*text, ec);
+  const auto* list = !ec && doc.is_object() ? doc.get_object().if_contains("keys") : nullptr;
+  if (list == nullptr || !list->is_array()) {
+    return invalid("expected a json object with a \"keys\" array");
+  }
+  boost::json::array keys;
+  for (const auto& item : list->get_array()) {
+    const auto* entry = item.if_object();
+    if (entry == nullptr || !entry->contains("kid") || !entry->contains("public_key")) {
+      return invalid("each key needs kid and public_key");
+    }
+    keys.push_back(
+        boost::json::object{{"kid", entry->at("kid")}, {"public_key", entry->at("public_key")}});
+  }
+  auto parsed = proto::parse_keys(boost::json::object{{"keys", std::move(keys)}});
+  if (!parsed) {
+    return invalid(parsed.error().message);
+  }
+  return std::move(parsed->keys);
 }
 
 }  // namespace hecs::sim

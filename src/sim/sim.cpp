@@ -110,6 +110,14 @@ int run(const Options& options) {
     }
     setup.enroll_token = std::move(*token);
   }
+  auto keys = command_keys(options);
+  if (!keys) {
+    std::cerr << "hecs-sim: " << keys.error().message << "\n";
+    return config::kUsageExitCode;
+  }
+  if (!keys->empty()) {
+    setup.command_keys = std::make_shared<const std::vector<proto::VerifyKey>>(std::move(*keys));
+  }
   auto url = net::parse_mqtt_url(options.mqtt_url);  // checked by check_options
   std::optional<mqtt::tls::Context> tls;
   if (url->tls || enrol) {

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/result.h"
+#include "proto/proto.h"
 
 namespace hecs::sim {
 
@@ -47,6 +48,14 @@ struct Options {
   std::string enroll_token_file;       // enroll_token_file: or the token in this file
   std::size_t enroll_concurrency = 8;  // enroll_concurrency: 1..kMaxEnrollConcurrency
   bool enroll_only = false;            // enroll_only: enrol, store, exit without connecting
+  // Signed commands (DESIGN §4): with the control plane's DATA_DIR/pki/signing-keys.json, every
+  // agent verifies each down/cmd message as hecs-agent does (signature, sub, exp, seq) and
+  // follows "keys" commands; without it, commands are read unverified.
+  std::string command_keys_file;  // command_keys_file
+  // Tasks (docs/tasks.md): every agent answers "task" commands without running anything.
+  int task_latency_ms = 0;         // task_latency_ms: "running" to the final state, 0..3600000
+  std::uint64_t task_output = 64;  // task_output: bytes of fake stdout per run, 0..16 MiB
+  int task_fail_percent = 0;       // task_fail_percent: runs that fail (exit code 1), 0..100
 };
 
 void add_flags(CLI::App& cli, Options& options);
@@ -57,6 +66,10 @@ Result<void> check_options(const Options& options);
 // The enrolment token, from --enroll-token or the first line of --enroll-token-file (spaces
 // around it dropped). Errc::invalid_input when the file is unreadable or empty.
 Result<std::string> enroll_token(const Options& options);
+
+// The keys of --command-keys-file (only kid and public_key of each entry are read), checked as
+// a "keys" command is; empty without the flag. Errc::invalid_input naming the file otherwise.
+Result<std::vector<proto::VerifyKey>> command_keys(const Options& options);
 
 // The device id of simulated agent `index` for `seed`: a version-4-shaped UUID, stable across
 // runs.

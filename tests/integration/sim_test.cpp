@@ -117,6 +117,10 @@ TEST(Sim, HelpExplainsEveryKnob) {
         "--enroll-token", "--enroll-token-file", "--enroll-concurrency", "--enroll-only"}) {
     EXPECT_NE(out.find(flag), std::string::npos) << flag;
   }
+  for (const char* flag :
+       {"--command-keys-file", "--task-latency-ms", "--task-output", "--task-fail-percent"}) {
+    EXPECT_NE(out.find(flag), std::string::npos) << flag;
+  }
   EXPECT_NE(out.find("one descriptor"), std::string::npos) << out;
   EXPECT_NE(out.find("ulimit -n"), std::string::npos) << out;
   std::string bad;
