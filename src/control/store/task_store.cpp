@@ -265,8 +265,13 @@ Result<std::size_t> TaskStore::mark_sent(const std::string& task_id,
     std::string device;
     const long long at = now;
     soci::statement st =
-        (sql.prepare << "UPDATE task_runs SET state = 'sent', sent_at = :at, updated_at = :at2 "
-                        "WHERE task_id = :t AND device_id = :d AND state IN ('queued', 'sent')",
+        (sql.prepare << "UPDATE task_runs SET "
+                        "sent_at = CASE WHEN state IN ('queued', 'sent') OR sent_at IS NULL "
+                        "THEN :at ELSE sent_at END, "
+                        "state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END, "
+                        "updated_at = :at2 "
+                        "WHERE task_id = :t AND device_id = :d "
+                        "AND (state IN ('queued', 'sent') OR sent_at IS NULL)",
          soci::use(at), soci::use(at), soci::use(task_id), soci::use(device));
     for (const auto& d : devices) {
       device = d;

@@ -142,7 +142,8 @@ class TaskStore {
   // ---- the dispatcher -------------------------------------------------------------------
   Result<std::vector<TaskRow>> active();  // state running, every tenant
   Result<std::vector<std::string>> queued(const std::string& task_id, std::size_t limit);
-  // queued → sent (or a resend: sent_at moves); returns how many changed.
+  // queued → sent (or a resend: sent_at moves); a run whose result came first keeps its
+  // state and gets the sent_at it lacked. Returns how many changed.
   Result<std::size_t> mark_sent(const std::string& task_id, std::span<const std::string> devices,
                                 std::int64_t now);
   // Runs in `state` whose sent_at is before `before`, for a resend.
