@@ -252,6 +252,8 @@ inline constexpr std::uint64_t kMinOutputCap = 1024;
 inline constexpr std::uint64_t kMaxOutputCap = std::uint64_t{16} * 1024 * 1024;
 // Raw bytes of output in one result message (JSON escaping may grow it up to six times).
 inline constexpr std::size_t kMaxOutputChunkBytes = 8 * 1024;
+// A result's error text: a longer one is cut to this many bytes.
+inline constexpr std::size_t kMaxErrorBytes = 1024;
 
 enum class TaskKind { argv, script, builtin };
 
@@ -312,8 +314,8 @@ struct OutputChunk {
   friend bool operator==(const OutputChunk&, const OutputChunk&) = default;
 };
 
-// One up/result body: either a state report (running, or final with its figures) or a piece
-// of output.
+// One up/result body: a state report (running, or final with its figures), a piece of output,
+// or a final state with the run's last piece of output.
 struct TaskResult {
   std::string task;
   std::optional<RunState> state;  // never queued or sent
@@ -328,7 +330,8 @@ struct TaskResult {
   bool truncated = false;
   friend bool operator==(const TaskResult&, const TaskResult&) = default;
 };
-// Exactly one of state and output; Errc::invalid_input otherwise.
+// A state, an output chunk, or both (a short run's final state with its last chunk: one
+// message instead of three); Errc::invalid_input for neither.
 Result<TaskResult> parse_task_result(const boost::json::object& body);
 boost::json::object to_json(const TaskResult& result);
 

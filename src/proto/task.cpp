@@ -20,7 +20,6 @@ constexpr std::array<std::string_view, 4> kBuiltins = {"reboot", "restart-agent"
 constexpr std::array<std::string_view, 9> kStateNames = {"queued",    "sent",        "running",
                                                          "succeeded", "failed",      "timed_out",
                                                          "cancelled", "interrupted", "expired"};
-constexpr std::size_t kMaxErrorBytes = 1024;
 
 tl::unexpected<Error> invalid(std::string message) {
   return fail(Errc::invalid_input, std::move(message));
@@ -438,8 +437,8 @@ Result<TaskResult> parse_task_result(const boost::json::object& body) {
   result.task = std::move(*task);
   const bool has_state = body.contains("state");
   const bool has_output = body.contains("output");
-  if (has_state == has_output) {
-    return invalid("body: expected exactly one of state and output");
+  if (!has_state && !has_output) {
+    return invalid("body: expected state, output or both");
   }
   if (has_output) {
     const auto* o = body.at("output").if_object();
@@ -467,7 +466,9 @@ Result<TaskResult> parse_task_result(const boost::json::object& body) {
     chunk.offset = *offset;
     chunk.data = std::move(*data);
     result.output = std::move(chunk);
-    return result;
+    if (!has_state) {
+      return result;
+    }
   }
   auto state_name = read_string(body, "state", "body", true);
   if (!state_name) {
@@ -531,9 +532,11 @@ boost::json::object to_json(const TaskResult& result) {
     o["offset"] = result.output->offset;
     o["data"] = result.output->data;
     body["output"] = std::move(o);
+  }
+  if (!result.state) {
     return body;
   }
-  body["state"] = run_state_name(result.state.value_or(RunState::failed));
+  body["state"] = run_state_name(*result.state);
   if (result.started_at > 0) {
     body["started_at"] = result.started_at;
   }

@@ -81,7 +81,9 @@ void add_flags(CLI::App& cli, Options& o) {
                  "expiry, sequence); without it commands are read unverified")
       ->check(CLI::ExistingFile);
   cli.add_option("--task-latency-ms", o.task_latency_ms,
-                 "Simulated run time of a task: from its \"running\" report to its final one")
+                 "Simulated run time of a task. As hecs-agent, \"running\" is reported only for "
+                 "a run of 200 ms or more; a shorter one sends one message, its final state "
+                 "with its output")
       ->check(CLI::Range(0, 3600000))
       ->capture_default_str();
   cli.add_option("--task-output", o.task_output,

@@ -64,9 +64,13 @@ void SimTasks::on_task(const boost::json::object& body) {
     report(result);
     return;
   }
-  result.state = proto::RunState::running;
-  result.started_at = now;
-  report(result);
+  // As hecs-agent: "running" goes out at its first output flush (every 200 ms), so a run
+  // that ends sooner reports once, its final state carrying its output.
+  if (options_.task_latency_ms >= kAgentOutputFlushMs) {
+    result.state = proto::RunState::running;
+    result.started_at = now;
+    report(result);
+  }
   auto run = std::make_unique<Run>(io_);
   run->started_at = now;
   run->output_cap = spec->output_cap;
@@ -123,7 +127,14 @@ void SimTasks::finish(const std::string& task) {
   runs_.erase(it);
   const bool failed =
       options_.task_fail_percent > 0 && static_cast<int>(rng_() % 100) < options_.task_fail_percent;
-  report_output(task, cap);
+  auto chunks = output_chunks(task, cap);
+  if (!chunks.empty()) {
+    result.output = std::move(chunks.back().output);
+    chunks.pop_back();
+  }
+  for (const auto& chunk : chunks) {
+    report(chunk);
+  }
   result.state = failed ? proto::RunState::failed : proto::RunState::succeeded;
   result.exit_code = failed ? 1 : 0;
   result.ended_at = now_ms();
@@ -135,7 +146,9 @@ void SimTasks::finish(const std::string& task) {
 
 // The run's stdout, at most `cap` bytes of it and hecs-agent's marker past the cap, in chunks of
 // at most proto::kMaxOutputChunkBytes.
-void SimTasks::report_output(const std::string& task, std::uint64_t cap) {
+std::vector<proto::TaskResult> SimTasks::output_chunks(const std::string& task,
+                                                       std::uint64_t cap) const {
+  std::vector<proto::TaskResult> chunks;
   const std::uint64_t total = options_.task_output;
   std::string text = fake_output(static_cast<std::size_t>(std::min(total, cap)));
   if (total > cap) {
@@ -145,8 +158,9 @@ void SimTasks::report_output(const std::string& task, std::uint64_t cap) {
     proto::TaskResult chunk;
     chunk.task = task;
     chunk.output = proto::OutputChunk{"stdout", at, text.substr(at, proto::kMaxOutputChunkBytes)};
-    report(chunk);
+    chunks.push_back(std::move(chunk));
   }
+  return chunks;
 }
 
 // ASCII lines, so that any prefix is valid UTF-8.

@@ -39,6 +39,9 @@ namespace hecs::sim {
 // hecs-agent's default (UplinkOptions::resend_after).
 inline constexpr std::chrono::seconds kResultResendAfter{60};
 
+// hecs-agent's default output flush (agent::tasks::Options::output_flush), in milliseconds.
+inline constexpr int kAgentOutputFlushMs = 200;
+
 class SimTasks {
  public:
   // Hands one up/result payload to the agent's MQTT client (QoS 1); false when it cannot now
@@ -84,7 +87,7 @@ class SimTasks {
 
   void finish(const std::string& task);
   void report(const proto::TaskResult& result);
-  void report_output(const std::string& task, std::uint64_t cap);
+  std::vector<proto::TaskResult> output_chunks(const std::string& task, std::uint64_t cap) const;
   std::string fake_output(std::size_t bytes) const;
   void pump();
   void arm_resend();

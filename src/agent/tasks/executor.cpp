@@ -73,6 +73,9 @@ struct Run {
   std::int64_t started_at = 0;
   Pending out, err;
   std::filesystem::path script;
+  // "running" goes out with the first output flush, so a run that ends before it sends a
+  // single message: its final state with its last piece of output.
+  bool reported = false;
 };
 
 class ExecutorImpl final : public Executor {
@@ -274,27 +277,16 @@ class ExecutorImpl final : public Executor {
       hooks_.flush();
       return;
     }
-    proto::TaskResult running;
-    running.task = task;
-    running.state = RunState::running;
-    running.started_at = now;
     // Journalled as running before anything runs: a crash from here on reports interrupted,
-    // never a second run.
+    // never a second run. The control plane hears "running" at the next output flush.
     auto stored = outbox_.transaction(
-        [&]() -> Result<void> {
-          if (auto r = journal_->set_state(task, "running", now); !r) {
-            return r;
-          }
-          return hooks_.append(running, false);
-        },
-        true);
+        [&]() -> Result<void> { return journal_->set_state(task, "running", now); }, true);
     if (!stored) {
       log_->error("task.journal_failed task={} error={}", task,
                   log::quoted(stored.error().message));
       queue_.push_front(std::move(spec));
       return;
     }
-    hooks_.flush();
     log_->info("task.started task={}", task);
     Run& run = runs_[task];
     run.spec = std::move(spec);
@@ -443,12 +435,12 @@ class ExecutorImpl final : public Executor {
     auto& pending = stream == Stream::out ? it->second.out : it->second.err;
     pending.data += take_utf8(pending.carry, data, false);
     if (pending.data.size() >= proto::kMaxOutputChunkBytes) {
-      send_output(task, it->second, false);
+      send_output(task, it->second);
     }
   }
 
-  // Sends the buffered output of a run, in chunks of at most kMaxOutputChunkBytes.
-  void send_output(const std::string& task, Run& run, bool final) {
+  // The buffered output of a run, in chunks of at most kMaxOutputChunkBytes.
+  static std::vector<proto::TaskResult> take_output(const std::string& task, Run& run, bool final) {
     std::vector<proto::TaskResult> chunks;
     for (auto* pending : {&run.out, &run.err}) {
       if (final && !pending->carry.empty()) {
@@ -469,6 +461,20 @@ class ExecutorImpl final : public Executor {
         chunks.push_back(std::move(chunk));
       }
       pending->data.clear();
+    }
+    return chunks;
+  }
+
+  // Sends a running run's buffered output, after its "running" if that is not out yet.
+  void send_output(const std::string& task, Run& run) {
+    auto chunks = take_output(task, run, false);
+    if (!run.reported) {
+      proto::TaskResult running;
+      running.task = task;
+      running.state = RunState::running;
+      running.started_at = run.started_at;
+      chunks.insert(chunks.begin(), std::move(running));
+      run.reported = true;
     }
     if (chunks.empty()) {
       return;
@@ -502,7 +508,7 @@ class ExecutorImpl final : public Executor {
       }
       flush_armed_ = false;
       for (auto& [task, run] : runs_) {
-        send_output(task, run, false);
+        send_output(task, run);
       }
       if (!runs_.empty() && !stopping_) {
         arm_flush();
@@ -515,7 +521,7 @@ class ExecutorImpl final : public Executor {
     if (it == runs_.end() || stopping_) {
       return;  // stopping: the journal keeps "running", reported interrupted at next start
     }
-    send_output(task, it->second, true);
+    auto chunks = take_output(task, it->second, true);
     proto::TaskResult result;
     result.task = task;
     result.state = end_state(end);
@@ -542,7 +548,11 @@ class ExecutorImpl final : public Executor {
       std::filesystem::remove(it->second.script, ec);
     }
     runs_.erase(it);
-    if (auto r = finish(task, result); !r) {
+    if (!chunks.empty()) {
+      result.output = std::move(chunks.back().output);
+      chunks.pop_back();
+    }
+    if (auto r = finish(task, result, chunks); !r) {
       log_->error("task.journal_failed task={} error={}", task, log::quoted(r.error().message));
     }
     log_->info("task.finished task={} state={} exit_code={}", task,
@@ -559,13 +569,21 @@ class ExecutorImpl final : public Executor {
   }
 
   // The final state and its report, in one durable transaction.
-  Result<void> finish(const std::string& task, const proto::TaskResult& result) {
+  // The final state, after the output not carried in it, with the journal's state: one
+  // durable transaction.
+  Result<void> finish(const std::string& task, const proto::TaskResult& result,
+                      const std::vector<proto::TaskResult>& before = {}) {
     return outbox_.transaction(
         [&]() -> Result<void> {
           if (auto r = journal_->set_state(task, std::string(proto::run_state_name(*result.state)),
                                            result.ended_at);
               !r) {
             return r;
+          }
+          for (const auto& chunk : before) {
+            if (auto r = hooks_.append(chunk, false); !r) {
+              return r;
+            }
           }
           return hooks_.append(result, false);
         },

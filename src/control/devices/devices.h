@@ -23,7 +23,7 @@
 namespace hecs::control::devices {
 
 struct IngestOptions {
-  std::string tenant_id;  // until enrolment maps devices to tenants, all join this one
+  std::string tenant_id;  // of devices without a row: plain MQTT without enrolment
   std::size_t max_batch = 2000;
   std::chrono::milliseconds flush_interval{50};
   std::size_t max_backlog = 200000;  // beyond it the oldest telemetry is dropped, and counted

@@ -1,9 +1,11 @@
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -60,6 +62,9 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
   mutable std::mutex mutex;
   std::deque<IngestItem> queue;
   bool writing = false;
+  // Device id → tenant id; only touched by the one write in progress (`writing`).
+  static constexpr std::size_t kMaxCachedTenants = 200000;
+  std::unordered_map<std::string, std::string> tenants;
   std::atomic<bool> stopped{false};
 
   void reject(std::string_view reason, const std::string& topic, const std::string& why) {
@@ -114,8 +119,7 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
       }
       return;
     }
-    IngestItem item;
-    item.tenant_id = options.tenant_id;
+    IngestItem item;  // its tenant is set when its batch is written
     item.device_id = up->device_id;
     item.message_id = env->id;
     item.ts = env->ts;
@@ -165,7 +169,8 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
       }
       case proto::UpKind::result:
       case proto::UpKind::event:
-        reject("unsupported", topic, "no consumer for this kind yet");  // tasks: issue 6
+        // Results and events have their own consumers (app.cpp); none should come here.
+        reject("unsupported", topic, "not a device-state message");
         return;
     }
     std::lock_guard lock(mutex);
@@ -213,7 +218,35 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
+  // Each item joins the tenant its device was enrolled into; a device without a row (plain
+  // MQTT without enrolment) joins the default tenant. A device's tenant never changes, so
+  // known ones are cached; unknown ones are looked up again, as enrolment may add them.
+  void assign_tenants(std::vector<IngestItem>& batch) {
+    std::vector<std::string> unknown;
+    for (const auto& item : batch) {
+      if (!tenants.contains(item.device_id)) {
+        unknown.push_back(item.device_id);
+      }
+    }
+    if (!unknown.empty()) {
+      std::sort(unknown.begin(), unknown.end());
+      unknown.erase(std::unique(unknown.begin(), unknown.end()), unknown.end());
+      if (tenants.size() + unknown.size() > kMaxCachedTenants) {
+        tenants.clear();
+      }
+      auto found = devices.tenants_of(unknown);
+      if (found) {
+        tenants.insert(found->begin(), found->end());
+      }  // else: the write below fails the same way and retries the batch
+    }
+    for (auto& item : batch) {
+      auto it = tenants.find(item.device_id);
+      item.tenant_id = it != tenants.end() ? it->second : options.tenant_id;
+    }
+  }
+
   void write(std::vector<IngestItem> batch) {
+    assign_tenants(batch);
     auto result = devices.ingest(batch);
     if (result && options.on_committed) {
       std::map<std::string, std::vector<std::string>> committed;

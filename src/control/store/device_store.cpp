@@ -257,4 +257,25 @@ Result<std::string> DeviceStore::tenant_of(const std::string& device_id) {
   return tenant;
 }
 
+Result<std::map<std::string, std::string>> DeviceStore::tenants_of(
+    std::span<const std::string> device_ids) {
+  std::map<std::string, std::string> out;
+  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
+    std::string id, tenant;
+    soci::statement st = (sql.prepare << "SELECT tenant_id FROM devices WHERE id = :id",
+                          soci::use(id), soci::into(tenant));
+    for (const auto& device : device_ids) {
+      id = device;
+      if (st.execute(true)) {
+        out.emplace(device, tenant);
+      }
+    }
+    return {};
+  });
+  if (!read) {
+    return tl::unexpected(read.error());
+  }
+  return out;
+}
+
 }  // namespace hecs::control::store

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -100,6 +101,8 @@ class DeviceStore {
   Result<std::vector<TargetInfo>> targets(const std::string& tenant_id, bool with_inventory);
   // The tenant of a device, for messages keyed by device id alone. Errc::not_found.
   Result<std::string> tenant_of(const std::string& device_id);
+  // The same for many devices in one session: those with a row, device id → tenant id.
+  Result<std::map<std::string, std::string>> tenants_of(std::span<const std::string> device_ids);
 
  private:
   db::Database& db_;

@@ -42,15 +42,20 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
     ack(device_id, {env->id});
     return;
   }
+  // A message with output and a state becomes two items, output first.
+  std::vector<store::ResultItem> items;
   store::ResultItem item;
   item.device_id = device_id;
   item.message_id = env->id;
   item.task_id = result->task;
   if (result->output) {
-    item.stream = result->output->stream == "stderr" ? 1 : 0;
-    item.pos = static_cast<std::int64_t>(result->output->offset);
-    item.data = std::move(result->output->data);
-  } else {
+    store::ResultItem out = item;
+    out.stream = result->output->stream == "stderr" ? 1 : 0;
+    out.pos = static_cast<std::int64_t>(result->output->offset);
+    out.data = std::move(result->output->data);
+    items.push_back(std::move(out));
+  }
+  if (result->state) {
     item.state = std::string(proto::run_state_name(*result->state));
     item.started_at = result->started_at;
     item.ended_at = result->ended_at;
@@ -62,6 +67,7 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
     item.stderr_bytes =
         static_cast<std::int64_t>(std::min<std::uint64_t>(result->stderr_bytes, INT64_MAX));
     item.truncated = result->truncated;
+    items.push_back(std::move(item));
   }
   std::lock_guard lock(result_mutex);
   if (results.size() >= limits.max_backlog) {
@@ -69,7 +75,8 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
     results_dropped->inc();
     return;
   }
-  results.push_back(std::move(item));
+  results.insert(results.end(), std::make_move_iterator(items.begin()),
+                 std::make_move_iterator(items.end()));
 }
 
 void Service::Impl::arm_results() {
@@ -111,14 +118,17 @@ void Service::Impl::write_results(std::vector<store::ResultItem> batch) {
     // Stored (or known already): the agents may drop them. One ack per device and batch.
     std::map<std::string, std::vector<std::string>> acks;
     for (auto& item : batch) {
-      acks[item.device_id].push_back(std::move(item.message_id));
+      auto& ids = acks[item.device_id];
+      if (ids.empty() || ids.back() != item.message_id) {  // one message, two items
+        ids.push_back(std::move(item.message_id));
+      }
     }
     for (auto& [device, ids] : acks) {
       ack(device, std::move(ids));
     }
     if (!stats->tasks.empty()) {
       events.notify(stats->tasks);
-      kick();  // finished runs free room under a rate, and may end or abort a task
+      kick_after_results();  // finished runs free room under a rate, may end or abort a task
     }
   } else {
     log->error("result.store_failed size={} error={}", batch.size(),

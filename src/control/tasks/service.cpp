@@ -77,11 +77,12 @@ Service::Impl::Impl(asio::io_context& io_, asio::thread_pool& workers_, store::T
       limits(limits_),
       dispatch_timer(io_),
       result_timer(io_),
+      kick_timer(io_),
       log(log::get("control.tasks")) {
   commands_sent = &metrics.counter("hecs_task_commands_sent_total",
                                    "task and cancel commands published to devices");
   results_stored = &metrics.counter("hecs_task_results_stored_total",
-                                    "Task result messages stored (states and output)");
+                                    "Task results stored: states and pieces of output");
   results_ignored =
       &metrics.counter("hecs_task_results_ignored_total",
                        "Task results for no known run, or for a run already final (a repeat)");
@@ -290,7 +291,7 @@ Result<std::size_t> Service::Impl::cancel(const std::string& tenant_id, const st
     return tl::unexpected(asked.error());
   }
   if (!device && task->state == "running") {
-    if (auto r = tasks.set_state(task_id, "cancelled", std::nullopt); !r) {
+    if (auto r = tasks.set_state(task_id, "cancelled", now); !r) {
       return tl::unexpected(r.error());
     }
   }
@@ -361,6 +362,34 @@ void Service::Impl::kick() {
   asio::post(workers, [self = shared_from_this()] { self->dispatch(); });
 }
 
+// Results arrive in batches every few milliseconds; a pass counts every run of each active
+// task, so passes caused by results are at least limits.result_kick_gap apart.
+void Service::Impl::kick_after_results() {
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  const auto since = now - std::chrono::steady_clock::duration(last_dispatch.load());
+  if (since >= limits.result_kick_gap) {
+    kick();
+    return;
+  }
+  bool expected = false;
+  if (!kick_timer_armed.compare_exchange_strong(expected, true)) {
+    return;
+  }
+  asio::post(io, [self = shared_from_this(), wait = limits.result_kick_gap - since] {
+    self->kick_timer.expires_after(wait);
+    self->kick_timer.async_wait([weak = self->weak_from_this()](boost::system::error_code ec) {
+      auto me = weak.lock();
+      if (!me) {
+        return;
+      }
+      me->kick_timer_armed = false;
+      if (!ec && !me->stopped) {
+        me->kick();
+      }
+    });
+  });
+}
+
 // One pass over the running tasks: abort criteria, finishing, and sending what the rate allows.
 void Service::Impl::dispatch() {
   kicked = false;
@@ -369,7 +398,13 @@ void Service::Impl::dispatch() {
     kick_again = true;
     return;
   }
+  last_dispatch = std::chrono::steady_clock::now().time_since_epoch().count();
   const auto now = clock.now_ms();
+  // Runs sent long ago are looked for once a second: resend_after is far longer.
+  check_stale = now - last_stale_check >= 1000;
+  if (check_stale) {
+    last_stale_check = now;
+  }
   if (now - last_expiry >= 5000) {
     last_expiry = now;
     if (auto expired = tasks.expire(now); expired && !expired->empty()) {
@@ -413,7 +448,7 @@ void Service::Impl::dispatch_one(const store::TaskRow& task, std::int64_t now) {
       auto why = fmt::format("aborted: {} of {} finished runs failed (limit {} %)", failures,
                              finished, task.abort_percent);
       (void)tasks.end_runs(task.id, "cancelled", why, true, std::nullopt, now);
-      (void)tasks.set_state(task.id, "aborted", std::nullopt);
+      (void)tasks.set_state(task.id, "aborted", now);
       events.notify({task.id});
       log->warn("task.aborted task={} failed={} finished={}", task.id, failures, finished);
       return;
@@ -439,6 +474,9 @@ void Service::Impl::dispatch_one(const store::TaskRow& task, std::int64_t now) {
     }
   }
   // Runs sent long ago with no news: sent again (the agent runs a task id once).
+  if (!check_stale) {
+    return;
+  }
   auto stale = tasks.stale_sent(
       task.id,
       now - std::chrono::duration_cast<std::chrono::milliseconds>(limits.resend_after).count(),
@@ -493,6 +531,7 @@ Service::~Service() {
   impl_->stopped = true;
   impl_->dispatch_timer.cancel();
   impl_->result_timer.cancel();
+  impl_->kick_timer.cancel();
 }
 
 void Service::start() {
@@ -504,6 +543,7 @@ void Service::stop() {
   impl_->stopped = true;
   impl_->dispatch_timer.cancel();
   impl_->result_timer.cancel();
+  impl_->kick_timer.cancel();
   impl_->drain();
 }
 

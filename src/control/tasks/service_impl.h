@@ -29,6 +29,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
 
   // Dispatch (service.cpp): on the workers, one pass at a time.
   void kick();
+  void kick_after_results();
   void dispatch();
   void dispatch_one(const store::TaskRow& task, std::int64_t now);
   void send_runs(const std::string& task_id, const std::vector<std::string>& devices,
@@ -55,6 +56,9 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   Limits limits;
   boost::asio::steady_timer dispatch_timer;
   boost::asio::steady_timer result_timer;
+  boost::asio::steady_timer kick_timer;  // on io; see kick_after_results
+  std::atomic<bool> kick_timer_armed{false};
+  std::atomic<std::chrono::steady_clock::rep> last_dispatch{0};
   log::Logger log;
   Events events;
   metrics::Counter* commands_sent;
@@ -66,7 +70,9 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   std::atomic<bool> kicked{false};
   std::atomic<bool> kick_again{false};
   std::mutex dispatch_mutex;
-  std::int64_t last_expiry = 0;  // under dispatch_mutex
+  std::int64_t last_expiry = 0;  // these three under dispatch_mutex
+  std::int64_t last_stale_check = 0;
+  bool check_stale = true;
 
   std::mutex spec_mutex;
   std::map<std::string, boost::json::object> specs;  // task id → the body sent

@@ -55,6 +55,7 @@ struct Limits {
   std::chrono::milliseconds tick{250};
   std::chrono::seconds resend_after{60};  // a sent run with no news is sent again
   std::chrono::milliseconds result_flush{20};
+  std::chrono::milliseconds result_kick_gap{50};  // dispatch passes caused by results
   std::size_t max_result_batch = 5000;
   std::size_t max_backlog = 200000;
   std::size_t max_message_bytes = 64 * 1024;

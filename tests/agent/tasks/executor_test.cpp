@@ -114,6 +114,44 @@ TEST_F(ExecutorTest, ATaskIdRunsOnceHoweverOftenItArrives) {
   EXPECT_EQ(all, "x\n");
 }
 
+// A run shorter than the output flush sends one message: its final state carrying its output.
+TEST_F(ExecutorTest, AShortRunReportsOnceWithItsOutputInTheFinalState) {
+  const auto id = random_uuid();
+  EXPECT_TRUE(executor_->on_command(task(id, {"/bin/echo", "hello"})));
+  run_until([&] { return !finals(id).empty(); });
+  ASSERT_EQ(results_.size(), 1u);
+  const auto& only = results_.front();
+  EXPECT_EQ(only.state, RunState::succeeded);
+  ASSERT_TRUE(only.output);
+  EXPECT_EQ(only.output->stream, "stdout");
+  EXPECT_EQ(only.output->offset, 0u);
+  EXPECT_EQ(only.output->data, "hello\n");
+  EXPECT_GT(only.started_at, 0);
+}
+
+// A longer one says "running" at the first flush, before any output, then ends with the rest.
+TEST_F(ExecutorTest, ALongerRunReportsRunningFirstAndItsOutputInOrder) {
+  const auto id = random_uuid();
+  EXPECT_TRUE(executor_->on_command(
+      task(id, {"/bin/sh", "-c", "sleep 0.5; echo one; sleep 0.5; echo two >&2; echo three"})));
+  run_until([&] { return !finals(id).empty(); });
+  ASSERT_GE(results_.size(), 2u);
+  EXPECT_EQ(results_.front().state, RunState::running);
+  EXPECT_FALSE(results_.front().output);
+  EXPECT_EQ(results_.back().state, RunState::succeeded);
+  std::string out, err;
+  for (const auto& r : results_) {
+    if (r.output) {
+      auto& text = r.output->stream == "stdout" ? out : err;
+      EXPECT_EQ(r.output->offset, text.size());
+      text += r.output->data;
+    }
+  }
+  EXPECT_EQ(out, "one\nthree\n");
+  EXPECT_EQ(err, "two\n");
+  EXPECT_EQ(finals(id).size(), 1u);
+}
+
 TEST_F(ExecutorTest, ACancelThatOvertakesItsTaskKeepsItFromRunning) {
   const auto id = random_uuid();
   const auto file = dir_.path() / "ran";

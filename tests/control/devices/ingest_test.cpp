@@ -5,6 +5,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <gtest/gtest.h>
+#include <soci/soci.h>
 
 #include "control/devices/devices.h"
 #include "proto/proto.h"
@@ -17,6 +18,8 @@ using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace): 
 
 constexpr const char* kTenant = "11111111-1111-4111-8111-111111111111";
 constexpr const char* kDevice = "22222222-2222-4222-8222-222222222222";
+constexpr const char* kTenantB = "33333333-3333-4333-8333-333333333333";
+constexpr const char* kDeviceB = "44444444-4444-4444-8444-444444444444";
 
 class IngestWriter : public ::testing::Test {
  protected:
@@ -49,6 +52,13 @@ class IngestWriter : public ::testing::Test {
     t.cpu_percent = 1;
     t.memory_total_bytes = 1 << 20;
     return proto::serialize(proto::make_envelope("telemetry", ts, proto::to_json(t)));
+  }
+
+  static std::string hello_payload(std::int64_t ts, std::uint64_t session) {
+    proto::Hello h;
+    h.session = session;
+    h.hostname = "gateway-b";
+    return proto::serialize(proto::make_envelope("hello", ts, proto::to_json(h)));
   }
 
   test::TempDir dir_{"ingest"};
@@ -100,6 +110,40 @@ TEST_F(IngestWriter, ALessThanFullBatchWaitsForItsTick) {
   }
   ingest.start();
   EXPECT_TRUE(test::wait_until([&] { return stored() == 15; }, 3s)) << stored();
+  ingest.stop();
+}
+
+// A device enrolled into another tenant than the default one: its hello and telemetry land in
+// its own tenant (they were once written to the default tenant and so ignored).
+TEST_F(IngestWriter, MessagesOfADeviceEnrolledIntoAnotherTenantLandInThatTenant) {
+  const auto now = clock_.now_ms();
+  ASSERT_TRUE(db_->transact([&](soci::session& sql) -> Result<void> {
+    const long long at = now;
+    const std::string id = kDeviceB, tenant = kTenantB;  // soci binds references: no temporaries
+    sql << "INSERT INTO devices (id, tenant_id, first_seen, last_seen) VALUES (:id, :t, :f, :l)",
+        soci::use(id), soci::use(tenant), soci::use(at), soci::use(at);
+    return {};
+  }));
+  IngestOptions options;
+  options.tenant_id = kTenant;
+  options.flush_interval = 50ms;
+  Ingest ingest(io_, workers_, *devices_, metrics_, clock_, options);
+  ingest.start();
+  ingest.on_message(proto::up_topic(kDeviceB, proto::UpKind::hello), hello_payload(now, 7));
+  ingest.on_message(proto::up_topic(kDeviceB, proto::UpKind::telemetry), telemetry_payload(now));
+  // A device without a row joins the default tenant.
+  ingest.on_message(proto::up_topic(kDevice, proto::UpKind::telemetry), telemetry_payload(now));
+  auto stored_b = [&] {
+    auto n = telemetry_->count(kTenantB, kDeviceB);
+    return n && *n == 1;
+  };
+  EXPECT_TRUE(test::wait_until([&] { return stored_b() && stored() == 1; }, 3s));
+  auto device = devices_->get(kTenantB, kDeviceB);
+  ASSERT_TRUE(device) << device.error().message;
+  EXPECT_EQ(device->hostname, "gateway-b");
+  EXPECT_FALSE(devices_->get(kTenant, kDeviceB));
+  auto leaked = telemetry_->count(kTenant, kDeviceB);
+  EXPECT_TRUE(leaked && *leaked == 0);
   ingest.stop();
 }
 
