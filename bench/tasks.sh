@@ -8,7 +8,8 @@
 # device is online, REPEATS tasks one after the other, each to the whole fleet:
 #   sim N     N simulated agents (hecs-sim, one process per ~20,000 descriptors) that verify
 #             every command with the control plane's keys (--command-keys-file) and answer each
-#             task as hecs-agent does: "running", one output chunk of OUTPUT bytes, "succeeded";
+#             task as hecs-agent answers a run shorter than its 200 ms output flush: one message,
+#             "succeeded" carrying OUTPUT bytes of stdout;
 #   agent N   N real hecs-agent processes (plain mode, --command-keys-file), running the task
 #             for real (`uname -a`, under its supervisor process).
 # A task is `{"target": {"selector": "!hecs-bench-none"}, "command": {"argv": ["uname", "-a"]},
@@ -22,8 +23,8 @@
 #                     SQLite file afterwards (read-only): when the batch that made the run final
 #                     was written (the time is taken as the batch's transaction starts);
 #   per device        p50 / p99 over the N runs of POST -> sent_at (the time of the dispatch pass,
-#                     taken before it signs its commands; null when the run's result was stored
-#                     before the pass marked it sent: counted apart), POST -> ended_at (the
+#                     taken before it signs its commands; a null one, counted apart, would be
+#                     a regression of the fix in 89982e6), POST -> ended_at (the
 #                     agent's own clock: same machine), POST -> stored (updated_at, as above; the
 #                     API has no stored-at time, so it is read from the database);
 #   CPU               utime+stime (/proc/PID/stat) of hecs-control, Mosquitto and the fleet's
@@ -310,5 +311,5 @@ TABLE=$(
 echo "$TABLE"
 append_results "tasks" \
   "BIN=$BIN HECS_BENCH_TASK_SIZES=\"$SIZES\" HECS_BENCH_TASK_AGENTS=$REAL_AGENTS HECS_BENCH_TASK_REPEATS=$REPEATS HECS_BENCH_TASK_OUTPUT=$OUTPUT HECS_BENCH_TASK_INTERVAL=$INTERVAL HECS_BENCH_TASK_VERIFY=$VERIFY HECS_BENCH_TASK_PERF=$PERF${BROKER_INFLIGHT:+ HECS_BENCH_BROKER_INFLIGHT=$BROKER_INFLIGHT} bench/tasks.sh" \
-  "per fleet a fresh private Mosquitto on 127.0.0.1 (no persistence, max_inflight_messages ${BROKER_INFLIGHT:-20 (default)}) and hecs-control (SQLite in the temp dir, plain MQTT, one worker per core); the fleet (hecs-sim agents that $( (( VERIFY )) && echo "verify every command with the control plane's keys" || echo "read commands unverified") and answer \"running\", $OUTPUT bytes of stdout, \"succeeded\"; or real hecs-agent processes running \`uname -a\`), telemetry every ${INTERVAL} s; once all are online, $REPEATS tasks one after the other, each {\"target\": {\"selector\": \"!hecs-bench-none\"} (the whole fleet), \"command\": {\"argv\": [\"uname\", \"-a\"]}, \"confirm\": true}. Medians of the $REPEATS tasks, each reading in parentheses. POST answered = its round trip (target resolved, N runs stored); all stored = POST sent → first GET /api/v1/tasks/{id} (polled every 100 ms) counting N succeeded; last stored (db) = POST sent → max(task_runs.updated_at), read from the SQLite file (the time the batch that stored the final state began); per device: POST → sent_at (one time per dispatch pass, taken before its commands are signed; null when the run's result was stored before the pass marked it sent), → ended_at (reported by the agent, same machine clock), → updated_at (stored; the API has no stored-at time). CPU = utime+stime from /proc/PID/stat between the POST and the last poll; counters = /metrics deltas over that window. Everything on this machine's $(nproc) cores." \
+  "per fleet a fresh private Mosquitto on 127.0.0.1 (no persistence, max_inflight_messages ${BROKER_INFLIGHT:-20 (default)}) and hecs-control (SQLite in the temp dir, plain MQTT, one worker per core); the fleet (hecs-sim agents that $( (( VERIFY )) && echo "verify every command with the control plane's keys" || echo "read commands unverified") and answer each task with one message, \"succeeded\" carrying $OUTPUT bytes of stdout; or real hecs-agent processes running \`uname -a\`), telemetry every ${INTERVAL} s; once all are online, $REPEATS tasks one after the other, each {\"target\": {\"selector\": \"!hecs-bench-none\"} (the whole fleet), \"command\": {\"argv\": [\"uname\", \"-a\"]}, \"confirm\": true}. Medians of the $REPEATS tasks, each reading in parentheses. POST answered = its round trip (target resolved, N runs stored); all stored = POST sent → first GET /api/v1/tasks/{id} (polled every 100 ms) counting N succeeded; last stored (db) = POST sent → max(task_runs.updated_at), read from the SQLite file (the time the batch that stored the final state began); per device: POST → sent_at (one time per dispatch pass, taken before its commands are signed), → ended_at (reported by the agent, same machine clock), → updated_at (stored; the API has no stored-at time). CPU = utime+stime from /proc/PID/stat between the POST and the last poll; counters = /metrics deltas over that window. Everything on this machine's $(nproc) cores." \
   "$TABLE"

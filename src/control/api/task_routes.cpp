@@ -1,4 +1,6 @@
 // Tasks, their runs and output, groups and device tags (docs/tasks.md).
+#include <charconv>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -347,53 +349,56 @@ void add_task_routes(Router& router, State& state) {
                 return json_response(task_json(*task, counts ? &*counts : nullptr));
               },
               {"A task with its counts per run state", "", "Task"}});
-  router.add({"GET",
-              "/api/v1/tasks/{id}/runs",
-              needs(auth::Role::viewer),
-              "tasks.runs",
-              [&state](Call& call) {
-                auto task = find_task(state, call);
-                if (!task) {
-                  return problem_from(task.error());
-                }
-                auto page = page_params(call.req, 100);
-                if (!page) {
-                  return problem_from(page.error());
-                }
-                store::RunFilter filter;
-                filter.limit = page->first;
-                if (!page->second.empty()) {
-                  char* end = nullptr;
-                  filter.after_position =
-                      static_cast<int>(std::strtol(page->second.c_str(), &end, 10));
-                  if (*end != '\0') {
-                    return problem_from(Error{Errc::invalid_input, "after: expected a position"});
-                  }
-                }
-                if (const auto* s = call.req.query_param("state")) {
-                  filter.state = *s;
-                }
-                if (const auto* d = call.req.query_param("device")) {
-                  filter.device = *d;
-                }
-                auto runs = state.deps.task_store->runs(call.who->tenant_id, task->id, filter);
-                if (!runs) {
-                  return problem_from(runs.error());
-                }
-                json::array items;
-                for (const auto& r : *runs) {
-                  items.push_back(run_json(r));
-                }
-                json::value next = runs->size() == filter.limit && !runs->empty()
-                                       ? json::value(std::to_string(runs->back().position))
-                                       : json::value(nullptr);
-                return json_response(json::object{{"items", std::move(items)}, {"next", next}});
-              },
-              {"The runs of a task, in dispatch order",
-               "",
-               "RunPage",
-               200,
-               {"limit", "after", "state", "device"}}});
+  router.add(
+      {"GET",
+       "/api/v1/tasks/{id}/runs",
+       needs(auth::Role::viewer),
+       "tasks.runs",
+       [&state](Call& call) {
+         auto task = find_task(state, call);
+         if (!task) {
+           return problem_from(task.error());
+         }
+         auto page = page_params(call.req, 100);
+         if (!page) {
+           return problem_from(page.error());
+         }
+         store::RunFilter filter;
+         filter.limit = page->first;
+         if (!page->second.empty()) {
+           const auto& text = page->second;
+           int position = -1;
+           auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), position);
+           if (ec != std::errc() || end != text.data() + text.size() || position < 0) {
+             return problem_from(
+                 Error{Errc::invalid_input, "after: expected a position (the \"next\" of a page)"});
+           }
+           filter.after_position = position;
+         }
+         if (const auto* s = call.req.query_param("state")) {
+           filter.state = *s;
+         }
+         if (const auto* d = call.req.query_param("device")) {
+           filter.device = *d;
+         }
+         auto runs = state.deps.task_store->runs(call.who->tenant_id, task->id, filter);
+         if (!runs) {
+           return problem_from(runs.error());
+         }
+         json::array items;
+         for (const auto& r : *runs) {
+           items.push_back(run_json(r));
+         }
+         json::value next = runs->size() == filter.limit && !runs->empty()
+                                ? json::value(std::to_string(runs->back().position))
+                                : json::value(nullptr);
+         return json_response(json::object{{"items", std::move(items)}, {"next", next}});
+       },
+       {"The runs of a task, in dispatch order",
+        "",
+        "RunPage",
+        200,
+        {"limit", "after", "state", "device"}}});
   router.add(
       {"GET",
        "/api/v1/tasks/{id}/runs/{device}/output",
@@ -403,6 +408,16 @@ void add_task_routes(Router& router, State& state) {
          auto task = find_task(state, call);
          if (!task) {
            return problem_from(task.error());
+         }
+         store::RunFilter one;
+         one.device = call.param("device");
+         one.limit = 1;
+         auto run = state.deps.task_store->runs(call.who->tenant_id, task->id, one);
+         if (!run) {
+           return problem_from(run.error());
+         }
+         if (run->empty()) {
+           return problem_from(Error{Errc::not_found, "no run of this task on that device"});
          }
          const auto* stream = call.req.query_param("stream");
          int which = 0;
