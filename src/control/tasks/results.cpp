@@ -46,7 +46,13 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
   item.device_id = device_id;
   item.message_id = env->id;
   item.task_id = result->task;
-  if (result->output) {
+  if (result->artifact) {
+    item.artifact_name = std::move(result->artifact->name);
+    item.artifact_size = static_cast<std::int64_t>(result->artifact->size);
+    item.artifact_sha256 = std::move(result->artifact->sha256);
+    item.pos = static_cast<std::int64_t>(result->artifact->offset);
+    item.data = std::move(result->artifact->data);
+  } else if (result->output) {
     item.stream = result->output->stream == "stderr" ? 1 : 0;
     item.pos = static_cast<std::int64_t>(result->output->offset);
     item.data = std::move(result->output->data);
