@@ -242,6 +242,23 @@ Result<CollectRequest> parse_collect_args(const boost::json::object& args) {
   return request;
 }
 
+std::vector<proto::TaskResult> artifact_pieces(const std::string& task, const Bundle& bundle) {
+  std::vector<proto::TaskResult> out;
+  std::string_view rest = bundle.bytes;
+  for (std::uint64_t at = 0; !rest.empty();) {
+    const auto n = std::min(rest.size(), proto::kMaxArtifactChunkBytes);
+    proto::TaskResult piece;
+    piece.task = task;
+    piece.artifact = proto::ArtifactChunk{
+        bundle.name,     at, bundle.bytes.size(), bundle.sha256, std::string(rest.substr(0, n)),
+        n == rest.size()};
+    out.push_back(std::move(piece));
+    rest.remove_prefix(n);
+    at += n;
+  }
+  return out;
+}
+
 Result<Bundle> collect_logs(const std::string& task, const CollectRequest& request,
                             const CollectSettings& settings, const std::atomic<bool>& cancelled,
                             std::chrono::steady_clock::time_point deadline) {

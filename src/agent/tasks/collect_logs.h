@@ -15,6 +15,7 @@
 #include <boost/json/object.hpp>
 
 #include "common/result.h"
+#include "proto/proto.h"
 
 namespace hecs::agent::tasks {
 
@@ -53,5 +54,8 @@ struct Bundle {
 Result<Bundle> collect_logs(const std::string& task, const CollectRequest& request,
                             const CollectSettings& settings, const std::atomic<bool>& cancelled,
                             std::chrono::steady_clock::time_point deadline);
+
+// The up/result messages that carry `bundle`, in order, each at most kMaxArtifactChunkBytes.
+std::vector<proto::TaskResult> artifact_pieces(const std::string& task, const Bundle& bundle);
 
 }  // namespace hecs::agent::tasks

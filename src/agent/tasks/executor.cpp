@@ -468,21 +468,7 @@ class ExecutorImpl final : public Executor {
     if (bundle) {
       end.reason = ProcessEnd::Reason::exited;
       end.exit_code = 0;
-      std::string_view rest = bundle->bytes;
-      for (std::uint64_t at = 0; !rest.empty();) {
-        const auto n = std::min(rest.size(), proto::kMaxArtifactChunkBytes);
-        proto::TaskResult piece;
-        piece.task = task;
-        piece.artifact = proto::ArtifactChunk{bundle->name,
-                                              at,
-                                              bundle->bytes.size(),
-                                              bundle->sha256,
-                                              std::string(rest.substr(0, n)),
-                                              n == rest.size()};
-        it->second.artifact.push_back(std::move(piece));
-        rest.remove_prefix(n);
-        at += n;
-      }
+      it->second.artifact = artifact_pieces(task, *bundle);
       log_->info("task.collected task={} bytes={} sha256={}", task, bundle->bytes.size(),
                  bundle->sha256);
     } else if (bundle.error().code == Errc::timeout) {

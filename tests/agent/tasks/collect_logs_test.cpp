@@ -128,5 +128,20 @@ TEST_F(Collector, StopsWhenCancelled) {
   EXPECT_EQ(bundle.error().code, Errc::conflict);
 }
 
+TEST(ArtifactPieces, CutsTheBundleInOrderAndMarksOnlyTheLastPiece) {
+  Bundle bundle{"b.tar.gz", std::string(2 * proto::kMaxArtifactChunkBytes + 7, 'x'), "ab"};
+  auto pieces = artifact_pieces("t1", bundle);
+  ASSERT_EQ(pieces.size(), 3u);
+  std::string joined;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const auto& a = *pieces[i].artifact;
+    EXPECT_EQ(a.offset, joined.size());
+    EXPECT_EQ(a.size, bundle.bytes.size());
+    EXPECT_EQ(a.last, i == 2);
+    joined += a.data;
+  }
+  EXPECT_EQ(joined, bundle.bytes);
+}
+
 }  // namespace
 }  // namespace hecs::agent::tasks

@@ -61,7 +61,9 @@ class Artifacts : public Store {
 };
 
 TEST_P(Artifacts, KeepsPiecesOnceInAnyOrderAndCompletesWhenTheSha256Matches) {
-  const std::string bytes = "\x1f\x8b binary \x00\xff bundle of ten pieces and more";
+  using std::string_literals::operator""s;
+  const std::string bytes = "\x1f\x8b binary \x00\xff bundle of ten pieces and more"s;
+  ASSERT_GT(bytes.size(), 15u);
   const auto sha = crypto::sha256_hex(bytes);
   auto all = pieces(bytes, 5, sha);
   std::vector<ResultItem> shuffled(all.rbegin(), all.rend());
