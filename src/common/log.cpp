@@ -34,6 +34,9 @@ Result<void> to_file(const std::filesystem::path& path, std::size_t max_bytes, s
   std::lock_guard lock(registry_mutex());
   extra_sinks().push_back(sink);
   spdlog::apply_all([&](const Logger& logger) { logger->sinks().push_back(sink); });
+  // Each line reaches the file at once, as it reaches stderr: a reader (collect-logs) or a
+  // crash right after must not miss the last lines.
+  spdlog::flush_on(spdlog::level::trace);
   return {};
 }
 
