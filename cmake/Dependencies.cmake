@@ -30,6 +30,9 @@ find_package(CURL REQUIRED)
 # USE_OS_TZDB=1 (date::date-tz carries the define): it reads /usr/share/zoneinfo of the tzdata
 # package and never downloads. Shared: Debian ships no archive of it.
 find_package(date REQUIRED)  # date::date-tz
+# tar.gz bundles of the collect-logs builtin (src/agent/tasks). Shared: Debian's libarchive.a
+# needs every compression library it was built with, linked in by hand.
+find_package(LibArchive REQUIRED)  # LibArchive::LibArchive
 find_package(GTest REQUIRED)
 
 # SOCI 4.0 in Debian ships no CMake package: name its libraries directly.

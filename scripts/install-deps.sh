@@ -9,7 +9,7 @@ packages=(
   # libraries (DESIGN §2)
   libboost1.81-dev libboost-json1.81-dev libsoci-dev libsqlite3-dev libpq-dev
   libssl-dev libargon2-dev libcurl4-openssl-dev libexpected-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libhowardhinnant-date-dev tzdata
+  libhowardhinnant-date-dev tzdata libarchive-dev
   # tests, fuzzing, formatting
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev clang-format clang-tidy
   # real servers and tools the tests start

@@ -83,6 +83,7 @@ struct TaskOptions {
   std::string stream;  // "", "stdout" or "stderr"
   bool follow = false;
   bool raw = false;
+  std::string out_file;  // tasks artifact --out
 };
 
 struct TokenOptions {

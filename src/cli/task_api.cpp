@@ -122,6 +122,10 @@ Result<std::string> TasksApi::output(std::string_view id, std::string_view devic
                                       url_encode(device), url_encode(stream)));
 }
 
+Result<std::string> TasksApi::artifact(std::string_view id, std::string_view device) {
+  return call_text(http_, fmt::format("{}/runs/{}/artifact", task_path(id), url_encode(device)));
+}
+
 Result<json::value> TasksApi::cancel(std::string_view id,
                                      const std::optional<std::string>& device) {
   std::string target = task_path(id);

@@ -49,6 +49,9 @@ class TasksApi {
   Result<boost::json::value> runs_all(std::string_view id, RunQuery query);
   // What the device's run wrote on `stream` ("stdout" or "stderr") so far, unescaped.
   Result<std::string> output(std::string_view id, std::string_view device, std::string_view stream);
+  // The bytes of the device's run artifact (collect-logs), unchecked: the caller compares
+  // them with the run's artifact.sha256. Errc::conflict while it is incomplete or damaged.
+  Result<std::string> artifact(std::string_view id, std::string_view device);
   // POST .../cancel for every unfinished run, or only `device`'s (Errc::conflict when it has
   // already ended): the task with its counts.
   Result<boost::json::value> cancel(std::string_view id, const std::optional<std::string>& device);

@@ -1,4 +1,4 @@
-// hecsctl tasks list|show|cancel|logs.
+// hecsctl tasks list|show|cancel|logs|artifact.
 #include <map>
 
 #include <boost/json.hpp>
@@ -10,6 +10,8 @@
 #include "cli/task_follow.h"
 #include "cli/task_format.h"
 #include "cli/text.h"
+#include "common/crypto/crypto.h"
+#include "common/files.h"
 
 namespace hecs::cli {
 
@@ -236,6 +238,43 @@ int tasks_logs(const TaskOptions& options, CommandEnv& env) {
                                                         : logs_once(options, env);
 }
 
+// tasks artifact: downloads a run's artifact, checks its sha256, then writes it.
+int tasks_artifact(const TaskOptions& options, CommandEnv& env) {
+  TasksApi api(env.http);
+  RunQuery query;
+  query.device = options.device;
+  auto runs = api.runs_page(options.id, query);
+  if (!runs) {
+    return report(env.err, runs.error(), kExitFailure);
+  }
+  const auto* items = runs->as_object().at("items").if_array();
+  const json::value* artifact = nullptr;
+  if (items != nullptr && !items->empty() && items->at(0).is_object()) {
+    artifact = items->at(0).as_object().if_contains("artifact");
+  }
+  if (artifact == nullptr || !artifact->is_object() || !artifact->as_object().contains("sha256")) {
+    return report(env.err, Error{Errc::not_found, "this run has no artifact"}, kExitFailure);
+  }
+  const std::string expected(artifact->as_object().at("sha256").as_string());
+  auto bytes = api.artifact(options.id, options.device);
+  if (!bytes) {
+    return report(env.err, bytes.error(), kExitFailure);
+  }
+  if (crypto::sha256_hex(*bytes) != expected) {
+    return report(env.err,
+                  Error{Errc::corrupt,
+                        "the download does not match the artifact's sha256; "
+                        "nothing written"},
+                  kExitFailure);
+  }
+  if (auto written = files::write_atomic(options.out_file, *bytes, 0600); !written) {
+    return report(env.err, written.error(), kExitFailure);
+  }
+  env.out << fmt::format("wrote {} ({} bytes, sha256 {})\n", escape_for_terminal(options.out_file),
+                         bytes->size(), expected);
+  return kExitOk;
+}
+
 void add_id(CLI::App& verb, TaskOptions& options) {
   verb.add_option("id", options.id, "task id, as in the ID column of tasks list")->required();
 }
@@ -301,6 +340,19 @@ void add_task_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs
       "  hecsctl tasks logs <id> --follow");
   add_global_options(*logs, inv.global);
   verbs.push_back({logs, [&options](CommandEnv& env) { return tasks_logs(options, env); }});
+
+  CLI::App* artifact =
+      tasks->add_subcommand("artifact", "Download a run's artifact (collect-logs) and check it");
+  add_id(*artifact, options);
+  artifact->add_option("--device", options.device, "the run's device")->required()->type_name("ID");
+  artifact->add_option("--out", options.out_file, "where to write it (mode 0600)")
+      ->required()
+      ->type_name("FILE");
+  artifact->footer(
+      "The file is written only when its sha256 matches the one the run reports.\n\n"
+      "Example:\n  hecsctl tasks artifact <id> --device <device> --out logs.tar.gz");
+  add_global_options(*artifact, inv.global);
+  verbs.push_back({artifact, [&options](CommandEnv& env) { return tasks_artifact(options, env); }});
 }
 
 }  // namespace hecs::cli

@@ -314,12 +314,32 @@ struct OutputChunk {
   friend bool operator==(const OutputChunk&, const OutputChunk&) = default;
 };
 
+// A piece of a file a run made for the operator (the collect-logs bundle), sent in order on
+// up/result through the outbox. `data` holds raw bytes here, standard base64 in JSON.
+inline constexpr std::size_t kMaxArtifactChunkBytes = std::size_t{24} * 1024;  // raw, per piece
+inline constexpr std::uint64_t kMaxArtifactBytes = std::uint64_t{32} * 1024 * 1024;
+inline constexpr std::size_t kMaxArtifactNameBytes = 128;
+struct ArtifactChunk {
+  std::string name;          // file name: [A-Za-z0-9._-], 1..128 bytes, not starting with '.'
+  std::uint64_t offset = 0;  // of data[0] in the artifact
+  std::uint64_t size = 0;    // of the whole artifact, 1..kMaxArtifactBytes
+  std::string sha256;        // of the whole artifact, 64 lower-case hex digits
+  std::string data;          // raw bytes, 1..kMaxArtifactChunkBytes
+  bool last = false;         // offset + data.size() == size
+  friend bool operator==(const ArtifactChunk&, const ArtifactChunk&) = default;
+};
+// Checks one "artifact" object (body.artifact); Errc::invalid_input naming the field.
+Result<ArtifactChunk> parse_artifact_chunk(const boost::json::object& object);
+boost::json::object to_json(const ArtifactChunk& chunk);
+
 // One up/result body: a state report (running, or final with its figures), a piece of output,
-// or a final state with the run's last piece of output.
+// a final state with the run's last piece of output, or a piece of an artifact (alone in its
+// message).
 struct TaskResult {
   std::string task;
   std::optional<RunState> state;  // never queued or sent
   std::optional<OutputChunk> output;
+  std::optional<ArtifactChunk> artifact;
   std::int64_t started_at = 0;  // unix ms, 0 = never started
   std::int64_t ended_at = 0;
   std::optional<std::int64_t> exit_code;
@@ -331,7 +351,7 @@ struct TaskResult {
   friend bool operator==(const TaskResult&, const TaskResult&) = default;
 };
 // A state, an output chunk, or both (a short run's final state with its last chunk: one
-// message instead of three); Errc::invalid_input for neither.
+// message instead of three), or an artifact piece alone; Errc::invalid_input otherwise.
 Result<TaskResult> parse_task_result(const boost::json::object& body);
 boost::json::object to_json(const TaskResult& result);
 

@@ -435,6 +435,21 @@ Result<TaskResult> parse_task_result(const boost::json::object& body) {
     return invalid("body.task: expected a UUID");
   }
   result.task = std::move(*task);
+  if (const auto* a = body.if_contains("artifact")) {
+    if (body.contains("state") || body.contains("output")) {
+      return invalid("body: an artifact comes alone, without state or output");
+    }
+    const auto* o = a->if_object();
+    if (o == nullptr) {
+      return invalid("body.artifact: expected an object");
+    }
+    auto chunk = parse_artifact_chunk(*o);
+    if (!chunk) {
+      return tl::unexpected(chunk.error());
+    }
+    result.artifact = std::move(*chunk);
+    return result;
+  }
   const bool has_state = body.contains("state");
   const bool has_output = body.contains("output");
   if (!has_state && !has_output) {
@@ -526,6 +541,10 @@ Result<TaskResult> parse_task_result(const boost::json::object& body) {
 boost::json::object to_json(const TaskResult& result) {
   boost::json::object body;
   body["task"] = result.task;
+  if (result.artifact) {
+    body["artifact"] = to_json(*result.artifact);
+    return body;
+  }
   if (result.output) {
     boost::json::object o;
     o["stream"] = result.output->stream;

@@ -62,6 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_body(envelope->body, hecs::proto::parse_status);
   } else if (envelope->type == "telemetry") {
     check_body(envelope->body, hecs::proto::parse_telemetry);
+  } else if (envelope->type == "result" && envelope->body.contains("artifact")) {
+    // Artifact pieces (collect-logs) carry base64: what is accepted re-encodes to the same bytes.
+    check_body(envelope->body, hecs::proto::parse_task_result);
   }
   return 0;
 }

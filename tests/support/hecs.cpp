@@ -1,5 +1,7 @@
 #include "support/hecs.h"
 
+#include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -16,9 +18,36 @@ boost::json::value HttpResult::json() const {
   return ec ? boost::json::value(nullptr) : v;
 }
 
+std::string HttpResult::header(std::string_view lower_case_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_case_name) {
+      return value;
+    }
+  }
+  return "";
+}
+
 namespace {
 std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// "Name: value\r\n" → {"name", "value"}.
+std::size_t collect_header(char* data, std::size_t size, std::size_t n, void* out) {
+  std::string_view line(data, size * n);
+  if (auto colon = line.find(':'); colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto value = line.substr(colon + 1);
+    value.remove_prefix(std::min(value.find_first_not_of(' '), value.size()));
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) {
+      value.remove_suffix(1);
+    }
+    static_cast<std::vector<std::pair<std::string, std::string>>*>(out)->emplace_back(
+        std::move(name), std::string(value));
+  }
   return size * n;
 }
 }  // namespace
@@ -41,6 +70,8 @@ HttpResult http_request(const std::string& method, const std::string& url,
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &collect_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   if (!ca_file.empty()) {

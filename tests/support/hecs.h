@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -19,7 +21,9 @@ struct HttpResult {
   long status = 0;  // 0 when the connection failed
   std::string body;
   std::string content_type;
-  boost::json::value json() const;  // null when the body is not JSON
+  std::vector<std::pair<std::string, std::string>> headers;    // names in lower case
+  boost::json::value json() const;                             // null when the body is not JSON
+  std::string header(std::string_view lower_case_name) const;  // "" when absent
 };
 
 // `ca_file`: for https:// URLs, the CA to verify the server with (host names checked too).

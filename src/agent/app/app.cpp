@@ -20,6 +20,7 @@
 #include "common/config/config.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "common/log_file.h"
 #include "common/net/mqtt.h"
 #include "common/net/signals.h"
 #include "proto/proto.h"
@@ -89,12 +90,27 @@ void add_flags(CLI::App& cli, Config& c) {
                  "The command the reboot builtin runs (comma-separated argv)")
       ->delimiter(',')
       ->capture_default_str();
+  cli.add_option("--collect-logs-allow", c.collect_logs_allow,
+                 "Directories whose files collect-logs may bundle, symlinks resolved "
+                 "(comma-separated)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cli.add_option("--collect-logs-max-bytes", c.collect_logs_max_bytes,
+                 "Largest compressed collect-logs bundle; a larger one fails the run")
+      ->check(CLI::Range(std::uint64_t{64} * 1024, proto::kMaxArtifactBytes))
+      ->capture_default_str();
+  cli.add_option("--log-file", c.log_file,
+                 "Also write the log to this file (rotated at 4 MiB, 3 kept); collect-logs "
+                 "bundles it");
   cli.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
 }
 
 namespace {
+
+constexpr std::size_t kLogFileBytes = std::size_t{4} * 1024 * 1024;
+constexpr std::size_t kLogFilesKept = 3;
 
 // The restart-agent builtin: the same binary with the same arguments, in this process, after
 // the link was closed cleanly. Descriptors are not inherited.
@@ -134,6 +150,11 @@ int run(Config config) {
     log->error("start.failed reason={}", log::quoted(why));
     return code;
   };
+  if (!config.log_file.empty()) {
+    if (auto r = log::to_file(config.log_file, kLogFileBytes, kLogFilesKept); !r) {
+      return start_failed(r.error().message, config::kUsageExitCode);
+    }
+  }
 
   auto node = open_node(config);
   if (!node) {
@@ -215,6 +236,12 @@ int run(Config config) {
   task_options.kill_grace = std::chrono::seconds(config.task_kill_grace);
   task_options.cwd_allow.assign(config.task_cwd_allow.begin(), config.task_cwd_allow.end());
   task_options.scratch_dir = std::filesystem::path(config.state_dir) / "tasks";
+  task_options.collect_allow.assign(config.collect_logs_allow.begin(),
+                                    config.collect_logs_allow.end());
+  task_options.collect_max_bytes = config.collect_logs_max_bytes;
+  if (!config.log_file.empty()) {
+    task_options.agent_logs = log::file_set(config.log_file, kLogFilesKept);
+  }
   auto executor = tasks::Executor::open(io, *node->outbox, clock, hooks, task_options);
   if (!executor) {
     return start_failed(executor.error().message);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,10 @@ struct Config {
   int task_kill_grace = 5;                  // task_kill_grace: seconds SIGTERM → SIGKILL, 1..300
   std::vector<std::string> task_cwd_allow = {"/"};  // task_cwd_allow: dirs tasks may run in
   std::vector<std::string> reboot_command = {"systemctl", "reboot"};  // reboot_command: argv
-  std::string log_level = "info";                                     // log_level
+  std::vector<std::string> collect_logs_allow = {"/var/log"};  // collect_logs_allow: readable dirs
+  std::uint64_t collect_logs_max_bytes = 8 * 1024 * 1024;      // collect_logs_max_bytes: 64K..32M
+  std::string log_file;  // log_file: also log here, rotated at 4 MiB keeping 3; "" = stderr only
+  std::string log_level = "info";  // log_level
 };
 
 void add_flags(CLI::App& cli, Config& config);

@@ -1,9 +1,11 @@
 // Executor (tasks.h): the journal, the queue, the runs and their reports.
+#include <atomic>
 #include <deque>
 #include <map>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fcntl.h>
@@ -11,6 +13,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "agent/tasks/collect_logs.h"
 #include "agent/tasks/journal.h"
 #include "agent/tasks/process.h"
 #include "agent/tasks/tasks.h"
@@ -76,6 +79,9 @@ struct Run {
   // "running" goes out with the first output flush, so a run that ends before it sends a
   // single message: its final state with its last piece of output.
   bool reported = false;
+  // collect-logs: runs on a worker thread; its artifact commits with the final state.
+  std::shared_ptr<std::atomic<bool>> cancel;
+  std::vector<proto::TaskResult> artifact;
 };
 
 class ExecutorImpl final : public Executor {
@@ -94,6 +100,14 @@ class ExecutorImpl final : public Executor {
   ~ExecutorImpl() override {
     *alive_ = false;
     flush_timer_.cancel();
+    if (workers_) {
+      for (auto& [id, run] : runs_) {
+        if (run.cancel) {
+          *run.cancel = true;
+        }
+      }
+      workers_->join();
+    }
   }
 
   Result<void> recover() override {
@@ -157,6 +171,9 @@ class ExecutorImpl final : public Executor {
       if (run.process) {
         run.process->cancel();  // the journal keeps "running": reported interrupted next start
       }
+      if (run.cancel) {
+        *run.cancel = true;
+      }
     }
   }
 
@@ -217,6 +234,9 @@ class ExecutorImpl final : public Executor {
       log_->info("task.cancelling task={}", cancel->task);
       if (it->second.process) {
         it->second.process->cancel();
+      }
+      if (it->second.cancel) {
+        *it->second.cancel = true;
       }
       return;
     }
@@ -375,6 +395,9 @@ class ExecutorImpl final : public Executor {
       ps.argv = hooks_.reboot_command;
       return spawn(run, std::move(ps));
     }
+    if (name == "collect-logs") {
+      return collect(run);
+    }
     ProcessEnd end;
     end.reason = ProcessEnd::Reason::exited;
     end.exit_code = 0;
@@ -397,6 +420,58 @@ class ExecutorImpl final : public Executor {
       }
     });
     return {};
+  }
+
+  // collect-logs: checked here, collected on a worker thread, reported back on the loop.
+  Result<void> collect(Run& run) {
+    auto request = parse_collect_args(run.spec.args);
+    if (!request) {
+      return tl::unexpected(request.error());
+    }
+    CollectSettings settings{options_.collect_allow, options_.collect_max_bytes,
+                             options_.agent_logs,    options_.agent_unit,
+                             options_.journalctl,    options_.scratch_dir};
+    run.cancel = std::make_shared<std::atomic<bool>>(false);
+    if (!workers_) {
+      workers_ = std::make_unique<asio::thread_pool>(1);
+    }
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(run.spec.timeout_s);
+    asio::post(*workers_, [this, alive = alive_, task = run.spec.task, request = *request,
+                           settings = std::move(settings), cancel = run.cancel, deadline] {
+      auto bundle = collect_logs(task, request, settings, *cancel, deadline);
+      asio::post(io_, [this, alive, task, bundle = std::move(bundle)] {
+        if (*alive) {
+          on_collected(task, bundle);
+        }
+      });
+    });
+    return {};
+  }
+
+  void on_collected(const std::string& task, const Result<Bundle>& bundle) {
+    auto it = runs_.find(task);
+    if (it == runs_.end()) {
+      return;
+    }
+    ProcessEnd end;
+    end.started_at = it->second.started_at;
+    end.ended_at = clock_.now_ms();
+    if (bundle) {
+      end.reason = ProcessEnd::Reason::exited;
+      end.exit_code = 0;
+      it->second.artifact = artifact_pieces(task, *bundle);
+      log_->info("task.collected task={} bytes={} sha256={}", task, bundle->bytes.size(),
+                 bundle->sha256);
+    } else if (bundle.error().code == Errc::timeout) {
+      end.reason = ProcessEnd::Reason::timed_out;
+    } else if (bundle.error().code == Errc::conflict) {
+      end.reason = ProcessEnd::Reason::cancelled;
+    } else {
+      end.reason = ProcessEnd::Reason::start_failed;
+      end.error = "collect-logs: " + bundle.error().message;
+    }
+    on_end(task, end);
   }
 
   Result<std::filesystem::path> write_script(const proto::TaskSpec& spec) {
@@ -547,12 +622,16 @@ class ExecutorImpl final : public Executor {
       std::error_code ec;
       std::filesystem::remove(it->second.script, ec);
     }
+    auto artifact = std::move(it->second.artifact);
     runs_.erase(it);
     if (!chunks.empty()) {
       result.output = std::move(chunks.back().output);
       chunks.pop_back();
     }
-    if (auto r = finish(task, result, chunks); !r) {
+    // The artifact's pieces, then the output not carried in the final state.
+    artifact.insert(artifact.end(), std::make_move_iterator(chunks.begin()),
+                    std::make_move_iterator(chunks.end()));
+    if (auto r = finish(task, result, artifact); !r) {
       log_->error("task.journal_failed task={} error={}", task, log::quoted(r.error().message));
     }
     log_->info("task.finished task={} state={} exit_code={}", task,
@@ -568,22 +647,22 @@ class ExecutorImpl final : public Executor {
     schedule();
   }
 
-  // The final state and its report, in one durable transaction.
-  // The final state, after the output not carried in it, with the journal's state: one
-  // durable transaction.
+  // The final state with the journal's state, in one durable transaction, after what `before`
+  // holds (the run's artifact pieces, the output not carried in the state): the control plane
+  // never sees the state without them.
   Result<void> finish(const std::string& task, const proto::TaskResult& result,
                       const std::vector<proto::TaskResult>& before = {}) {
     return outbox_.transaction(
         [&]() -> Result<void> {
+          for (const auto& piece : before) {
+            if (auto r = hooks_.append(piece, false); !r) {
+              return r;
+            }
+          }
           if (auto r = journal_->set_state(task, std::string(proto::run_state_name(*result.state)),
                                            result.ended_at);
               !r) {
             return r;
-          }
-          for (const auto& chunk : before) {
-            if (auto r = hooks_.append(chunk, false); !r) {
-              return r;
-            }
           }
           return hooks_.append(result, false);
         },
@@ -627,6 +706,7 @@ class ExecutorImpl final : public Executor {
   std::string restart_after_;
   bool flush_armed_ = false;
   bool stopping_ = false;
+  std::unique_ptr<asio::thread_pool> workers_;  // collect-logs, created on first use
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -34,6 +35,14 @@ struct Options {
   // task_cwd_allow: directories a task may run in (after symlinks are resolved), S26.
   std::vector<std::filesystem::path> cwd_allow = {"/"};
   std::filesystem::path scratch_dir;  // scripts are written here (0700), one file per run
+  // collect-logs: collect_logs_allow (paths it may read, symlinks resolved, S26),
+  // collect_logs_max_bytes (the compressed bundle), the agent's own log files (log_file and its
+  // rotations; empty: the journal of agent_unit) and the journalctl it runs.
+  std::vector<std::filesystem::path> collect_allow = {"/var/log"};
+  std::uint64_t collect_max_bytes = std::uint64_t{8} * 1024 * 1024;
+  std::vector<std::filesystem::path> agent_logs;
+  std::string agent_unit = "hecs-agent.service";
+  std::string journalctl = "journalctl";
   // How many finished tasks the journal remembers (for duplicate detection), and how long.
   std::size_t journal_keep = 10000;
   std::chrono::hours journal_keep_for{24 * 30};

@@ -203,6 +203,7 @@ Api::Api(Deps deps)
   add_tenant_routes(*router_, *state_);
   add_audit_routes(*router_, *state_);
   add_task_routes(*router_, *state_);
+  add_artifact_routes(*router_, *state_);
   add_task_event_route(*router_, *state_);
   add_group_routes(*router_, *state_);
   add_schedule_routes(*router_, *state_);

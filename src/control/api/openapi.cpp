@@ -65,7 +65,14 @@ constexpr std::string_view kSchemas = R"json({
       "ended_at": {"$ref": "#/components/schemas/MaybeTime"},
       "exit_code": {"type": ["integer", "null"]}, "signal": {"type": ["integer", "null"]},
       "error": {"type": "string"}, "stdout_bytes": {"type": "integer"},
-      "stderr_bytes": {"type": "integer"}, "truncated": {"type": "boolean"}}},
+      "stderr_bytes": {"type": "integer"}, "truncated": {"type": "boolean"},
+      "artifact": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Artifact"}]}}},
+  "Artifact": {"type": "object", "required": ["name", "size", "sha256", "state", "received"],
+    "description": "a file the run made (collect-logs); download it from .../artifact",
+    "properties": {"name": {"type": "string"}, "size": {"type": "integer"},
+      "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+      "state": {"type": "string", "enum": ["receiving", "complete", "corrupt"]},
+      "received": {"type": "integer"}, "error": {"type": "string"}}},
   "RunPage": {"type": "object", "required": ["items", "next"],
     "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
       "next": {"type": ["string", "null"]}}},
@@ -354,6 +361,15 @@ json::object operation(const Route& route) {
   } else if (route.action == "tasks.output") {
     ok["content"] =
         json::object{{"text/plain", json::object{{"schema", json::object{{"type", "string"}}}}}};
+  } else if (route.action == "tasks.artifact") {
+    ok["content"] = json::object{
+        {"application/gzip",
+         json::object{{"schema", json::object{{"type", "string"}, {"format", "binary"}}}}}};
+    ok["headers"] = json::object{
+        {"X-Content-SHA256", json::object{{"description", "sha256 of the body, lower-case hex"},
+                                          {"schema", json::object{{"type", "string"}}}}},
+        {"Repr-Digest", json::object{{"description", "RFC 9530: sha-256=:<base64>:"},
+                                     {"schema", json::object{{"type", "string"}}}}}};
   } else if (route.action == "enrol.ca") {
     ok["content"] = json::object{
         {"application/x-pem-file", json::object{{"schema", json::object{{"type", "string"}}}}}};

@@ -67,6 +67,11 @@ std::string_view session_cookie_name(bool tls);
 void record_audit(State& state, const Call& call, std::string_view action, int status,
                   const std::string& request_id);
 
+// The task named by the path's {id}, in the caller's tenant; not_found otherwise (S36).
+Result<store::TaskRow> find_task(State& state, Call& call);
+// A run's artifact as the API shows it: name, size, sha256, state, error.
+boost::json::object artifact_json(const store::ArtifactRow& artifact);
+
 // Each registers the routes of one area.
 void add_health_routes(Router& router, State& state);
 void add_device_routes(Router& router, State& state);
@@ -77,6 +82,7 @@ void add_key_routes(Router& router, State& state);
 void add_tenant_routes(Router& router, State& state);
 void add_audit_routes(Router& router, State& state);
 void add_task_routes(Router& router, State& state);
+void add_artifact_routes(Router& router, State& state);
 void add_task_event_route(Router& router, State& state);
 void add_group_routes(Router& router, State& state);
 void add_schedule_routes(Router& router, State& state);

@@ -69,8 +69,13 @@ json::value optional_int(const std::optional<std::int64_t>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
 
-json::object run_json(const store::RunRow& r) {
+json::object run_json(const store::RunRow& r, const store::ArtifactRow* artifact) {
+  json::value a = nullptr;
+  if (artifact != nullptr) {
+    a = artifact_json(*artifact);
+  }
   return json::object{{"device", r.device_id},
+                      {"artifact", std::move(a)},
                       {"state", r.state},
                       {"position", r.position},
                       {"cancel_requested", r.cancel_requested},
@@ -239,14 +244,6 @@ Result<std::pair<std::size_t, std::string>> page_params(const net::Request& req,
   return std::pair{limit, after};
 }
 
-Result<store::TaskRow> find_task(State& state, Call& call) {
-  const std::string& id = call.param("id");
-  if (!is_uuid(id) || state.deps.task_store == nullptr) {
-    return fail(Errc::not_found, "no task with this id");
-  }
-  return state.deps.task_store->get(call.who->tenant_id, id);
-}
-
 net::Response create_task(State& state, Call& call) {
   auto request = parse_task_request(call.req.body);
   if (!request) {
@@ -289,6 +286,14 @@ net::Response cancel_task(State& state, Call& call, bool one) {
 }
 
 }  // namespace
+
+Result<store::TaskRow> find_task(State& state, Call& call) {
+  const std::string& id = call.param("id");
+  if (!is_uuid(id) || state.deps.task_store == nullptr) {
+    return fail(Errc::not_found, "no task with this id");
+  }
+  return state.deps.task_store->get(call.who->tenant_id, id);
+}
 
 void add_task_routes(Router& router, State& state) {
   router.add({"POST",
@@ -385,9 +390,14 @@ void add_task_routes(Router& router, State& state) {
          if (!runs) {
            return problem_from(runs.error());
          }
+         auto artifacts = state.deps.task_store->artifacts(call.who->tenant_id, task->id);
+         if (!artifacts) {
+           return problem_from(artifacts.error());
+         }
          json::array items;
          for (const auto& r : *runs) {
-           items.push_back(run_json(r));
+           auto found = artifacts->find(r.device_id);
+           items.push_back(run_json(r, found == artifacts->end() ? nullptr : &found->second));
          }
          json::value next = runs->size() == filter.limit && !runs->empty()
                                 ? json::value(std::to_string(runs->back().position))

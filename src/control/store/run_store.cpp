@@ -74,6 +74,14 @@ Result<ResultStats> TaskStore::apply(std::span<const ResultItem> batch, std::int
     for (const auto& item : batch) {
       task = item.task_id;
       device = item.device_id;
+      if (!item.artifact_name.empty()) {
+        const bool kept = apply_artifact(sql, item, now);
+        ++(kept ? stats.applied : stats.ignored);
+        if (kept) {
+          tasks.insert(task);
+        }
+        continue;
+      }
       soci::statement* st = nullptr;
       if (item.state.empty()) {
         stream = item.stream;

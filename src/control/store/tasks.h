@@ -105,10 +105,26 @@ struct ResultItem {
   std::string error;
   std::int64_t stdout_bytes = 0, stderr_bytes = 0;
   bool truncated = false;
-  // …or output.
+  // …or output…
   int stream = 0;
-  std::int64_t pos = 0;
-  std::string data;
+  std::int64_t pos = 0;  // output: offset in the stream's text; artifact: of the piece
+  std::string data;      // output: text; artifact: raw bytes of the piece
+  // …or a piece of the run's artifact (artifact_name set; pos and data as above).
+  std::string artifact_name;
+  std::int64_t artifact_size = 0;
+  std::string artifact_sha256;
+};
+
+// A run's artifact (collect-logs bundle): state receiving, complete or corrupt.
+struct ArtifactRow {
+  std::string device_id;
+  std::string name;
+  std::int64_t size = 0;
+  std::string sha256;
+  std::int64_t received = 0;
+  std::string state;
+  std::string error;
+  std::int64_t updated_at = 0;
 };
 
 struct ResultStats {
@@ -172,7 +188,20 @@ class TaskStore {
   // a final state never changes), output is kept once per (device, stream, pos).
   Result<ResultStats> apply(std::span<const ResultItem> batch, std::int64_t now);
 
+  // ---- artifacts (artifact_store.cpp) ------------------------------------------------------
+  // The artifacts of a task's runs, by device.
+  Result<std::map<std::string, ArtifactRow>> artifacts(const std::string& tenant_id,
+                                                       const std::string& task_id);
+  // One complete artifact and its bytes; not_found when there is none, conflict while it is
+  // incomplete or corrupt.
+  Result<std::pair<ArtifactRow, std::string>> artifact_bytes(const std::string& tenant_id,
+                                                             const std::string& task_id,
+                                                             const std::string& device_id);
+
  private:
+  // One piece in apply()'s transaction; false when ignored (no such run, a piece already kept,
+  // a different artifact, past its size).
+  static bool apply_artifact(soci::session& sql, const ResultItem& item, std::int64_t now);
   db::Database& db_;
 };
 

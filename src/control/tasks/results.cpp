@@ -48,6 +48,15 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
   item.device_id = device_id;
   item.message_id = env->id;
   item.task_id = result->task;
+  if (result->artifact) {
+    store::ResultItem piece = item;
+    piece.artifact_name = std::move(result->artifact->name);
+    piece.artifact_size = static_cast<std::int64_t>(result->artifact->size);
+    piece.artifact_sha256 = std::move(result->artifact->sha256);
+    piece.pos = static_cast<std::int64_t>(result->artifact->offset);
+    piece.data = std::move(result->artifact->data);
+    items.push_back(std::move(piece));
+  }
   if (result->output) {
     store::ResultItem out = item;
     out.stream = result->output->stream == "stderr" ? 1 : 0;
