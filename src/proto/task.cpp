@@ -436,6 +436,16 @@ Result<TaskResult> parse_task_result(const boost::json::object& body) {
     return invalid("body.task: expected a UUID");
   }
   result.task = std::move(*task);
+  if (const auto* local = body.if_contains("local")) {
+    if (!local->is_object()) {
+      return invalid("body.local: expected an object");
+    }
+    auto run = parse_local_run(local->get_object());
+    if (!run) {
+      return tl::unexpected(run.error());
+    }
+    result.local = std::move(*run);
+  }
   const bool has_state = body.contains("state");
   const bool has_output = body.contains("output");
   if (has_state == has_output) {
@@ -525,6 +535,9 @@ Result<TaskResult> parse_task_result(const boost::json::object& body) {
 boost::json::object to_json(const TaskResult& result) {
   boost::json::object body;
   body["task"] = result.task;
+  if (result.local) {
+    body["local"] = to_json(*result.local);
+  }
   if (result.output) {
     boost::json::object o;
     o["stream"] = result.output->stream;

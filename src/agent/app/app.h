@@ -29,7 +29,8 @@ struct Config {
   int task_kill_grace = 5;                  // task_kill_grace: seconds SIGTERM → SIGKILL, 1..300
   std::vector<std::string> task_cwd_allow = {"/"};  // task_cwd_allow: dirs tasks may run in
   std::vector<std::string> reboot_command = {"systemctl", "reboot"};  // reboot_command: argv
-  std::string log_level = "info";                                     // log_level
+  std::string schedules_file;      // schedules_file: local schedules (YAML), docs/tasks.md
+  std::string log_level = "info";  // log_level
 };
 
 void add_flags(CLI::App& cli, Config& config);
