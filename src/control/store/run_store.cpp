@@ -74,6 +74,15 @@ Result<ResultStats> TaskStore::apply(std::span<const ResultItem> batch, std::int
     for (const auto& item : batch) {
       task = item.task_id;
       device = item.device_id;
+      if (item.local && !item.state.empty()) {
+        auto made = ensure_local_task(sql, item);
+        if (!made) {
+          ++stats.local_refused;
+          ++stats.ignored;
+          continue;
+        }
+        stats.local_created += *made ? 1 : 0;
+      }
       soci::statement* st = nullptr;
       if (item.state.empty()) {
         stream = item.stream;

@@ -42,8 +42,21 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
     ack(device_id, {env->id});
     return;
   }
+  if (result->local && result->task != proto::local_task_id(device_id, result->local->schedule,
+                                                            result->local->fire_at)) {
+    // A device names only its own fires: any other id claims a task that is not its own.
+    local_refused->inc();
+    reject("local_id", device_id, "body.task: not the id of this device's schedule fire");
+    ack(device_id, {env->id});
+    return;
+  }
   store::ResultItem item;
   item.device_id = device_id;
+  if (result->local) {
+    auto& l = *result->local;
+    item.local = store::LocalOrigin{std::move(l.schedule), l.fire_at, std::move(l.cron),
+                                    std::move(l.timezone), std::move(l.command)};
+  }
   item.message_id = env->id;
   item.task_id = result->task;
   if (result->output) {
@@ -108,6 +121,11 @@ void Service::Impl::write_results(std::vector<store::ResultItem> batch) {
   if (stats) {
     results_stored->inc(stats->applied);
     results_ignored->inc(stats->ignored);
+    local_created->inc(stats->local_created);
+    local_refused->inc(stats->local_refused);
+    if (stats->local_refused > 0) {
+      log->warn("result.local_refused count={}", stats->local_refused);
+    }
     // Stored (or known already): the agents may drop them. One ack per device and batch.
     std::map<std::string, std::vector<std::string>> acks;
     for (auto& item : batch) {

@@ -61,6 +61,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   metrics::Counter* results_stored;
   metrics::Counter* results_ignored;
   metrics::Counter* results_dropped;
+  metrics::Counter* local_created;
+  metrics::Counter* local_refused;
 
   std::atomic<bool> stopped{false};
   std::atomic<bool> kicked{false};
