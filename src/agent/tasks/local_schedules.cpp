@@ -56,6 +56,10 @@ class LocalSchedulerImpl final : public LocalScheduler {
     *alive_ = false;
     timer_.cancel();
   }
+  LocalSchedulerImpl(const LocalSchedulerImpl&) = delete;
+  LocalSchedulerImpl& operator=(const LocalSchedulerImpl&) = delete;
+  LocalSchedulerImpl(LocalSchedulerImpl&&) = delete;
+  LocalSchedulerImpl& operator=(LocalSchedulerImpl&&) = delete;
 
   Result<void> load(std::vector<LocalSchedule> schedules) {
     const auto now = clock_.now_ms();

@@ -86,7 +86,7 @@ Result<json::value> to_json_value(const YAML::Node& node, const std::string& pat
           return invalid(path + ": keys must be plain strings");
         }
         const auto& key = entry.first.Scalar();
-        auto value = to_json_value(entry.second, path + "." + key);
+        auto value = to_json_value(entry.second, fmt::format("{}.{}", path, key));
         if (!value) {
           return value;
         }

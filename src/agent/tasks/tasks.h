@@ -114,7 +114,12 @@ class LocalScheduler {
                                                       uplink::Outbox& outbox, const Clock& clock,
                                                       std::string device_id,
                                                       std::vector<LocalSchedule> schedules);
+  LocalScheduler() = default;
   virtual ~LocalScheduler() = default;
+  LocalScheduler(const LocalScheduler&) = delete;
+  LocalScheduler& operator=(const LocalScheduler&) = delete;
+  LocalScheduler(LocalScheduler&&) = delete;
+  LocalScheduler& operator=(LocalScheduler&&) = delete;
 
   // Deals with the fires missed while the agent was down (by each schedule's policy), then
   // arms a timer for the next ones. `executor` outlives us; its recover() ran.
