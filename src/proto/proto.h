@@ -314,6 +314,35 @@ struct OutputChunk {
   friend bool operator==(const OutputChunk&, const OutputChunk&) = default;
 };
 
+// ---- local schedules (docs/tasks.md "Local schedules") -------------------------------------
+
+inline constexpr std::size_t kMaxScheduleNameBytes = 64;
+inline constexpr std::size_t kMaxLocalCommandBytes = 256;
+
+// 1..64 of [A-Za-z0-9._-], starting with a letter or digit.
+bool valid_schedule_name(std::string_view name);
+// The task id of one fire of a device's local schedule: a name-based UUID (version 8, the
+// first 16 bytes of SHA-256 over a fixed namespace, the device id, the schedule name and the
+// fire time in unix ms; RFC 9562 §5.8). The same fire always has the same id, so the journal
+// runs it once; the control plane recomputes it, so a device cannot claim another's task.
+std::string local_task_id(std::string_view device_id, std::string_view schedule,
+                          std::int64_t fire_at_ms);
+// One line on what a spec runs, at most kMaxLocalCommandBytes: "argv: uname -a",
+// "script: /bin/sh (120 bytes)", "builtin: inventory-refresh".
+std::string summarize(const TaskSpec& spec);
+
+// What a result of a local schedule's run says about its origin (body.local, optional).
+struct LocalRun {
+  std::string schedule;      // the schedule's name
+  std::int64_t fire_at = 0;  // unix ms: the fire time the run belongs to (not when it started)
+  std::string cron;
+  std::string timezone;
+  std::string command;  // summarize(spec)
+  friend bool operator==(const LocalRun&, const LocalRun&) = default;
+};
+Result<LocalRun> parse_local_run(const boost::json::object& local);
+boost::json::object to_json(const LocalRun& run);
+
 // A piece of a file a run made for the operator (the collect-logs bundle), sent in order on
 // up/result through the outbox. `data` holds raw bytes here, standard base64 in JSON.
 inline constexpr std::size_t kMaxArtifactChunkBytes = std::size_t{24} * 1024;  // raw, per piece
@@ -348,6 +377,9 @@ struct TaskResult {
   std::uint64_t stdout_bytes = 0;
   std::uint64_t stderr_bytes = 0;
   bool truncated = false;
+  // Set on the state reports of a local schedule's run: the control plane makes the task
+  // from the first one it gets (additive: older control planes ignore it).
+  std::optional<LocalRun> local;
   friend bool operator==(const TaskResult&, const TaskResult&) = default;
 };
 // A state, an output chunk, or both (a short run's final state with its last chunk: one

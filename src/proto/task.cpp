@@ -435,6 +435,16 @@ Result<TaskResult> parse_task_result(const boost::json::object& body) {
     return invalid("body.task: expected a UUID");
   }
   result.task = std::move(*task);
+  if (const auto* local = body.if_contains("local")) {
+    if (!local->is_object()) {
+      return invalid("body.local: expected an object");
+    }
+    auto run = parse_local_run(local->get_object());
+    if (!run) {
+      return tl::unexpected(run.error());
+    }
+    result.local = std::move(*run);
+  }
   if (const auto* a = body.if_contains("artifact")) {
     if (body.contains("state") || body.contains("output")) {
       return invalid("body: an artifact comes alone, without state or output");
@@ -541,6 +551,9 @@ Result<TaskResult> parse_task_result(const boost::json::object& body) {
 boost::json::object to_json(const TaskResult& result) {
   boost::json::object body;
   body["task"] = result.task;
+  if (result.local) {
+    body["local"] = to_json(*result.local);
+  }
   if (result.artifact) {
     body["artifact"] = to_json(*result.artifact);
     return body;

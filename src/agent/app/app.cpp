@@ -102,6 +102,10 @@ void add_flags(CLI::App& cli, Config& c) {
   cli.add_option("--log-file", c.log_file,
                  "Also write the log to this file (rotated at 4 MiB, 3 kept); collect-logs "
                  "bundles it");
+  cli.add_option("--schedules-file", c.schedules_file,
+                 "Local schedules (YAML): tasks the agent fires by cron, online or offline")
+      ->check(config::checked_by(
+          "FILE", [](const std::string& path) { return tasks::read_schedules_file(path); }));
   cli.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
@@ -210,9 +214,24 @@ int run(Config config) {
   const auto result_topic = proto::up_topic(device_id, proto::UpKind::result);
   bool restart = false;
   std::function<void()> shutdown;
+  std::vector<tasks::LocalSchedule> schedules;
+  if (!config.schedules_file.empty()) {
+    auto read = tasks::read_schedules_file(config.schedules_file);
+    if (!read) {
+      return start_failed("schedules_file: " + read.error().message, config::kUsageExitCode);
+    }
+    schedules = std::move(*read);
+  }
+  auto local =
+      tasks::LocalScheduler::open(io, *node->outbox, clock, device_id, std::move(schedules));
+  if (!local) {
+    return start_failed("schedules: " + local.error().message);
+  }
   tasks::Hooks hooks;
   hooks.append = [&](const proto::TaskResult& result, bool droppable) -> Result<void> {
-    auto envelope = proto::make_envelope("result", clock.now_ms(), proto::to_json(result));
+    proto::TaskResult annotated = result;
+    (*local)->annotate(annotated);
+    auto envelope = proto::make_envelope("result", clock.now_ms(), proto::to_json(annotated));
     auto seq =
         node->outbox->append(result_topic, proto::serialize(envelope), envelope.id, droppable);
     if (!seq) {
@@ -248,6 +267,9 @@ int run(Config config) {
   }
   if (auto r = (*executor)->recover(); !r) {
     return start_failed("tasks: " + r.error().message);
+  }
+  if (auto r = (*local)->start(**executor); !r) {
+    return start_failed("schedules: " + r.error().message);
   }
   connector.on_command(
       [&executor](const proto::Command& command) { return (*executor)->on_command(command); });
@@ -285,6 +307,7 @@ int run(Config config) {
     }
     stopping = true;
     timer.cancel();
+    (*local)->stop();
     (*executor)->stop();
     connector.stop();
     link.stop([&io] { io.stop(); });

@@ -33,6 +33,7 @@ struct Config {
   std::vector<std::string> collect_logs_allow = {"/var/log"};  // collect_logs_allow: readable dirs
   std::uint64_t collect_logs_max_bytes = 8 * 1024 * 1024;      // collect_logs_max_bytes: 64K..32M
   std::string log_file;  // log_file: also log here, rotated at 4 MiB keeping 3; "" = stderr only
+  std::string schedules_file;      // schedules_file: local schedules (YAML), docs/tasks.md
   std::string log_level = "info";  // log_level
 };
 

@@ -164,6 +164,20 @@ class ExecutorImpl final : public Executor {
     return false;
   }
 
+  Result<bool> submit(proto::TaskSpec spec, const std::function<Result<void>()>& also) override {
+    auto known = journal_->find(spec.task);
+    if (!known) {
+      return tl::unexpected(known.error());
+    }
+    if (*known) {
+      return false;
+    }
+    if (auto stored = enqueue(std::move(spec), also); !stored) {
+      return tl::unexpected(stored.error());
+    }
+    return true;
+  }
+
   void stop() override {
     stopping_ = true;
     flush_timer_.cancel();
@@ -207,21 +221,36 @@ class ExecutorImpl final : public Executor {
       log_->info("task.duplicate task={} state={}", spec->task, (*known)->state);
       return;
     }
-    JournalEntry entry;
-    entry.task = spec->task;
-    entry.state = "queued";
-    entry.spec = boost::json::serialize(proto::to_json(*spec));
-    entry.received_at = clock_.now_ms();
-    auto stored =
-        outbox_.transaction([&]() -> Result<void> { return journal_->insert(entry); }, true);
-    if (!stored) {
-      log_->error("task.journal_failed task={} error={}", spec->task,
+    const std::string task = spec->task;
+    if (auto stored = enqueue(std::move(*spec), nullptr); !stored) {
+      log_->error("task.journal_failed task={} error={}", task,
                   log::quoted(stored.error().message));
-      return;
     }
-    log_->info("task.queued task={}", spec->task);
-    queue_.push_back(std::move(*spec));
+  }
+
+  // Journals a new task `queued` (with what `also` writes, in the same transaction) and starts
+  // it when a slot is free.
+  Result<void> enqueue(proto::TaskSpec spec, const std::function<Result<void>()>& also) {
+    JournalEntry entry;
+    entry.task = spec.task;
+    entry.state = "queued";
+    entry.spec = boost::json::serialize(proto::to_json(spec));
+    entry.received_at = clock_.now_ms();
+    auto stored = outbox_.transaction(
+        [&]() -> Result<void> {
+          if (auto r = journal_->insert(entry); !r) {
+            return r;
+          }
+          return also ? also() : Result<void>();
+        },
+        true);
+    if (!stored) {
+      return stored;
+    }
+    log_->info("task.queued task={}", entry.task);
+    queue_.push_back(std::move(spec));
     schedule();
+    return {};
   }
 
   void on_cancel(const proto::Command& command) {

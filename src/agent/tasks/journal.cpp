@@ -1,5 +1,7 @@
 #include "agent/tasks/journal.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -62,7 +64,19 @@ Result<std::unique_ptr<Journal>> Journal::open(sqlite3* db) {
                         " started_at INTEGER NOT NULL DEFAULT 0,"
                         " ended_at INTEGER NOT NULL DEFAULT 0);"
                         "CREATE INDEX IF NOT EXISTS task_journal_state"
-                        " ON task_journal(state, received_at)",
+                        " ON task_journal(state, received_at);"
+                        // Local schedules: how far each one's fires were dealt with, and
+                        // which fire each of their runs is (docs/tasks.md).
+                        "CREATE TABLE IF NOT EXISTS local_schedules ("
+                        " name TEXT PRIMARY KEY,"
+                        " done_until INTEGER NOT NULL);"
+                        "CREATE TABLE IF NOT EXISTS local_runs ("
+                        " task TEXT PRIMARY KEY,"
+                        " schedule TEXT NOT NULL,"
+                        " fire_at INTEGER NOT NULL,"
+                        " cron TEXT NOT NULL,"
+                        " timezone TEXT NOT NULL,"
+                        " command TEXT NOT NULL)",
                         nullptr, nullptr, &message);
   if (rc != SQLITE_OK) {
     std::string text = message != nullptr ? message : sqlite3_errstr(rc);
@@ -164,6 +178,113 @@ Result<std::size_t> Journal::prune(std::int64_t before, std::size_t keep) {
     return sql_error(db_, "prune");
   }
   return static_cast<std::size_t>(sqlite3_changes(db_));
+}
+
+Result<std::optional<std::int64_t>> Journal::done_until(const std::string& schedule) {
+  auto s = prepare(db_, "SELECT done_until FROM local_schedules WHERE name = ?");
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  bind(s->get(), 1, schedule);
+  int rc = sqlite3_step(s->get());
+  if (rc == SQLITE_ROW) {
+    return std::optional<std::int64_t>(sqlite3_column_int64(s->get(), 0));
+  }
+  if (rc != SQLITE_DONE) {
+    return sql_error(db_, "local schedule");
+  }
+  return std::optional<std::int64_t>();
+}
+
+Result<void> Journal::set_done_until(const std::string& schedule, std::int64_t at) {
+  auto s = prepare(db_,
+                   "INSERT INTO local_schedules (name, done_until) VALUES (?1, ?2) "
+                   "ON CONFLICT (name) DO UPDATE SET done_until = ?2");
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  bind(s->get(), 1, schedule);
+  sqlite3_bind_int64(s->get(), 2, at);
+  if (sqlite3_step(s->get()) != SQLITE_DONE) {
+    return sql_error(db_, "local schedule");
+  }
+  return {};
+}
+
+Result<void> Journal::prune_local(const std::vector<std::string>& keep) {
+  auto runs =
+      prepare(db_, "DELETE FROM local_runs WHERE task NOT IN (SELECT task FROM task_journal)");
+  if (!runs) {
+    return tl::unexpected(runs.error());
+  }
+  if (sqlite3_step(runs->get()) != SQLITE_DONE) {
+    return sql_error(db_, "prune local runs");
+  }
+  auto names = prepare(db_, "SELECT name FROM local_schedules");
+  if (!names) {
+    return tl::unexpected(names.error());
+  }
+  std::vector<std::string> gone;
+  while (sqlite3_step(names->get()) == SQLITE_ROW) {
+    auto name = column_text(names->get(), 0);
+    if (std::find(keep.begin(), keep.end(), name) == keep.end()) {
+      gone.push_back(std::move(name));
+    }
+  }
+  for (const auto& name : gone) {
+    auto s = prepare(db_, "DELETE FROM local_schedules WHERE name = ?");
+    if (!s) {
+      return tl::unexpected(s.error());
+    }
+    bind(s->get(), 1, name);
+    if (sqlite3_step(s->get()) != SQLITE_DONE) {
+      return sql_error(db_, "prune local schedules");
+    }
+  }
+  return {};
+}
+
+Result<void> Journal::insert_local_run(const std::string& task, const proto::LocalRun& run) {
+  auto s = prepare(db_,
+                   "INSERT INTO local_runs (task, schedule, fire_at, cron, timezone, command) "
+                   "VALUES (?, ?, ?, ?, ?, ?)");
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  bind(s->get(), 1, task);
+  bind(s->get(), 2, run.schedule);
+  sqlite3_bind_int64(s->get(), 3, run.fire_at);
+  bind(s->get(), 4, run.cron);
+  bind(s->get(), 5, run.timezone);
+  bind(s->get(), 6, run.command);
+  if (sqlite3_step(s->get()) != SQLITE_DONE) {
+    return sql_error(db_, "insert local run");
+  }
+  return {};
+}
+
+Result<std::optional<proto::LocalRun>> Journal::find_local_run(const std::string& task) {
+  auto s = prepare(db_,
+                   "SELECT schedule, fire_at, cron, timezone, command FROM local_runs "
+                   "WHERE task = ?");
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  bind(s->get(), 1, task);
+  int rc = sqlite3_step(s->get());
+  if (rc == SQLITE_ROW) {
+    proto::LocalRun run;
+    run.schedule = column_text(s->get(), 0);
+    run.fire_at = sqlite3_column_int64(s->get(), 1);
+    run.cron = column_text(s->get(), 2);
+    run.timezone = column_text(s->get(), 3);
+    run.command = column_text(s->get(), 4);
+    return std::optional<proto::LocalRun>(std::move(run));
+  }
+  if (rc != SQLITE_DONE) {
+    return sql_error(db_, "find local run");
+  }
+  return std::optional<proto::LocalRun>();
 }
 
 }  // namespace hecs::agent::tasks

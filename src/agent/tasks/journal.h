@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "proto/proto.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -39,6 +40,17 @@ class Journal {
   Result<std::vector<JournalEntry>> in_state(const std::string& state);
   // Forgets finished entries received before `before` (unix ms), and beyond the newest `keep`.
   Result<std::size_t> prune(std::int64_t before, std::size_t keep);
+
+  // ---- local schedules (local_schedules.cpp) ----------------------------------------------
+  // How far a schedule's fires have been dealt with (fired or skipped), unix ms; nullopt for a
+  // schedule never seen.
+  Result<std::optional<std::int64_t>> done_until(const std::string& schedule);
+  Result<void> set_done_until(const std::string& schedule, std::int64_t at);
+  // Forgets the schedules not in `keep`, and the local runs the journal no longer holds.
+  Result<void> prune_local(const std::vector<std::string>& keep);
+  // Which fire of which schedule a task id is (nullopt for a task from the control plane).
+  Result<void> insert_local_run(const std::string& task, const proto::LocalRun& run);
+  Result<std::optional<proto::LocalRun>> find_local_run(const std::string& task);
 
  private:
   explicit Journal(sqlite3* db) : db_(db) {}

@@ -13,12 +13,15 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 
 #include "common/clock.h"
+#include "common/cron/cron.h"
 #include "common/result.h"
 #include "proto/proto.h"
 
@@ -74,11 +77,70 @@ class Executor {
   // An accepted "task" or "cancel" command (the gate verified it). Returns false for other
   // types.
   virtual bool on_command(const proto::Command& command) = 0;
+  // A run the agent makes itself (a local schedule's fire): journalled `queued` in one durable
+  // transaction with what `also` writes (the schedule's progress), then run like a "task"
+  // command. Returns false, running nothing, when the journal knows the id already.
+  virtual Result<bool> submit(proto::TaskSpec spec, const std::function<Result<void>()>& also) = 0;
   // Kills every running task (agent shutdown): they are reported `interrupted` at next start.
   virtual void stop() = 0;
 
   virtual std::size_t running() const = 0;
   virtual std::size_t queued() const = 0;
+};
+
+// ---- local schedules (docs/tasks.md "Local schedules") -----------------------------------
+
+// One schedule of the agent's schedules_file: a task spec fired at the times of a cron
+// expression, online or offline.
+struct LocalSchedule {
+  std::string name;              // proto::valid_schedule_name; unique in the file
+  std::string cron;              // as written
+  std::string timezone = "UTC";  // a tz database name
+  std::string missed = "skip";   // skip, once, all: after the agent was down
+  std::size_t max_catchup = 10;  // all: at most this many missed fires, 1..100
+  proto::TaskSpec spec;          // task empty (set per fire), deadline 0
+  cron::Schedule parsed;
+  cron::Zone zone;
+};
+
+// The schedules file (YAML; JSON is YAML too): {"schedules": [{name, cron, timezone, missed,
+// max_catchup, task: {command, env, cwd, user, timeout_s, output_cap_bytes}}]}. All or nothing:
+// Errc::invalid_input with one message naming the schedule and the field; Errc::not_found for
+// a file that does not exist.
+Result<std::vector<LocalSchedule>> parse_schedules(std::string_view yaml);
+Result<std::vector<LocalSchedule>> read_schedules_file(const std::string& path);
+
+// Fires local schedules through the executor, each fire once: its task id is
+// proto::local_task_id(device, name, fire time), journalled with how far the schedule has been
+// dealt with in one transaction. Threading: the agent's io_context thread only.
+class LocalScheduler {
+ public:
+  // A fire this late or less is on time, for the policy "skip" (as the control plane's).
+  static constexpr std::int64_t kGraceMs = 60'000;
+
+  // `outbox` and `clock` outlive us. Usable for annotate() at once, before start().
+  static Result<std::unique_ptr<LocalScheduler>> open(boost::asio::io_context& io,
+                                                      uplink::Outbox& outbox, const Clock& clock,
+                                                      std::string device_id,
+                                                      std::vector<LocalSchedule> schedules);
+  LocalScheduler() = default;
+  virtual ~LocalScheduler() = default;
+  LocalScheduler(const LocalScheduler&) = delete;
+  LocalScheduler& operator=(const LocalScheduler&) = delete;
+  LocalScheduler(LocalScheduler&&) = delete;
+  LocalScheduler& operator=(LocalScheduler&&) = delete;
+
+  // Deals with the fires missed while the agent was down (by each schedule's policy), then
+  // arms a timer for the next ones. `executor` outlives us; its recover() ran.
+  virtual Result<void> start(Executor& executor) = 0;
+  // One pass at the clock's time: fires what is due. Returns how many runs it submitted. The
+  // timer calls it; tests call it with a manual clock.
+  virtual std::size_t tick() = 0;
+  virtual void stop() = 0;
+  // Adds `local` to a state report of a local schedule's run (for the outbox).
+  virtual void annotate(proto::TaskResult& result) = 0;
+  // The next fire of a schedule after what was dealt with (unix ms); nullopt when none.
+  virtual std::optional<std::int64_t> next_fire(const std::string& name) const = 0;
 };
 
 }  // namespace hecs::agent::tasks

@@ -49,6 +49,7 @@ constexpr std::string_view kSchemas = R"json({
       "created_at": {"$ref": "#/components/schemas/Time"}, "created_by": {"type": "string"},
       "expires_at": {"$ref": "#/components/schemas/Time"},
       "finished_at": {"$ref": "#/components/schemas/MaybeTime"},
+      "origin": {"type": "string", "enum": ["api", "schedule", "local-schedule"]},
       "target": {"type": "object"}, "spec": {"type": "object"}, "total": {"type": "integer"},
       "rate": {"type": "object"}, "abort": {"type": ["object", "null"]},
       "counts": {"type": "object", "additionalProperties": {"type": "integer"}}}},

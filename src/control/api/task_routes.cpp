@@ -56,6 +56,7 @@ json::object task_json(const store::TaskRow& t, const std::map<std::string, int>
   o["abort"] = t.abort_percent >= 0 ? json::value(json::object{{"failure_percent", t.abort_percent},
                                                                {"min_finished", t.abort_min}})
                                     : json::value(nullptr);
+  o["origin"] = t.origin;
   if (!t.schedule_id.empty()) {
     o["schedule_id"] = t.schedule_id;
   }
@@ -304,43 +305,53 @@ void add_task_routes(Router& router, State& state) {
                 return state.deps.tasks == nullptr ? no_tasks() : create_task(state, call);
               },
               {"Run a command, script or builtin on devices", "TaskRequest", "Task", 201}});
-  router.add(
-      {"GET",
-       "/api/v1/tasks",
-       needs(auth::Role::viewer),
-       "tasks.list",
-       [&state](Call& call) {
-         if (state.deps.task_store == nullptr) {
-           return no_tasks();
-         }
-         auto page = page_params(call.req, 50);
-         if (!page) {
-           return problem_from(page.error());
-         }
-         store::TaskFilter filter;
-         filter.limit = page->first;
-         filter.after = page->second;
-         if (const auto* s = call.req.query_param("state")) {
-           filter.state = *s;
-         }
-         if (!filter.after.empty() && !is_uuid(filter.after)) {
-           return problem_from(Error{Errc::invalid_input, "after: expected a task id"});
-         }
-         auto list = state.deps.task_store->list(call.who->tenant_id, filter);
-         if (!list) {
-           return problem_from(list.error());
-         }
-         json::array items;
-         for (const auto& t : *list) {
-           auto counts = state.deps.task_store->counts(t.id);
-           items.push_back(task_json(t, counts ? &*counts : nullptr));
-         }
-         json::value next = list->size() == filter.limit && !list->empty()
-                                ? json::value(list->back().id)
-                                : json::value(nullptr);
-         return json_response(json::object{{"items", std::move(items)}, {"next", next}});
-       },
-       {"The tenant's tasks, newest first", "", "TaskPage", 200, {"limit", "after", "state"}}});
+  router.add({"GET",
+              "/api/v1/tasks",
+              needs(auth::Role::viewer),
+              "tasks.list",
+              [&state](Call& call) {
+                if (state.deps.task_store == nullptr) {
+                  return no_tasks();
+                }
+                auto page = page_params(call.req, 50);
+                if (!page) {
+                  return problem_from(page.error());
+                }
+                store::TaskFilter filter;
+                filter.limit = page->first;
+                filter.after = page->second;
+                if (const auto* s = call.req.query_param("state")) {
+                  filter.state = *s;
+                }
+                if (const auto* o = call.req.query_param("origin")) {
+                  if (*o != "api" && *o != "schedule" && *o != "local-schedule") {
+                    return problem_from(Error{Errc::invalid_input,
+                                              "origin: expected api, schedule or local-schedule"});
+                  }
+                  filter.origin = *o;
+                }
+                if (!filter.after.empty() && !is_uuid(filter.after)) {
+                  return problem_from(Error{Errc::invalid_input, "after: expected a task id"});
+                }
+                auto list = state.deps.task_store->list(call.who->tenant_id, filter);
+                if (!list) {
+                  return problem_from(list.error());
+                }
+                json::array items;
+                for (const auto& t : *list) {
+                  auto counts = state.deps.task_store->counts(t.id);
+                  items.push_back(task_json(t, counts ? &*counts : nullptr));
+                }
+                json::value next = list->size() == filter.limit && !list->empty()
+                                       ? json::value(list->back().id)
+                                       : json::value(nullptr);
+                return json_response(json::object{{"items", std::move(items)}, {"next", next}});
+              },
+              {"The tenant's tasks, newest first",
+               "",
+               "TaskPage",
+               200,
+               {"limit", "after", "state", "origin"}}});
   router.add({"GET",
               "/api/v1/tasks/{id}",
               needs(auth::Role::viewer),

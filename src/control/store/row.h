@@ -8,6 +8,7 @@
 #include <soci/soci.h>
 
 #include "control/store/identity.h"
+#include "control/store/tasks.h"
 
 namespace hecs::control::store {
 
@@ -46,5 +47,11 @@ soci::statement select_into(soci::session& sql, Row& row, const std::string& que
 
 // In an open transaction (account_store.cpp).
 void insert_user(soci::session& sql, const User& user);
+
+// In the result writer's transaction (local_task_store.cpp): makes sure the task and run of a
+// local schedule's fire exist for `item` (which has `local`). Refused (Errc::unauthorized) when
+// the device is unknown or not accepted, or when the id names a task that is not this device's
+// local run. Returns true when it made the task.
+Result<bool> ensure_local_task(soci::session& sql, const ResultItem& item);
 
 }  // namespace hecs::control::store

@@ -52,7 +52,8 @@ Result<ResultStats> TaskStore::apply(std::span<const ResultItem> batch, std::int
                         "('queued', 'sent')",
          soci::use(started_at), soci::use(at), soci::use(task), soci::use(device));
     soci::statement final_state =
-        (sql.prepare << "UPDATE task_runs SET state = :state, started_at = CASE WHEN :started > 0 "
+        (sql.prepare << "UPDATE task_runs SET state = :state, started_at = CASE WHEN CAST(:started "
+                        "AS BIGINT) > 0 "
                         "THEN :started2 ELSE started_at END, ended_at = :ended, exit_code = :exit, "
                         "signal = :signal, error = :error, stdout_bytes = :ob, stderr_bytes = :eb, "
                         "truncated = :tr, updated_at = :at WHERE task_id = :t AND device_id = :d "
@@ -81,6 +82,15 @@ Result<ResultStats> TaskStore::apply(std::span<const ResultItem> batch, std::int
           tasks.insert(task);
         }
         continue;
+      }
+      if (item.local && !item.state.empty()) {
+        auto made = ensure_local_task(sql, item);
+        if (!made) {
+          ++stats.local_refused;
+          ++stats.ignored;
+          continue;
+        }
+        stats.local_created += *made ? 1 : 0;
       }
       soci::statement* st = nullptr;
       if (item.state.empty()) {

@@ -10,8 +10,8 @@ namespace {
 
 constexpr const char* kTaskColumns =
     "SELECT id, tenant_id, created_at, created_by, target, spec, state, expires_at, "
-    "max_in_flight, per_minute, abort_percent, abort_min, total, schedule_id, finished_at "
-    "FROM tasks";
+    "max_in_flight, per_minute, abort_percent, abort_min, total, schedule_id, finished_at, "
+    "origin FROM tasks";
 
 struct TaskSociRow {
   TaskRow task;
@@ -33,6 +33,7 @@ struct TaskSociRow {
     st.exchange(soci::into(task.total));
     st.exchange(soci::into(task.schedule_id));
     finished_at.bind(st);
+    st.exchange(soci::into(task.origin));
   }
   TaskRow take() const {
     TaskRow out = task;
@@ -107,14 +108,14 @@ Result<void> TaskStore::create(const TaskRow& task, std::span<const std::string>
   return db_.transact([&](soci::session& sql) -> Result<void> {
     const long long created_at = task.created_at, expires_at = task.expires_at;
     sql << "INSERT INTO tasks (id, tenant_id, created_at, created_by, target, spec, state, "
-           "expires_at, max_in_flight, per_minute, abort_percent, abort_min, total, schedule_id) "
-           "VALUES (:id, :tenant, :created, :by, :target, :spec, :state, :expires, :mif, :pm, "
-           ":ap, :am, :total, :schedule)",
+           "expires_at, max_in_flight, per_minute, abort_percent, abort_min, total, schedule_id, "
+           "origin) VALUES (:id, :tenant, :created, :by, :target, :spec, :state, :expires, :mif, "
+           ":pm, :ap, :am, :total, :schedule, :origin)",
         soci::use(task.id), soci::use(task.tenant_id), soci::use(created_at),
         soci::use(task.created_by), soci::use(task.target), soci::use(task.spec),
         soci::use(task.state), soci::use(expires_at), soci::use(task.max_in_flight),
         soci::use(task.per_minute), soci::use(task.abort_percent), soci::use(task.abort_min),
-        soci::use(task.total), soci::use(task.schedule_id);
+        soci::use(task.total), soci::use(task.schedule_id), soci::use(task.origin);
     std::string device;
     int position = 0;
     soci::statement insert =
@@ -163,13 +164,14 @@ Result<std::vector<TaskRow>> TaskStore::list(const std::string& tenant_id,
   std::string query = std::string(kTaskColumns) + " WHERE tenant_id = :t";
   // The cursor is a task id; its (created_at, id) places the next page.
   query += filter.state.empty() ? " AND '' = :state" : " AND state = :state";
+  query += filter.origin.empty() ? " AND '' = :origin" : " AND origin = :origin";
   query += filter.after.empty()
                ? " AND '' = :after"
                : " AND (created_at, id) < (SELECT created_at, id FROM tasks WHERE id = :after)";
   query += " ORDER BY created_at DESC, id DESC LIMIT :limit";
   const long long limit = static_cast<long long>(filter.limit);
-  if (auto r =
-          fetch_all<TaskSociRow>(db_, query, rows, tenant_id, filter.state, filter.after, limit);
+  if (auto r = fetch_all<TaskSociRow>(db_, query, rows, tenant_id, filter.state, filter.origin,
+                                      filter.after, limit);
       !r) {
     return tl::unexpected(r.error());
   }

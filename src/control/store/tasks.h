@@ -55,6 +55,7 @@ struct TaskRow {
   int total = 0;
   std::string schedule_id;
   std::optional<std::int64_t> finished_at;
+  std::string origin = "api";  // api, schedule, local-schedule
 };
 
 struct RunRow {
@@ -73,8 +74,9 @@ struct RunRow {
 };
 
 struct TaskFilter {
-  std::string state;  // "" = any
-  std::string after;  // cursor: tasks older than this one (id); "" = newest first
+  std::string state;   // "" = any
+  std::string origin;  // "" = any
+  std::string after;   // cursor: tasks older than this one (id); "" = newest first
   std::size_t limit = 50;
 };
 
@@ -91,6 +93,14 @@ struct OutputRow {
   int stream = 0;  // 0 stdout, 1 stderr
   std::int64_t pos = 0;
   std::string data;
+};
+
+// A result's claim to be a run of a device's local schedule (proto::LocalRun), its task id
+// already checked to be the one of that device's fire.
+struct LocalOrigin {
+  std::string schedule;
+  std::int64_t fire_at = 0;
+  std::string cron, timezone, command;
 };
 
 // One validated up/result message.
@@ -113,6 +123,8 @@ struct ResultItem {
   std::string artifact_name;
   std::int64_t artifact_size = 0;
   std::string artifact_sha256;
+  // A state report of a local schedule's run: the task and run are made on the first one.
+  std::optional<LocalOrigin> local;
 };
 
 // A run's artifact (collect-logs bundle): state receiving, complete or corrupt.
@@ -131,6 +143,8 @@ struct ResultStats {
   std::size_t applied = 0;
   std::size_t ignored = 0;         // no such run, or a state it cannot move to (final already)
   std::vector<std::string> tasks;  // tasks that changed, each once
+  std::size_t local_created = 0;   // tasks made for local schedules' runs
+  std::size_t local_refused = 0;   // local claims refused: device not accepted, or not its task
 };
 
 class TaskStore {
@@ -185,7 +199,9 @@ class TaskStore {
 
   // ---- results ---------------------------------------------------------------------------
   // A batch in one transaction: state reports move a run forward only (sent → running → final;
-  // a final state never changes), output is kept once per (device, stream, pos).
+  // a final state never changes), output is kept once per (device, stream, pos). A state
+  // report with `local` first makes its task (origin local-schedule, in the device's tenant,
+  // created at the fire time) and run, unless they exist; two at once make one.
   Result<ResultStats> apply(std::span<const ResultItem> batch, std::int64_t now);
 
   // ---- artifacts (artifact_store.cpp) ------------------------------------------------------

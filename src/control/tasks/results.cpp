@@ -42,29 +42,29 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
     ack(device_id, {env->id});
     return;
   }
-  // A message with output and a state becomes two items, output first.
+  if (result->local && result->task != proto::local_task_id(device_id, result->local->schedule,
+                                                            result->local->fire_at)) {
+    // A device names only its own fires: any other id claims a task that is not its own.
+    local_refused->inc();
+    reject("local_id", device_id, "body.task: not the id of this device's schedule fire");
+    ack(device_id, {env->id});
+    return;
+  }
+  // One item per part of the message: its state first (a local schedule's first state makes
+  // the task and run its output belongs to), then its output or artifact piece. They are
+  // written in one transaction (flush_results never splits a message).
   std::vector<store::ResultItem> items;
-  store::ResultItem item;
-  item.device_id = device_id;
-  item.message_id = env->id;
-  item.task_id = result->task;
-  if (result->artifact) {
-    store::ResultItem piece = item;
-    piece.artifact_name = std::move(result->artifact->name);
-    piece.artifact_size = static_cast<std::int64_t>(result->artifact->size);
-    piece.artifact_sha256 = std::move(result->artifact->sha256);
-    piece.pos = static_cast<std::int64_t>(result->artifact->offset);
-    piece.data = std::move(result->artifact->data);
-    items.push_back(std::move(piece));
-  }
-  if (result->output) {
-    store::ResultItem out = item;
-    out.stream = result->output->stream == "stderr" ? 1 : 0;
-    out.pos = static_cast<std::int64_t>(result->output->offset);
-    out.data = std::move(result->output->data);
-    items.push_back(std::move(out));
-  }
+  store::ResultItem base;
+  base.device_id = device_id;
+  base.message_id = env->id;
+  base.task_id = result->task;
   if (result->state) {
+    store::ResultItem item = base;
+    if (result->local) {
+      auto& l = *result->local;
+      item.local = store::LocalOrigin{std::move(l.schedule), l.fire_at, std::move(l.cron),
+                                      std::move(l.timezone), std::move(l.command)};
+    }
     item.state = std::string(proto::run_state_name(*result->state));
     item.started_at = result->started_at;
     item.ended_at = result->ended_at;
@@ -78,6 +78,22 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
     item.truncated = result->truncated;
     items.push_back(std::move(item));
   }
+  if (result->output) {
+    store::ResultItem out = base;
+    out.stream = result->output->stream == "stderr" ? 1 : 0;
+    out.pos = static_cast<std::int64_t>(result->output->offset);
+    out.data = std::move(result->output->data);
+    items.push_back(std::move(out));
+  }
+  if (result->artifact) {
+    store::ResultItem piece = std::move(base);
+    piece.artifact_name = std::move(result->artifact->name);
+    piece.artifact_size = static_cast<std::int64_t>(result->artifact->size);
+    piece.artifact_sha256 = std::move(result->artifact->sha256);
+    piece.pos = static_cast<std::int64_t>(result->artifact->offset);
+    piece.data = std::move(result->artifact->data);
+    items.push_back(std::move(piece));
+  }
   std::lock_guard lock(result_mutex);
   if (results.size() >= limits.max_backlog) {
     // Not acknowledged: the agent sends it again later.
@@ -86,6 +102,15 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
   }
   results.insert(results.end(), std::make_move_iterator(items.begin()),
                  std::make_move_iterator(items.end()));
+}
+
+// Up to max_result_batch items, but never part of a message: its items stay together.
+std::size_t Service::Impl::batch_size() const {
+  auto n = std::min(results.size(), limits.max_result_batch);
+  while (n > 0 && n < results.size() && results[n].message_id == results[n - 1].message_id) {
+    ++n;
+  }
+  return n;
 }
 
 void Service::Impl::arm_results() {
@@ -107,7 +132,7 @@ void Service::Impl::flush_results() {
     if (writing || results.empty()) {
       return;
     }
-    const auto n = std::min(results.size(), limits.max_result_batch);
+    const auto n = batch_size();
     batch.assign(std::make_move_iterator(results.begin()),
                  std::make_move_iterator(results.begin() + static_cast<long>(n)));
     results.erase(results.begin(), results.begin() + static_cast<long>(n));
@@ -124,6 +149,11 @@ void Service::Impl::write_results(std::vector<store::ResultItem> batch) {
   if (stats) {
     results_stored->inc(stats->applied);
     results_ignored->inc(stats->ignored);
+    local_created->inc(stats->local_created);
+    local_refused->inc(stats->local_refused);
+    if (stats->local_refused > 0) {
+      log->warn("result.local_refused count={}", stats->local_refused);
+    }
     // Stored (or known already): the agents may drop them. One ack per device and batch.
     std::map<std::string, std::vector<std::string>> acks;
     for (auto& item : batch) {
@@ -167,7 +197,7 @@ void Service::Impl::drain() {
         return;
       }
       if (!writing) {
-        const auto n = std::min(results.size(), limits.max_result_batch);
+        const auto n = batch_size();
         batch.assign(std::make_move_iterator(results.begin()),
                      std::make_move_iterator(results.begin() + static_cast<long>(n)));
         results.erase(results.begin(), results.begin() + static_cast<long>(n));

@@ -88,6 +88,12 @@ Service::Impl::Impl(asio::io_context& io_, asio::thread_pool& workers_, store::T
                        "Task results for no known run, or for a run already final (a repeat)");
   results_dropped =
       &metrics.counter("hecs_task_results_dropped_total", "Results dropped: backlog full");
+  local_created = &metrics.counter("hecs_task_local_created_total",
+                                   "Tasks made from the first result of a local schedule's run");
+  local_refused = &metrics.counter(
+      "hecs_task_local_refused_total",
+      "Results claiming a local schedule's run that were refused: an id not derived from the "
+      "device's own fire, a device not accepted, or a task that is not the device's");
 }
 
 Result<std::vector<std::string>> Service::Impl::resolve(const std::string& tenant_id,
@@ -264,6 +270,7 @@ Result<store::TaskRow> Service::Impl::create(const std::string& tenant_id, const
   row.abort_min = request.abort_min;
   row.total = static_cast<int>(resolved->size());
   row.schedule_id = request.schedule_id;
+  row.origin = request.schedule_id.empty() ? "api" : "schedule";
   if (auto stored = tasks.create(row, *resolved); !stored) {
     return tl::unexpected(stored.error());
   }

@@ -41,6 +41,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   void reject(std::string_view reason, const std::string& device_id, const std::string& why);
   void arm_results();
   void flush_results();
+  std::size_t batch_size() const;  // under result_mutex
   void write_results(std::vector<store::ResultItem> batch);
   void drain();
 
@@ -65,6 +66,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   metrics::Counter* results_stored;
   metrics::Counter* results_ignored;
   metrics::Counter* results_dropped;
+  metrics::Counter* local_created;
+  metrics::Counter* local_refused;
 
   std::atomic<bool> stopped{false};
   std::atomic<bool> kicked{false};

@@ -63,6 +63,11 @@ TEST_F(Schedules, AScheduleFiresItsTaskAtEachTimeAndOnlyThen) {
   EXPECT_EQ(scheduler_->tick(), 1u);
   EXPECT_EQ(scheduler_->tick(), 0u);  // taken once
   EXPECT_EQ(tasks_of(id), 1u);
+  // Listed by origin: the schedule's task is not an API one.
+  auto by_origin = get("/api/v1/tasks?origin=schedule", super_);
+  ASSERT_EQ(by_origin.body.at("items").as_array().size(), 1u);
+  EXPECT_EQ(by_origin.body.at("items").as_array()[0].at("origin"), "schedule");
+  EXPECT_TRUE(get("/api/v1/tasks?origin=api", super_).body.at("items").as_array().empty());
   auto after = get("/api/v1/schedules/" + id, super_);
   EXPECT_EQ(after.body.at("next_fire"), "2026-05-28T22:00:00.000Z");
   EXPECT_EQ(after.body.at("last_error"), "");
