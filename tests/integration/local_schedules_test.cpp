@@ -54,7 +54,7 @@ TEST(LocalSchedules, AFireWhileOfflineIsRunOnceAndReportedWithItsRealTimes) {
   // The next minute boundary with time enough to be online first and offline at the fire.
   const auto now = SystemClock().now_ms();
   auto fire = (now / 60000 + 1) * 60000;
-  if (fire - now < 8000) {
+  if (fire - now < 15000) {  // room for a slow start on a loaded machine
     fire += 60000;
   }
   auto agent = Agent::start(*control, 30, 5, {"--schedules-file", file.string()});
@@ -64,6 +64,7 @@ TEST(LocalSchedules, AFireWhileOfflineIsRunOnceAndReportedWithItsRealTimes) {
         return d.is_object() && d.at("online").as_bool();
       },
       seconds(20)));
+  ASSERT_LT(SystemClock().now_ms(), fire - 3000) << "the agent came online too late for the fire";
   std::this_thread::sleep_until(std::chrono::system_clock::time_point(milliseconds(fire - 3000)));
   broker->stop();
   ASSERT_TRUE(wait_until([&] { return read_all(runs) == "ran\n"; },
@@ -95,7 +96,7 @@ TEST(LocalSchedules, AFireWhileOfflineIsRunOnceAndReportedWithItsRealTimes) {
   // The real start: at the fire time, while the broker was down, not when it came back.
   const std::string started(run.at("started_at").as_string());
   EXPECT_GE(started, format_rfc3339_ms(fire));
-  EXPECT_LT(started, format_rfc3339_ms(fire + 2000));
+  EXPECT_LT(started, format_rfc3339_ms(fire + 10000));  // its own time, not the report's
   EXPECT_EQ(
       control->get("/api/v1/tasks/" + id + "/runs/" + agent->device_id() + "/output?stream=stdout")
           .body,

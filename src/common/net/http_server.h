@@ -49,7 +49,8 @@ class OpenStream : public std::enable_shared_from_this<OpenStream> {
 
   // Once, on the session's strand, before the server admits the stream: each delivered piece
   // goes to on_piece, and a server stop to on_stop, both posted to `executor`.
-  void attach(boost::asio::any_io_executor executor, OnPiece on_piece, std::function<void()> on_stop) {
+  void attach(boost::asio::any_io_executor executor, OnPiece on_piece,
+              std::function<void()> on_stop) {
     executor_ = std::move(executor);
     on_piece_ = std::move(on_piece);
     on_stop_ = std::move(on_stop);
@@ -136,7 +137,8 @@ class OpenStream : public std::enable_shared_from_this<OpenStream> {
 }  // namespace detail
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
-  Impl(boost::asio::io_context& io_, boost::asio::thread_pool& workers_, Handler handler_, HttpLimits limits_)
+  Impl(boost::asio::io_context& io_, boost::asio::thread_pool& workers_, Handler handler_,
+       HttpLimits limits_)
       : io(io_),
         workers(workers_),
         acceptor(boost::asio::make_strand(io_)),
