@@ -52,9 +52,11 @@ TEST(LocalSchedules, AFireWhileOfflineIsRunOnceAndReportedWithItsRealTimes) {
   auto broker = Mosquitto::start();
   auto control = Control::start(broker->url());
   // The next minute boundary with time enough to be online first and offline at the fire.
+  // The agent must start after the minute boundary before `fire`, or it fires there first.
   const auto now = SystemClock().now_ms();
   auto fire = (now / 60000 + 1) * 60000;
   if (fire - now < 15000) {  // room for a slow start on a loaded machine
+    std::this_thread::sleep_until(std::chrono::system_clock::time_point(milliseconds(fire + 200)));
     fire += 60000;
   }
   auto agent = Agent::start(*control, 30, 5, {"--schedules-file", file.string()});
