@@ -652,10 +652,20 @@ class ExecutorImpl final : public Executor {
       std::filesystem::remove(it->second.script, ec);
     }
     auto artifact = std::move(it->second.artifact);
+    const bool reported = it->second.reported;
     runs_.erase(it);
     if (!chunks.empty()) {
       result.output = std::move(chunks.back().output);
       chunks.pop_back();
+    }
+    if (!chunks.empty() && !reported) {
+      // Output in several pieces goes after a "running": the state report that makes a local
+      // schedule's task on the control plane comes before any output of it.
+      proto::TaskResult running;
+      running.task = task;
+      running.state = RunState::running;
+      running.started_at = result.started_at;
+      chunks.insert(chunks.begin(), std::move(running));
     }
     // The artifact's pieces, then the output not carried in the final state.
     artifact.insert(artifact.end(), std::make_move_iterator(chunks.begin()),

@@ -129,6 +129,23 @@ TEST_F(ExecutorTest, AShortRunReportsOnceWithItsOutputInTheFinalState) {
   EXPECT_GT(only.started_at, 0);
 }
 
+// A short run with output on both streams: "running" first, so that every piece follows a
+// state report (a local schedule's task is made by its first one); the last piece rides in the
+// final state.
+TEST_F(ExecutorTest, AShortRunWithTwoStreamsReportsRunningBeforeItsPieces) {
+  const auto id = random_uuid();
+  EXPECT_TRUE(executor_->on_command(task(id, {"/bin/sh", "-c", "echo out; echo err >&2"})));
+  run_until([&] { return !finals(id).empty(); });
+  ASSERT_EQ(results_.size(), 3u);
+  EXPECT_EQ(results_[0].state, RunState::running);
+  EXPECT_FALSE(results_[0].output);
+  ASSERT_TRUE(results_[1].output);
+  EXPECT_FALSE(results_[1].state);
+  ASSERT_TRUE(results_[2].output);
+  EXPECT_EQ(results_[2].state, RunState::succeeded);
+  EXPECT_EQ(results_[1].output->data + results_[2].output->data, "out\nerr\n");
+}
+
 // A longer one says "running" at the first flush, before any output, then ends with the rest.
 TEST_F(ExecutorTest, ALongerRunReportsRunningFirstAndItsOutputInOrder) {
   const auto id = random_uuid();
