@@ -175,9 +175,7 @@ TEST_F(SimTasks, TwoHundredAgentsPickedBySelectorEachRunTheTaskOnceAndSucceed) {
     EXPECT_EQ(r.at("exit_code").as_int64(), 0);
     EXPECT_EQ(r.at("stdout_bytes").as_int64(), 150);
     EXPECT_FALSE(r.at("truncated").as_bool());
-    // TODO: sent_at too, once a result stored before the dispatcher's mark_sent no longer
-    // leaves it null (issue 6).
-    for (const char* at : {"started_at", "ended_at"}) {
+    for (const char* at : {"sent_at", "started_at", "ended_at"}) {
       EXPECT_TRUE(r.at(at).is_string()) << at << " of " << json::serialize(r);
     }
   }
