@@ -658,18 +658,18 @@ class ExecutorImpl final : public Executor {
       result.output = std::move(chunks.back().output);
       chunks.pop_back();
     }
-    if (!chunks.empty() && !reported) {
-      // Output in several pieces goes after a "running": the state report that makes a local
-      // schedule's task on the control plane comes before any output of it.
+    // The artifact's pieces, then the output not carried in the final state.
+    artifact.insert(artifact.end(), std::make_move_iterator(chunks.begin()),
+                    std::make_move_iterator(chunks.end()));
+    if (!artifact.empty() && !reported) {
+      // Pieces not carried by the final state go after a "running": the state report that
+      // makes a local schedule's task on the control plane comes before any piece of it.
       proto::TaskResult running;
       running.task = task;
       running.state = RunState::running;
       running.started_at = result.started_at;
-      chunks.insert(chunks.begin(), std::move(running));
+      artifact.insert(artifact.begin(), std::move(running));
     }
-    // The artifact's pieces, then the output not carried in the final state.
-    artifact.insert(artifact.end(), std::make_move_iterator(chunks.begin()),
-                    std::make_move_iterator(chunks.end()));
     if (auto r = finish(task, result, artifact); !r) {
       log_->error("task.journal_failed task={} error={}", task, log::quoted(r.error().message));
     }

@@ -38,10 +38,9 @@ class ExecutorTest : public ::testing::Test {
       return {};
     };
     hooks.flush = [] {};
-    Options options;
-    options.scratch_dir = dir_.path() / "scratch";
-    options.kill_grace = std::chrono::milliseconds(500);
-    auto executor = Executor::open(io_, *outbox_, clock_, hooks, options);
+    options_.scratch_dir = dir_.path() / "scratch";
+    options_.kill_grace = std::chrono::milliseconds(500);
+    auto executor = Executor::open(io_, *outbox_, clock_, hooks, options_);
     ASSERT_TRUE(executor) << executor.error().message;
     executor_ = std::move(*executor);
     ASSERT_TRUE(executor_->recover());
@@ -91,6 +90,7 @@ class ExecutorTest : public ::testing::Test {
   boost::asio::io_context io_;
   SystemClock clock_;
   std::unique_ptr<uplink::Outbox> outbox_;
+  Options options_;
   std::unique_ptr<Executor> executor_;
   std::vector<proto::TaskResult> results_;
 };
@@ -167,6 +167,39 @@ TEST_F(ExecutorTest, ALongerRunReportsRunningFirstAndItsOutputInOrder) {
   EXPECT_EQ(out, "one\nthree\n");
   EXPECT_EQ(err, "two\n");
   EXPECT_EQ(finals(id).size(), 1u);
+}
+
+// collect-logs: "running" comes before the artifact's pieces even when the run ends before the
+// first output flush, so a local schedule's task exists on the control plane before them.
+TEST_F(ExecutorTest, ACollectLogsRunReportsRunningBeforeItsArtifactPieces) {
+  std::filesystem::create_directories(dir_.path() / "logs");
+  std::ofstream(dir_.path() / "logs" / "app.log") << "line\n";
+  options_.collect_allow = {dir_.path() / "logs"};
+  options_.journalctl = "/nonexistent/journalctl";
+  open();
+  const auto id = random_uuid();
+  proto::TaskSpec spec;
+  spec.task = id;
+  spec.kind = proto::TaskKind::builtin;
+  spec.builtin = "collect-logs";
+  spec.args = boost::json::object{
+      {"paths", boost::json::array{(dir_.path() / "logs" / "app.log").string()}}};
+  proto::Command c;
+  c.type = "task";
+  c.body = proto::to_json(spec);
+  EXPECT_TRUE(executor_->on_command(c));
+  run_until([&] { return !finals(id).empty(); });
+  ASSERT_EQ(finals(id).size(), 1u);
+  EXPECT_EQ(finals(id)[0].state, RunState::succeeded) << finals(id)[0].error;
+  ASSERT_GE(results_.size(), 3u);
+  EXPECT_EQ(results_.front().state, RunState::running);
+  EXPECT_FALSE(results_.front().artifact);
+  std::size_t pieces = 0;
+  for (std::size_t i = 1; i + 1 < results_.size(); ++i) {
+    pieces += results_[i].artifact ? 1 : 0;
+  }
+  EXPECT_GE(pieces, 1u);
+  EXPECT_EQ(results_.back().state, RunState::succeeded);
 }
 
 TEST_F(ExecutorTest, ACancelThatOvertakesItsTaskKeepsItFromRunning) {
