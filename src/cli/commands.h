@@ -70,6 +70,9 @@ struct RunOptions {
   std::string interpreter;
   std::string builtin;
   bool confirm_reboot = false;
+  std::vector<std::string> units;  // collect-logs: journal units
+  std::vector<std::string> paths;  // collect-logs: files or directories
+  std::string since;               // collect-logs: "-2h", or unix milliseconds
   bool yes = false;
   bool detach = false;
   std::vector<std::string> argv;

@@ -236,6 +236,19 @@ void add_run_command(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs) 
       ->check(CLI::IsMember({"reboot", "restart-agent", "collect-logs", "inventory-refresh"}))
       ->type_name("NAME");
   run->add_flag("--confirm-reboot", options.confirm_reboot, "needed by --builtin reboot");
+  run->add_option("--unit", options.units,
+                  "with --builtin collect-logs: a journal unit to include; repeat for more")
+      ->type_name("UNIT")
+      ->allow_extra_args(false);
+  run->add_option("--path", options.paths,
+                  "with --builtin collect-logs: an absolute file or directory under the agent's "
+                  "collect_logs_allow; repeat for more")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+  run->add_option(
+         "--since", options.since,
+         "with --builtin collect-logs: journal entries since -<n>s|min|h|d|w (default -24h)")
+      ->type_name("WHEN");
 
   run->add_option("--timeout", options.timeout, "kill a run after this long (default 300s)")
       ->check(kSeconds)
@@ -289,7 +302,9 @@ void add_run_command(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs) 
       "  hecsctl run --selector 'role=gateway,env!=lab' --max-in-flight 10 --abort-percent 20 \\\n"
       "      --timeout 10m -- /usr/local/bin/upgrade --check\n"
       "  hecsctl run --group berlin --script fix.sh --interpreter /bin/sh --yes --detach\n"
-      "  hecsctl run --device <id> --builtin reboot --confirm-reboot");
+      "  hecsctl run --device <id> --builtin reboot --confirm-reboot\n"
+      "  hecsctl run --device <id> --builtin collect-logs --unit ssh.service --since -2h\n"
+      "      then: hecsctl tasks artifact ID --device <id> --out logs.tar.gz");
   verbs.push_back({run, [&options](CommandEnv& env) { return run_task(options, env); }});
 }
 

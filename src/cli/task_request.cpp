@@ -75,6 +75,11 @@ Result<json::object> command_of(const RunOptions& options, std::string_view scri
   if (options.confirm_reboot && options.builtin != "reboot") {
     return fail(Errc::invalid_input, "--confirm-reboot goes with --builtin reboot");
   }
+  const bool collect_args =
+      !options.units.empty() || !options.paths.empty() || !options.since.empty();
+  if (collect_args && options.builtin != "collect-logs") {
+    return fail(Errc::invalid_input, "--unit, --path and --since go with --builtin collect-logs");
+  }
   if (!options.argv.empty()) {
     return json::object{{"argv", strings(options.argv)}};
   }
@@ -101,6 +106,19 @@ Result<json::object> command_of(const RunOptions& options, std::string_view scri
       return fail(Errc::invalid_input, "--builtin reboot needs --confirm-reboot");
     }
     command["args"] = json::object{{"confirm", true}};
+  }
+  if (collect_args) {
+    json::object args;
+    if (!options.units.empty()) {
+      args["units"] = strings(options.units);
+    }
+    if (!options.paths.empty()) {
+      args["paths"] = strings(options.paths);
+    }
+    if (!options.since.empty()) {
+      args["since"] = options.since;
+    }
+    command["args"] = std::move(args);
   }
   return command;
 }

@@ -28,6 +28,10 @@ std::string field_path(std::string_view parent, std::string_view key);
 // "body.disks" + 2 -> "body.disks[2]".
 std::string index_path(std::string_view parent, std::size_t index);
 
+// Absolute, no empty, "." or ".." component, no NUL, at most kMaxPathBytes (S26: the agent
+// resolves symlinks itself). Errc::invalid_input naming `field`.
+Result<void> check_absolute_path(std::string_view path, std::string_view field);
+
 // Value readers; `path` names the value in the error message.
 // Unsigned: a non-negative int64 or any uint64. Signed: an int64, or a uint64 that fits.
 // Double: any integer or double, finite. Strings: at most kMaxStringBytes.

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "proto/builtins.h"
 #include "proto/json_read.h"
 #include "proto/proto.h"
 
@@ -53,35 +54,6 @@ bool valid_user(std::string_view name) {
     }
   }
   return name != "." && name != "..";
-}
-
-// Absolute, no empty, "." or ".." component, no NUL (S26: the agent resolves symlinks itself).
-Result<void> check_absolute_path(std::string_view path, std::string_view field) {
-  if (path.empty() || path[0] != '/') {
-    return invalid(fmt::format("{}: must be an absolute path", field));
-  }
-  if (path.size() > kMaxPathBytes) {
-    return invalid(fmt::format("{}: longer than {} bytes", field, kMaxPathBytes));
-  }
-  if (has_nul(path)) {
-    return invalid(fmt::format("{}: contains NUL", field));
-  }
-  std::size_t at = 1;
-  while (at <= path.size()) {
-    auto end = path.find('/', at);
-    if (end == std::string_view::npos) {
-      end = path.size();
-    }
-    auto part = path.substr(at, end - at);
-    if (part == "." || part == "..") {
-      return invalid(fmt::format("{}: '{}' components are not allowed", field, part));
-    }
-    if (part.empty() && end != path.size() && path.size() > 1) {
-      return invalid(fmt::format("{}: empty component", field));
-    }
-    at = end + 1;
-  }
-  return {};
 }
 
 Result<void> check_arg(std::string_view arg, std::string_view field) {
@@ -146,6 +118,40 @@ Result<std::uint64_t> read_uint(const boost::json::object& o, std::string_view k
 
 }  // namespace
 
+namespace detail {
+
+// Absolute, no empty, "." or ".." component, no NUL (S26: the agent resolves symlinks itself).
+Result<void> check_absolute_path(std::string_view path, std::string_view field) {
+  if (path.empty() || path[0] != '/') {
+    return fail(Errc::invalid_input, fmt::format("{}: must be an absolute path", field));
+  }
+  if (path.size() > kMaxPathBytes) {
+    return fail(Errc::invalid_input, fmt::format("{}: longer than {} bytes", field, kMaxPathBytes));
+  }
+  if (has_nul(path)) {
+    return fail(Errc::invalid_input, fmt::format("{}: contains NUL", field));
+  }
+  std::size_t at = 1;
+  while (at <= path.size()) {
+    auto end = path.find('/', at);
+    if (end == std::string_view::npos) {
+      end = path.size();
+    }
+    auto part = path.substr(at, end - at);
+    if (part == "." || part == "..") {
+      return fail(Errc::invalid_input,
+                  fmt::format("{}: '{}' components are not allowed", field, part));
+    }
+    if (part.empty() && end != path.size() && path.size() > 1) {
+      return fail(Errc::invalid_input, fmt::format("{}: empty component", field));
+    }
+    at = end + 1;
+  }
+  return {};
+}
+
+}  // namespace detail
+
 bool is_builtin(std::string_view name) {
   return std::find(kBuiltins.begin(), kBuiltins.end(), name) != kBuiltins.end();
 }
@@ -188,7 +194,7 @@ Result<void> validate_task(const TaskSpec& spec) {
         return r;
       }
       if (spec.interpreter.find('/') != std::string::npos) {
-        if (auto r = check_absolute_path(spec.interpreter, "command.interpreter"); !r) {
+        if (auto r = detail::check_absolute_path(spec.interpreter, "command.interpreter"); !r) {
           return r;
         }
       }
@@ -209,6 +215,9 @@ Result<void> validate_task(const TaskSpec& spec) {
             "command.builtin: unknown builtin (known: reboot, restart-agent, collect-logs, "
             "inventory-refresh)"));
       }
+      if (auto r = check_builtin_args(spec.builtin, spec.args); !r) {
+        return tl::unexpected(Error{r.error().code, "command." + r.error().message});
+      }
       break;
   }
   if (spec.env.size() > kMaxEnv) {
@@ -226,7 +235,7 @@ Result<void> validate_task(const TaskSpec& spec) {
       return r;
     }
   }
-  if (auto r = check_absolute_path(spec.cwd, "cwd"); !r) {
+  if (auto r = detail::check_absolute_path(spec.cwd, "cwd"); !r) {
     return r;
   }
   if (!spec.user.empty() && !valid_user(spec.user)) {

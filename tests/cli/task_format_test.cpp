@@ -214,6 +214,23 @@ TEST(TaskRequest, ARebootNeedsItsOwnConfirmation) {
             json::parse(R"({"builtin": "reboot", "args": {"confirm": true}})"));
 }
 
+TEST(TaskRequest, CollectLogsTakesUnitsPathsAndSinceAndOnlyIt) {
+  RunOptions options = echo_on_one_device();
+  options.argv.clear();
+  options.builtin = "collect-logs";
+  options.units = {"ssh.service", "cron.service"};
+  options.paths = {"/var/log/syslog"};
+  options.since = "-2h";
+  auto request = task_request(options, "", false);
+  ASSERT_TRUE(request) << request.error().message;
+  EXPECT_EQ(request->at("command"), json::parse(R"({"builtin": "collect-logs", "args": {
+      "units": ["ssh.service", "cron.service"], "paths": ["/var/log/syslog"], "since": "-2h"}})"));
+  options.builtin = "inventory-refresh";
+  auto refused = task_request(options, "", false);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "--unit, --path and --since go with --builtin collect-logs");
+}
+
 TEST(TaskRequest, RefusesNothingToRunOrTwoThingsToRun) {
   RunOptions nothing = echo_on_one_device();
   nothing.argv.clear();

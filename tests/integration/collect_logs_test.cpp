@@ -166,7 +166,8 @@ TEST_F(CollectLogs, BundlesAgentLogAllowedFilesAndJournalctlsErrorSinceNoJournal
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), download.body);
 }
 
-TEST_F(CollectLogs, RefusesPathsThatEscapeTheAllowListAndCollectsNothing) {  // S26
+// Paths that are wrong as text are refused by the POST itself: 400, no task.
+TEST_F(CollectLogs, RefusesDotDotRelativeAndNulPathsAtThePost) {  // S26
   const struct {
     std::string path;
     std::string error;
@@ -174,6 +175,26 @@ TEST_F(CollectLogs, RefusesPathsThatEscapeTheAllowListAndCollectsNothing) {  // 
       {allowed_.string() + "/../outside/secret.txt", "'..' components are not allowed"},
       {"relative/app.log", "must be an absolute path"},
       {allowed_.string() + std::string("/app.log\0.txt", 13), "contains NUL"},
+  };
+  for (const auto& c : cases) {
+    json::object body{
+        {"target", json::object{{"devices", json::array{json::string(agent_->device_id())}}}},
+        {"command",
+         json::object{{"builtin", "collect-logs"},
+                      {"args", json::object{{"paths", json::array{json::string(c.path)}}}}}}};
+    auto r = control_->call("POST", "/api/v1/tasks", json::serialize(body));
+    EXPECT_EQ(r.status, 400) << c.path << "\n" << r.body;
+    EXPECT_THAT(r.body, HasSubstr(c.error)) << c.path;
+  }
+  EXPECT_TRUE(control_->get("/api/v1/tasks").json().at("items").as_array().empty());
+}
+
+// Paths that only the node can judge (its allow-list, its symlinks) fail the run there.
+TEST_F(CollectLogs, RefusesPathsThatEscapeTheAllowListAndCollectsNothing) {  // S26
+  const struct {
+    std::string path;
+    std::string error;
+  } cases[] = {
       {"/etc/passwd", "outside the directories collect-logs may read"},
       {(allowed_ / "escape").string(), "resolves to " + (outside_ / "secret.txt").string()},
       {(allowed_ / "escape-dir").string(), "outside the directories collect-logs may read"},

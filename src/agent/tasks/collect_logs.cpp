@@ -1,4 +1,4 @@
-// collect-logs (collect_logs.h): argument checks, path confinement (S26), and the bundle.
+// collect-logs (collect_logs.h): path confinement (S26) and the bundle.
 #include "agent/tasks/collect_logs.h"
 
 #include <algorithm>
@@ -20,82 +20,11 @@
 namespace hecs::agent::tasks {
 namespace {
 
-constexpr std::size_t kMaxUnits = 32;
-constexpr std::size_t kMaxPaths = 32;
-constexpr std::size_t kMaxUnitBytes = 256;
-constexpr std::size_t kMaxPathBytes = 1024;
 constexpr int kMaxDepth = 8;
 constexpr std::size_t kMaxFiles = 10000;
 
 tl::unexpected<Error> invalid(std::string message) {
   return fail(Errc::invalid_input, std::move(message));
-}
-
-// systemd.unit(5): letters, digits, ":-_.\" and "@"; never an option to journalctl.
-bool valid_unit(std::string_view unit) {
-  if (unit.empty() || unit.size() > kMaxUnitBytes || unit[0] == '-' || unit[0] == '.') {
-    return false;
-  }
-  return std::all_of(unit.begin(), unit.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
-           c == '-' || c == '_' || c == '.' || c == '\\' || c == '@';
-  });
-}
-
-// "-30min", "-1h", "-7d": journalctl's relative times, back from now.
-bool valid_relative(std::string_view since) {
-  if (since.size() < 3 || since.size() > 12 || since[0] != '-') {
-    return false;
-  }
-  auto unit_at = since.find_first_not_of("0123456789", 1);
-  if (unit_at == 1 || unit_at == std::string_view::npos || since[1] == '0') {
-    return false;
-  }
-  auto unit = since.substr(unit_at);
-  return unit == "s" || unit == "min" || unit == "h" || unit == "d" || unit == "w";
-}
-
-Result<void> check_path_text(std::string_view path, std::string_view field) {
-  if (path.find('\0') != std::string_view::npos) {
-    return invalid(fmt::format("{}: contains NUL", field));
-  }
-  if (path.empty() || path[0] != '/') {
-    return invalid(fmt::format("{}: must be an absolute path", field));
-  }
-  if (path.size() > kMaxPathBytes) {
-    return invalid(fmt::format("{}: longer than {} bytes", field, kMaxPathBytes));
-  }
-  std::size_t at = 1;
-  while (at <= path.size()) {
-    auto end = std::min(path.find('/', at), path.size());
-    auto part = path.substr(at, end - at);
-    if (part == "." || part == ".." || (part.empty() && end != path.size())) {
-      return invalid(fmt::format("{}: '{}' components are not allowed", field,
-                                 part.empty() ? "//" : std::string(part)));
-    }
-    at = end + 1;
-  }
-  return {};
-}
-
-Result<std::vector<std::string>> strings(const boost::json::object& args, std::string_view key,
-                                         std::size_t max) {
-  std::vector<std::string> out;
-  const auto* v = args.if_contains(key);
-  if (v == nullptr) {
-    return out;
-  }
-  const auto* a = v->if_array();
-  if (a == nullptr || a->size() > max) {
-    return invalid(fmt::format("args.{}: expected an array of at most {} strings", key, max));
-  }
-  for (const auto& item : *a) {
-    if (!item.is_string()) {
-      return invalid(fmt::format("args.{}: expected an array of at most {} strings", key, max));
-    }
-    out.emplace_back(item.get_string());
-  }
-  return out;
 }
 
 bool beneath(const std::filesystem::path& base, const std::filesystem::path& path) {
@@ -199,48 +128,6 @@ Result<void> add_tree(ArchiveWriter& out, int dir_fd, const std::string& shown, 
 }
 
 }  // namespace
-
-Result<CollectRequest> parse_collect_args(const boost::json::object& args) {
-  for (const auto& [key, value] : args) {
-    if (key != "units" && key != "since" && key != "paths") {
-      return invalid(
-          fmt::format("args.{}: unknown field (units, since, paths)", std::string_view(key)));
-    }
-  }
-  CollectRequest request;
-  auto units = strings(args, "units", kMaxUnits);
-  if (!units) {
-    return tl::unexpected(units.error());
-  }
-  for (std::size_t i = 0; i < units->size(); ++i) {
-    if (!valid_unit((*units)[i])) {
-      return invalid(fmt::format("args.units[{}]: not a systemd unit name", i));
-    }
-  }
-  request.units = std::move(*units);
-  if (const auto* since = args.if_contains("since")) {
-    if (since->is_string() && valid_relative(since->get_string())) {
-      request.since = std::string(since->get_string());
-    } else if (since->is_int64() && since->get_int64() >= 0) {
-      request.since = fmt::format("@{}", since->get_int64() / 1000);
-    } else if (since->is_uint64()) {
-      request.since = fmt::format("@{}", since->get_uint64() / 1000);
-    } else {
-      return invalid("args.since: expected \"-<n>s|min|h|d|w\" or unix milliseconds");
-    }
-  }
-  auto paths = strings(args, "paths", kMaxPaths);
-  if (!paths) {
-    return tl::unexpected(paths.error());
-  }
-  for (std::size_t i = 0; i < paths->size(); ++i) {
-    if (auto r = check_path_text((*paths)[i], fmt::format("args.paths[{}]", i)); !r) {
-      return tl::unexpected(r.error());
-    }
-  }
-  request.paths = std::move(*paths);
-  return request;
-}
 
 std::vector<proto::TaskResult> artifact_pieces(const std::string& task, const Bundle& bundle) {
   std::vector<proto::TaskResult> out;

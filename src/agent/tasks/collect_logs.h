@@ -1,7 +1,7 @@
 // The collect-logs builtin (docs/tasks.md "Builtins"): the agent's own log, the journal of chosen
 // units and files under an allow-list, in one tar.gz with its sha256. Private to agent/tasks.
 //
-// Threading: parse_collect_args on any thread; collect_logs blocks (it runs journalctl and
+// Threading: collect_logs blocks (it runs journalctl and
 // compresses), so the executor runs it on a worker thread.
 #pragma once
 
@@ -15,6 +15,7 @@
 #include <boost/json/object.hpp>
 
 #include "common/result.h"
+#include "proto/builtins.h"
 #include "proto/proto.h"
 
 namespace hecs::agent::tasks {
@@ -28,15 +29,9 @@ struct CollectSettings {
   std::filesystem::path scratch_dir;              // spool for journalctl's output
 };
 
-// What args asked for, checked for syntax: units of the systemd charset, `since` as journalctl
-// takes it ("-1h" or "@<unix s>"), absolute normalised paths without NUL. Errc::invalid_input
-// naming the field.
-struct CollectRequest {
-  std::vector<std::string> units;
-  std::string since = "-24h";
-  std::vector<std::string> paths;
-};
-Result<CollectRequest> parse_collect_args(const boost::json::object& args);
+// What args asked for (proto/builtins.h checks them).
+using proto::CollectRequest;
+using proto::parse_collect_args;
 
 struct Bundle {
   std::string name;    // "collect-logs-<task>.tar.gz"

@@ -1,6 +1,6 @@
-// The collect-logs collector on its own (collect_logs.h): argument checks, confinement (S26), a
-// journalctl that is missing, and the size cap. The real journalctl and the whole path through
-// the control plane are in tests/integration/collect_logs_test.cpp.
+// The collect-logs collector on its own (collect_logs.h; its arguments are in tests/proto):
+// confinement (S26), a journalctl that is missing, and the size cap. The real journalctl and the
+// whole path through the control plane are in tests/integration/collect_logs_test.cpp.
 #include "agent/tasks/collect_logs.h"
 
 #include <filesystem>
@@ -64,20 +64,6 @@ class Collector : public ::testing::Test {
   CollectSettings settings_;
   std::atomic<bool> cancelled_{false};
 };
-
-TEST(CollectArgs, RefusesUnknownArgsBadUnitsAndBadSince) {
-  for (const char* args :
-       {R"({"unit":["a"]})", R"({"units":["--file=/etc/shadow"]})", R"({"units":["a b"]})",
-        R"({"units":"ssh"})", R"({"since":"yesterday"})", R"({"since":"-0h"})", R"({"since":-5})",
-        R"({"paths":[42]})", R"({"paths":["/var/log/./x"]})", R"({"paths":["/var//log"]})"}) {
-    EXPECT_FALSE(parse_collect_args(boost::json::parse(args).as_object())) << args;
-  }
-  auto ok = parse_collect_args(
-      boost::json::parse(R"({"units":["ssh.service","getty@tty1.service"],"since":1700000000123})")
-          .as_object());
-  ASSERT_TRUE(ok) << ok.error().message;
-  EXPECT_EQ(ok->since, "@1700000000");
-}
 
 TEST_F(Collector, PutsAMissingJournalctlsErrorIntoTheBundleInsteadOfFailing) {
   settings_.journalctl = "/nonexistent/journalctl";
