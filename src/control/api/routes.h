@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +68,12 @@ std::string_view session_cookie_name(bool tls);
 void record_audit(State& state, const Call& call, std::string_view action, int status,
                   const std::string& request_id);
 
+// Tasks (task_query_routes.cpp): 503 when the server runs without tasks; a stored JSON text
+// or null; a task (with its counts per run state when given) and a run as the API shows them.
+net::Response no_tasks();
+boost::json::value parse_or_null(const std::string& text);
+boost::json::object task_json(const store::TaskRow& t, const std::map<std::string, int>* counts);
+boost::json::object run_json(const store::RunRow& r, const store::ArtifactRow* artifact);
 // The task named by the path's {id}, in the caller's tenant; not_found otherwise (S36).
 Result<store::TaskRow> find_task(State& state, Call& call);
 // A run's artifact as the API shows it: name, size, sha256, state, error.
@@ -81,7 +88,8 @@ void add_user_routes(Router& router, State& state);
 void add_key_routes(Router& router, State& state);
 void add_tenant_routes(Router& router, State& state);
 void add_audit_routes(Router& router, State& state);
-void add_task_routes(Router& router, State& state);
+void add_task_routes(Router& router, State& state);  // with add_task_query_routes
+void add_task_query_routes(Router& router, State& state);
 void add_artifact_routes(Router& router, State& state);
 void add_task_event_route(Router& router, State& state);
 void add_group_routes(Router& router, State& state);

@@ -1,4 +1,5 @@
-// Tasks, their runs and output, groups and device tags (docs/tasks.md).
+// Creating and cancelling tasks, target previews and device tags (docs/tasks.md); the read
+// side is in task_query_routes.cpp.
 #include <charconv>
 
 #include <boost/json/parse.hpp>
@@ -13,83 +14,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t kMaxPage = 500;
-
-net::Response no_tasks() {
-  return net::problem(503, "unavailable", "tasks are not available on this server");
-}
-
-json::value parse_or_null(const std::string& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  return ec ? json::value(nullptr) : v;
-}
-
-json::object counts_json(const std::map<std::string, int>& counts) {
-  json::object o;
-  for (const char* state : {"queued", "sent", "running", "succeeded", "failed", "timed_out",
-                            "cancelled", "interrupted", "expired"}) {
-    auto it = counts.find(state);
-    o[state] = it == counts.end() ? 0 : it->second;
-  }
-  return o;
-}
-
-json::object task_json(const store::TaskRow& t, const std::map<std::string, int>* counts) {
-  json::object o{{"id", t.id},
-                 {"state", t.state},
-                 {"created_at", format_time(t.created_at)},
-                 {"created_by", t.created_by},
-                 {"expires_at", format_time(t.expires_at)},
-                 {"finished_at", optional_time(t.finished_at)},
-                 {"target", parse_or_null(t.target)},
-                 {"spec", parse_or_null(t.spec)},
-                 {"total", t.total}};
-  json::object rate;
-  if (t.max_in_flight > 0) {
-    rate["max_in_flight"] = t.max_in_flight;
-  }
-  if (t.per_minute > 0) {
-    rate["per_minute"] = t.per_minute;
-  }
-  o["rate"] = std::move(rate);
-  o["abort"] = t.abort_percent >= 0 ? json::value(json::object{{"failure_percent", t.abort_percent},
-                                                               {"min_finished", t.abort_min}})
-                                    : json::value(nullptr);
-  o["origin"] = t.origin;
-  if (!t.schedule_id.empty()) {
-    o["schedule_id"] = t.schedule_id;
-  }
-  if (counts != nullptr) {
-    o["counts"] = counts_json(*counts);
-  }
-  return o;
-}
-
-json::value optional_int(const std::optional<std::int64_t>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-
-json::object run_json(const store::RunRow& r, const store::ArtifactRow* artifact) {
-  json::value a = nullptr;
-  if (artifact != nullptr) {
-    a = artifact_json(*artifact);
-  }
-  return json::object{{"device", r.device_id},
-                      {"artifact", std::move(a)},
-                      {"state", r.state},
-                      {"position", r.position},
-                      {"cancel_requested", r.cancel_requested},
-                      {"sent_at", optional_time(r.sent_at)},
-                      {"started_at", optional_time(r.started_at)},
-                      {"ended_at", optional_time(r.ended_at)},
-                      {"exit_code", optional_int(r.exit_code)},
-                      {"signal", optional_int(r.signal)},
-                      {"error", r.error},
-                      {"stdout_bytes", r.stdout_bytes},
-                      {"stderr_bytes", r.stderr_bytes},
-                      {"truncated", r.truncated}};
-}
+constexpr std::size_t kPreviewShown = 20;     // devices a target preview names
+constexpr std::size_t kMaxPreviewIds = 1000;  // ids a preview takes in its query
 
 Result<std::vector<std::string>> string_array(const json::object& o, std::string_view key,
                                               std::size_t max) {
@@ -226,29 +152,34 @@ Result<tasks::TaskRequest> parse_task_request(const std::string& text) {
 
 namespace {
 
-// limit and after from the query; Errc::invalid_input for a bad value.
-Result<std::pair<std::size_t, std::string>> page_params(const net::Request& req,
-                                                        std::size_t fallback) {
-  std::size_t limit = fallback;
-  std::string after;
-  if (const auto* l = req.query_param("limit")) {
-    char* end = nullptr;
-    const auto n = std::strtoll(l->c_str(), &end, 10);
-    if (l->empty() || *end != '\0' || n < 1 || n > static_cast<long long>(kMaxPage)) {
-      return fail(Errc::invalid_input, fmt::format("limit must be 1..{}", kMaxPage));
-    }
-    limit = static_cast<std::size_t>(n);
-  }
-  if (const auto* a = req.query_param("after")) {
-    after = *a;
-  }
-  return std::pair{limit, after};
+// A target larger than tasks_confirm_above without "confirm": its own code, with the count,
+// so that a client can ask its user and repeat the request confirmed.
+net::Response confirmation_required(std::size_t devices, std::size_t confirm_above) {
+  auto r =
+      net::problem(400, "confirmation_required", "confirmation required",
+                   fmt::format("target: {} devices, more than {}: repeat with \"confirm\": true",
+                               devices, confirm_above));
+  auto body = json::parse(r.body).as_object();
+  body["devices"] = devices;
+  body["confirm_above"] = confirm_above;
+  r.body = json::serialize(body);
+  return r;
 }
 
 net::Response create_task(State& state, Call& call) {
   auto request = parse_task_request(call.req.body);
   if (!request) {
     return problem_from(request.error());
+  }
+  if (!request->confirm) {
+    auto resolved = state.deps.tasks->resolve(call.who->tenant_id, request->target);
+    if (!resolved) {
+      return problem_from(resolved.error());
+    }
+    const auto above = state.deps.tasks->limits().confirm_above;
+    if (resolved->size() > above && resolved->size() <= state.deps.tasks->limits().max_targets) {
+      return confirmation_required(resolved->size(), above);
+    }
   }
   auto task = state.deps.tasks->create(call.who->tenant_id, call.who->actor(), std::move(*request));
   if (!task) {
@@ -259,6 +190,52 @@ net::Response create_task(State& state, Call& call) {
                                    {"command", parse_or_null(task->spec).as_object()["command"]},
                                    {"devices", task->total}};
   return json_response(task_json(*task, nullptr), 201);
+}
+
+// GET /api/v1/targets?devices=a,b|group=g|selector=s: what a task with that target would hit.
+net::Response preview_target(State& state, Call& call) {
+  tasks::Target target;
+  const auto* devices = call.req.query_param("devices");
+  const auto* group = call.req.query_param("group");
+  const auto* selector = call.req.query_param("selector");
+  if ((devices != nullptr) + (group != nullptr) + (selector != nullptr) != 1) {
+    return problem_from(
+        Error{Errc::invalid_input, "give exactly one of devices, group and selector"});
+  }
+  if (devices != nullptr) {
+    std::string_view rest = *devices;
+    while (!rest.empty() && target.devices.size() <= kMaxPreviewIds) {
+      const auto comma = rest.find(',');
+      target.devices.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    if (target.devices.empty() || target.devices.size() > kMaxPreviewIds) {
+      return problem_from(
+          Error{Errc::invalid_input,
+                fmt::format("devices: 1 to {} comma-separated ids", kMaxPreviewIds)});
+    }
+  }
+  target.group = group != nullptr ? *group : "";
+  target.selector = selector != nullptr ? *selector : "";
+  auto resolved = state.deps.tasks->resolve(call.who->tenant_id, target);
+  if (!resolved) {
+    return problem_from(resolved.error());
+  }
+  json::array shown;
+  for (std::size_t i = 0; i < resolved->size() && i < kPreviewShown; ++i) {
+    auto device = state.deps.devices.get(call.who->tenant_id, (*resolved)[i]);
+    if (!device) {
+      return problem_from(device.error());
+    }
+    shown.push_back(json::object{
+        {"id", device->id}, {"hostname", device->hostname}, {"online", device->online}});
+  }
+  const auto& limits = state.deps.tasks->limits();
+  return json_response(json::object{{"count", resolved->size()},
+                                    {"devices", std::move(shown)},
+                                    {"confirm_required", resolved->size() > limits.confirm_above},
+                                    {"confirm_above", limits.confirm_above},
+                                    {"max_targets", limits.max_targets}});
 }
 
 net::Response cancel_task(State& state, Call& call, bool one) {
@@ -305,170 +282,19 @@ void add_task_routes(Router& router, State& state) {
                 return state.deps.tasks == nullptr ? no_tasks() : create_task(state, call);
               },
               {"Run a command, script or builtin on devices", "TaskRequest", "Task", 201}});
+  add_task_query_routes(router, state);
   router.add({"GET",
-              "/api/v1/tasks",
+              "/api/v1/targets",
               needs(auth::Role::viewer),
-              "tasks.list",
+              "targets.preview",
               [&state](Call& call) {
-                if (state.deps.task_store == nullptr) {
-                  return no_tasks();
-                }
-                auto page = page_params(call.req, 50);
-                if (!page) {
-                  return problem_from(page.error());
-                }
-                store::TaskFilter filter;
-                filter.limit = page->first;
-                filter.after = page->second;
-                if (const auto* s = call.req.query_param("state")) {
-                  filter.state = *s;
-                }
-                if (const auto* o = call.req.query_param("origin")) {
-                  if (*o != "api" && *o != "schedule" && *o != "local-schedule") {
-                    return problem_from(Error{Errc::invalid_input,
-                                              "origin: expected api, schedule or local-schedule"});
-                  }
-                  filter.origin = *o;
-                }
-                if (!filter.after.empty() && !is_uuid(filter.after)) {
-                  return problem_from(Error{Errc::invalid_input, "after: expected a task id"});
-                }
-                auto list = state.deps.task_store->list(call.who->tenant_id, filter);
-                if (!list) {
-                  return problem_from(list.error());
-                }
-                json::array items;
-                for (const auto& t : *list) {
-                  auto counts = state.deps.task_store->counts(t.id);
-                  items.push_back(task_json(t, counts ? &*counts : nullptr));
-                }
-                json::value next = list->size() == filter.limit && !list->empty()
-                                       ? json::value(list->back().id)
-                                       : json::value(nullptr);
-                return json_response(json::object{{"items", std::move(items)}, {"next", next}});
+                return state.deps.tasks == nullptr ? no_tasks() : preview_target(state, call);
               },
-              {"The tenant's tasks, newest first",
+              {"The accepted devices a task target resolves to now: the count and the first 20",
                "",
-               "TaskPage",
+               "TargetPreview",
                200,
-               {"limit", "after", "state", "origin"}}});
-  router.add({"GET",
-              "/api/v1/tasks/{id}",
-              needs(auth::Role::viewer),
-              "tasks.get",
-              [&state](Call& call) {
-                auto task = find_task(state, call);
-                if (!task) {
-                  return problem_from(task.error());
-                }
-                auto counts = state.deps.task_store->counts(task->id);
-                return json_response(task_json(*task, counts ? &*counts : nullptr));
-              },
-              {"A task with its counts per run state", "", "Task"}});
-  router.add(
-      {"GET",
-       "/api/v1/tasks/{id}/runs",
-       needs(auth::Role::viewer),
-       "tasks.runs",
-       [&state](Call& call) {
-         auto task = find_task(state, call);
-         if (!task) {
-           return problem_from(task.error());
-         }
-         auto page = page_params(call.req, 100);
-         if (!page) {
-           return problem_from(page.error());
-         }
-         store::RunFilter filter;
-         filter.limit = page->first;
-         if (!page->second.empty()) {
-           const auto& text = page->second;
-           int position = -1;
-           auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), position);
-           if (ec != std::errc() || end != text.data() + text.size() || position < 0) {
-             return problem_from(
-                 Error{Errc::invalid_input, "after: expected a position (the \"next\" of a page)"});
-           }
-           filter.after_position = position;
-         }
-         if (const auto* s = call.req.query_param("state")) {
-           filter.state = *s;
-         }
-         if (const auto* d = call.req.query_param("device")) {
-           filter.device = *d;
-         }
-         auto runs = state.deps.task_store->runs(call.who->tenant_id, task->id, filter);
-         if (!runs) {
-           return problem_from(runs.error());
-         }
-         auto artifacts = state.deps.task_store->artifacts(call.who->tenant_id, task->id);
-         if (!artifacts) {
-           return problem_from(artifacts.error());
-         }
-         json::array items;
-         for (const auto& r : *runs) {
-           auto found = artifacts->find(r.device_id);
-           items.push_back(run_json(r, found == artifacts->end() ? nullptr : &found->second));
-         }
-         json::value next = runs->size() == filter.limit && !runs->empty()
-                                ? json::value(std::to_string(runs->back().position))
-                                : json::value(nullptr);
-         return json_response(json::object{{"items", std::move(items)}, {"next", next}});
-       },
-       {"The runs of a task, in dispatch order",
-        "",
-        "RunPage",
-        200,
-        {"limit", "after", "state", "device"}}});
-  router.add(
-      {"GET",
-       "/api/v1/tasks/{id}/runs/{device}/output",
-       needs(auth::Role::viewer),
-       "tasks.output",
-       [&state](Call& call) {
-         auto task = find_task(state, call);
-         if (!task) {
-           return problem_from(task.error());
-         }
-         store::RunFilter one;
-         one.device = call.param("device");
-         one.limit = 1;
-         auto run = state.deps.task_store->runs(call.who->tenant_id, task->id, one);
-         if (!run) {
-           return problem_from(run.error());
-         }
-         if (run->empty()) {
-           return problem_from(Error{Errc::not_found, "no run of this task on that device"});
-         }
-         const auto* stream = call.req.query_param("stream");
-         int which = 0;
-         if (stream != nullptr && *stream == "stderr") {
-           which = 1;
-         } else if (stream != nullptr && *stream != "stdout") {
-           return problem_from(Error{Errc::invalid_input, "stream: expected stdout or stderr"});
-         }
-         std::string text;
-         std::int64_t after = 0;
-         for (;;) {
-           auto rows = state.deps.task_store->output(call.who->tenant_id, task->id,
-                                                     call.param("device"), which, after, 1000);
-           if (!rows) {
-             return problem_from(rows.error());
-           }
-           for (const auto& r : *rows) {
-             text += r.data;
-             after = std::max(after, r.id);
-           }
-           if (rows->size() < 1000) {
-             break;
-           }
-         }
-         net::Response r;
-         r.content_type = "text/plain; charset=utf-8";
-         r.body = std::move(text);
-         return r;
-       },
-       {"What a device's run wrote to stdout or stderr, as text", "", "", 200, {"stream"}}});
+               {"devices", "group", "selector"}}});
   router.add({"POST",
               "/api/v1/tasks/{id}/cancel",
               needs(auth::Role::operator_),

@@ -1,5 +1,7 @@
 // TaskStore (tasks.h): tasks and their runs as the API and the dispatcher see them. Results
 // from devices are applied in run_store.cpp.
+#include <algorithm>
+
 #include <soci/soci.h>
 
 #include "control/store/row.h"
@@ -7,6 +9,25 @@
 
 namespace hecs::control::store {
 namespace {
+
+// " AND state IN ('a','b')" for a filter's states, or "" for none. The names are written into
+// the SQL, so anything but lower-case letters and '_' is refused here as well as by the caller.
+Result<std::string> states_clause(const std::vector<std::string>& states) {
+  if (states.empty()) {
+    return std::string();
+  }
+  std::string clause = " AND state IN (";
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    const auto& s = states[i];
+    if (s.empty() || s.size() > 32 || !std::all_of(s.begin(), s.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || c == '_';
+        })) {
+      return fail(Errc::invalid_input, "state: not a state name");
+    }
+    clause += (i == 0 ? "'" : ",'") + s + "'";
+  }
+  return clause + ")";
+}
 
 constexpr const char* kTaskColumns =
     "SELECT id, tenant_id, created_at, created_by, target, spec, state, expires_at, "
@@ -161,17 +182,20 @@ Result<TaskRow> TaskStore::get_any(const std::string& id) {
 Result<std::vector<TaskRow>> TaskStore::list(const std::string& tenant_id,
                                              const TaskFilter& filter) {
   std::vector<TaskRow> rows;
-  std::string query = std::string(kTaskColumns) + " WHERE tenant_id = :t";
+  auto states = states_clause(filter.states);
+  if (!states) {
+    return tl::unexpected(states.error());
+  }
+  std::string query = std::string(kTaskColumns) + " WHERE tenant_id = :t" + *states;
   // The cursor is a task id; its (created_at, id) places the next page.
-  query += filter.state.empty() ? " AND '' = :state" : " AND state = :state";
   query += filter.origin.empty() ? " AND '' = :origin" : " AND origin = :origin";
   query += filter.after.empty()
                ? " AND '' = :after"
                : " AND (created_at, id) < (SELECT created_at, id FROM tasks WHERE id = :after)";
   query += " ORDER BY created_at DESC, id DESC LIMIT :limit";
   const long long limit = static_cast<long long>(filter.limit);
-  if (auto r = fetch_all<TaskSociRow>(db_, query, rows, tenant_id, filter.state, filter.origin,
-                                      filter.after, limit);
+  if (auto r =
+          fetch_all<TaskSociRow>(db_, query, rows, tenant_id, filter.origin, filter.after, limit);
       !r) {
     return tl::unexpected(r.error());
   }
@@ -198,16 +222,63 @@ Result<std::map<std::string, int>> TaskStore::counts(const std::string& task_id)
   return out;
 }
 
+Result<std::map<std::string, std::map<std::string, int>>> TaskStore::counts_of(
+    const std::vector<std::string>& task_ids) {
+  std::map<std::string, std::map<std::string, int>> out;
+  if (task_ids.empty()) {
+    return out;
+  }
+  // Ids are bound one by one, chunked under SQLite's and PostgreSQL's bind limits.
+  constexpr std::size_t kChunk = 100;
+  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
+    for (std::size_t at = 0; at < task_ids.size(); at += kChunk) {
+      const std::vector<std::string> ids(
+          task_ids.begin() + static_cast<long>(at),
+          task_ids.begin() + static_cast<long>(std::min(task_ids.size(), at + kChunk)));
+      std::string query = "SELECT task_id, state, COUNT(*) FROM task_runs WHERE task_id IN (";
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        query += (i == 0 ? ":i" : ", :i") + std::to_string(i);
+      }
+      query += ") GROUP BY task_id, state";
+      std::string task, state;
+      int n = 0;
+      soci::statement st(sql);
+      st.alloc();
+      st.prepare(query);
+      for (const auto& id : ids) {
+        st.exchange(soci::use(id));
+      }
+      st.exchange(soci::into(task));
+      st.exchange(soci::into(state));
+      st.exchange(soci::into(n));
+      st.define_and_bind();
+      st.execute();
+      while (st.fetch()) {
+        out[task][state] = n;
+      }
+    }
+    return {};
+  });
+  if (!read) {
+    return tl::unexpected(read.error());
+  }
+  return out;
+}
+
 Result<std::vector<RunRow>> TaskStore::runs(const std::string& tenant_id,
                                             const std::string& task_id, const RunFilter& filter) {
   std::vector<RunRow> rows;
-  std::string query = std::string(kRunColumns) + " WHERE tenant_id = :tenant AND task_id = :task";
-  query += filter.state.empty() ? " AND '' = :state" : " AND state = :state";
+  auto states = states_clause(filter.states);
+  if (!states) {
+    return tl::unexpected(states.error());
+  }
+  std::string query =
+      std::string(kRunColumns) + " WHERE tenant_id = :tenant AND task_id = :task" + *states;
   query += filter.device.empty() ? " AND '' = :device" : " AND device_id = :device";
   query += " AND position > :after ORDER BY position LIMIT :limit";
   const long long limit = static_cast<long long>(filter.limit);
-  if (auto r = fetch_all<RunSociRow>(db_, query, rows, tenant_id, task_id, filter.state,
-                                     filter.device, filter.after_position, limit);
+  if (auto r = fetch_all<RunSociRow>(db_, query, rows, tenant_id, task_id, filter.device,
+                                     filter.after_position, limit);
       !r) {
     return tl::unexpected(r.error());
   }

@@ -73,15 +73,16 @@ struct RunRow {
   std::int64_t updated_at = 0;
 };
 
+// States are checked by the caller against the known names (they are written into the SQL).
 struct TaskFilter {
-  std::string state;   // "" = any
-  std::string origin;  // "" = any
-  std::string after;   // cursor: tasks older than this one (id); "" = newest first
+  std::vector<std::string> states;  // empty = any
+  std::string origin;               // "" = any
+  std::string after;                // cursor: tasks older than this one (id); "" = newest first
   std::size_t limit = 50;
 };
 
 struct RunFilter {
-  std::string state;
+  std::vector<std::string> states;  // empty = any; known run state names only
   std::string device;
   int after_position = -1;  // cursor
   std::size_t limit = 100;
@@ -158,6 +159,9 @@ class TaskStore {
   Result<std::vector<TaskRow>> list(const std::string& tenant_id, const TaskFilter& filter);
   // Runs per state.
   Result<std::map<std::string, int>> counts(const std::string& task_id);
+  // counts() of several tasks in one query; a task without runs is absent.
+  Result<std::map<std::string, std::map<std::string, int>>> counts_of(
+      const std::vector<std::string>& task_ids);
   Result<std::vector<RunRow>> runs(const std::string& tenant_id, const std::string& task_id,
                                    const RunFilter& filter);
   // Runs of a task updated at or after `since` (unix ms), for live events.
@@ -165,6 +169,12 @@ class TaskStore {
   Result<std::vector<OutputRow>> output(const std::string& tenant_id, const std::string& task_id,
                                         const std::string& device_id, int stream,
                                         std::int64_t after_id, std::size_t limit);
+  // The pieces of one stream from the one holding byte `offset` on, in stream order, at most
+  // `limit`; the first may begin before `offset`.
+  Result<std::vector<OutputRow>> output_from(const std::string& tenant_id,
+                                             const std::string& task_id,
+                                             const std::string& device_id, int stream,
+                                             std::int64_t offset, std::size_t limit);
   // Output of every device of a task with id > after_id, in id order.
   Result<std::vector<OutputRow>> output_since(const std::string& task_id, std::int64_t after_id,
                                               std::size_t limit);

@@ -559,6 +559,8 @@ Result<std::vector<std::string>> Service::resolve(const std::string& tenant_id,
   return impl_->resolve(tenant_id, target);
 }
 
+const Limits& Service::limits() const { return impl_->limits; }
+
 Result<store::TaskRow> Service::create(const std::string& tenant_id, const std::string& actor,
                                        TaskRequest request) {
   return impl_->create(tenant_id, actor, std::move(request));

@@ -109,6 +109,7 @@ class Service {
   // Errc::invalid_input naming the field for anything unknown or malformed: an id of another
   // tenant reads exactly like one that does not exist.
   Result<std::vector<std::string>> resolve(const std::string& tenant_id, const Target& target);
+  const Limits& limits() const;
   // Validates, resolves, stores the task and its runs, and starts dispatching. Blocks (store).
   Result<store::TaskRow> create(const std::string& tenant_id, const std::string& actor,
                                 TaskRequest request);

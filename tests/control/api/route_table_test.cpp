@@ -59,6 +59,7 @@ const std::map<std::string, std::string>& spec() {
       {"tasks.get", "viewer"},
       {"tasks.runs", "viewer"},
       {"tasks.output", "viewer"},
+      {"targets.preview", "viewer"},
       {"tasks.artifact", "viewer"},
       {"tasks.events", "viewer"},
       {"tasks.cancel", "operator"},

@@ -1,5 +1,8 @@
 // Task routes in process: answers for a device not in the task, bad cursors, finished_at of a
-// cancelled task (docs/tasks.md, "Routes").
+// cancelled task, state lists, output offsets, target previews and the confirmation code
+// (docs/tasks.md, "Routes").
+#include <fmt/format.h>
+
 #include "control/api/api_fixture.h"
 
 namespace hecs::control::api::test {
@@ -13,7 +16,17 @@ class TaskRoutes : public ApiFixture {
  protected:
   void SetUp() override {
     ApiFixture::SetUp();
-    for (const char* id : {kDevice, kOther}) {
+    add_devices({kDevice, kOther});
+    auto made = post("/api/v1/tasks", super_,
+                     json::object{{"target", json::object{{"devices", json::array{kDevice}}}},
+                                  {"command", json::object{{"argv", json::array{"true"}}}}});
+    ASSERT_EQ(made.status, 201) << made.raw.body;
+    task_ = std::string(made.body.at("id").as_string());
+  }
+
+  void add_devices(const std::vector<std::string>& ids) {
+    std::vector<store::IngestItem> hellos;
+    for (const auto& id : ids) {
       store::IngestItem hello;
       hello.kind = store::IngestItem::Kind::hello;
       hello.tenant_id = default_tenant_;
@@ -21,14 +34,11 @@ class TaskRoutes : public ApiFixture {
       hello.message_id = random_uuid();
       hello.ts = hello.received_at = clock_.now;
       hello.session = 1;
+      hello.hostname = "host-" + id.substr(id.size() - 4);
       hello.body = "{}";
-      ASSERT_TRUE(devices_->ingest(std::span(&hello, 1)));
+      hellos.push_back(std::move(hello));
     }
-    auto made = post("/api/v1/tasks", super_,
-                     json::object{{"target", json::object{{"devices", json::array{kDevice}}}},
-                                  {"command", json::object{{"argv", json::array{"true"}}}}});
-    ASSERT_EQ(made.status, 201) << made.raw.body;
-    task_ = std::string(made.body.at("id").as_string());
+    ASSERT_TRUE(devices_->ingest(hellos));
   }
 
   std::string task_;
@@ -58,6 +68,95 @@ TEST_F(TaskRoutes, ACancelledTaskHasItsFinishedTime) {
   ASSERT_EQ(task.status, 200);
   EXPECT_EQ(task.body.at("state"), "cancelled");
   EXPECT_TRUE(task.body.at("finished_at").is_string()) << json::serialize(task.body);
+}
+
+TEST_F(TaskRoutes, StateFiltersTakeSeveralKnownStatesAndRefuseOthers) {
+  const std::string runs = "/api/v1/tasks/" + task_ + "/runs?state=";
+  auto some = get(runs + "queued,sent,running", super_);
+  ASSERT_EQ(some.status, 200) << some.raw.body;
+  EXPECT_EQ(some.body.at("items").as_array().size(), 1U);
+  EXPECT_TRUE(get(runs + "failed,expired", super_).body.at("items").as_array().empty());
+  for (const char* bad : {"bogus", "failed,", "failed,bogus", "failed%27"}) {
+    auto r = get(runs + bad, super_);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.raw.body;
+  }
+  auto tasks = get("/api/v1/tasks?state=running,finished", super_);
+  ASSERT_EQ(tasks.status, 200) << tasks.raw.body;
+  ASSERT_EQ(tasks.body.at("items").as_array().size(), 1U);
+  // The list carries each task's counts, read for the whole page at once.
+  EXPECT_EQ(tasks.body.at("items").at(0).at("counts").at("queued").as_int64() +
+                tasks.body.at("items").at(0).at("counts").at("sent").as_int64(),
+            1);
+  EXPECT_EQ(get("/api/v1/tasks?state=queued", super_).status, 400);  // a run state, not a task's
+}
+
+TEST_F(TaskRoutes, OutputIsReadFromAByteOffsetAndSaysWhereToGoOn) {
+  std::vector<store::ResultItem> pieces;
+  for (auto [pos, data] : {std::pair{0, "hello "}, std::pair{6, "wide "}, std::pair{11, "world"}}) {
+    store::ResultItem item;
+    item.device_id = kDevice;
+    item.message_id = random_uuid();
+    item.task_id = task_;
+    item.pos = pos;
+    item.data = data;
+    pieces.push_back(std::move(item));
+  }
+  ASSERT_TRUE(task_store_->apply(pieces, clock_.now));
+  const std::string out = "/api/v1/tasks/" + task_ + "/runs/" + kDevice + "/output?offset=";
+  for (auto [offset, text] : {std::pair{"0", "hello wide world"}, std::pair{"8", "de world"},
+                              std::pair{"16", ""}, std::pair{"99", ""}}) {
+    auto r = get(out + offset, super_);
+    ASSERT_EQ(r.status, 200) << r.raw.body;
+    EXPECT_EQ(r.raw.body, text) << offset;
+    EXPECT_EQ(r.header("X-Next-Offset"), std::string(offset) == "99" ? "99" : "16") << offset;
+  }
+  for (const char* bad : {"-1", "x", "1.5"}) {
+    EXPECT_EQ(get(out + bad, super_).status, 400) << bad;
+  }
+}
+
+TEST_F(TaskRoutes, ATargetPreviewCountsAndNamesTheDevicesOfTheCallersTenant) {
+  auto viewer = make_key(super_, "viewer");
+  auto r = get(std::string("/api/v1/targets?devices=") + kDevice + "," + kOther, viewer);
+  ASSERT_EQ(r.status, 200) << r.raw.body;
+  EXPECT_EQ(r.body.at("count"), 2);
+  EXPECT_EQ(r.body.at("confirm_required"), false);
+  ASSERT_EQ(r.body.at("devices").as_array().size(), 2U);
+  EXPECT_EQ(r.body.at("devices").at(0).at("hostname"), "host-000b");
+  EXPECT_EQ(get("/api/v1/targets?selector=!nothing", viewer).body.at("count"), 2);
+  for (const char* bad : {"", "?selector=a%3Db&group=g", "?selector=role%20in%20(a",
+                          "?group=no-such-group", "?devices="}) {
+    auto refused = get(std::string("/api/v1/targets") + bad, viewer);
+    EXPECT_EQ(refused.status, 400) << bad << ": " << refused.raw.body;
+  }
+  // Another tenant's devices read as unknown ones.
+  auto other = make_tenant("other");
+  auto foreign = get(std::string("/api/v1/targets?devices=") + kDevice, other.viewer);
+  EXPECT_EQ(foreign.status, 400) << foreign.raw.body;
+  auto none = get("/api/v1/targets?selector=!nothing", other.viewer);
+  ASSERT_EQ(none.status, 200) << none.raw.body;
+  EXPECT_EQ(none.body.at("count"), 0);  // its tenant has no device
+}
+
+TEST_F(TaskRoutes, ALargeUnconfirmedTargetGetsItsOwnCodeWithTheCount) {
+  std::vector<std::string> more;
+  for (int i = 0; i < 60; ++i) {
+    more.push_back(fmt::format("6f1c1a52-2f47-4a8e-9b7e-{:012}", 1000 + i));
+  }
+  add_devices(more);
+  json::object body{{"target", json::object{{"selector", "!nothing"}}},
+                    {"command", json::object{{"argv", json::array{"true"}}}}};
+  auto refused = post("/api/v1/tasks", super_, body);
+  ASSERT_EQ(refused.status, 400) << refused.raw.body;
+  EXPECT_EQ(refused.body.at("code"), "confirmation_required");
+  EXPECT_EQ(refused.body.at("devices"), 62);
+  EXPECT_EQ(refused.body.at("confirm_above"), 50);
+  EXPECT_EQ(get("/api/v1/tasks", super_).body.at("items").as_array().size(), 1U);  // no new task
+  auto preview = get("/api/v1/targets?selector=!nothing", super_);
+  EXPECT_EQ(preview.body.at("confirm_required"), true);
+  EXPECT_EQ(preview.body.at("devices").as_array().size(), 20U);
+  body["confirm"] = true;
+  EXPECT_EQ(post("/api/v1/tasks", super_, body).status, 201);
 }
 
 }  // namespace

@@ -190,6 +190,55 @@ TEST_P(Tasks, RunsNotStartedByTheDeadlineExpire) {
                                             std::pair<const std::string, int>("running", 1)));
 }
 
+TEST_P(Tasks, RunsFilterBySeveralStatesAndCountsComeForManyTasksAtOnce) {
+  apply({state(kDev1, "running", kNow + 1, "r1"), state(kDev2, "running", kNow + 1, "r2"),
+         state(kDev2, "failed", kNow + 2, "f2")},
+        kNow + 3);
+  RunFilter filter;
+  filter.states = {"failed", "queued"};
+  auto runs = tasks_->runs(kTenantA, kTask, filter);
+  ASSERT_TRUE(runs) << runs.error().message;
+  std::vector<std::string> devices;
+  for (const auto& r : *runs) {
+    devices.push_back(r.device_id);
+  }
+  EXPECT_THAT(devices, ElementsAre(kDev2, kDev3));
+  filter.states = {"failed') OR ('1'='1"};
+  EXPECT_FALSE(tasks_->runs(kTenantA, kTask, filter));  // never reaches the SQL
+  auto counts = tasks_->counts_of({kTask, "cccccccc-0000-4000-8000-00000000ffff"});
+  ASSERT_TRUE(counts) << counts.error().message;
+  ASSERT_EQ(counts->size(), 1U);
+  EXPECT_THAT(counts->at(kTask),
+              UnorderedElementsAre(std::pair<const std::string, int>("running", 1),
+                                   std::pair<const std::string, int>("failed", 1),
+                                   std::pair<const std::string, int>("queued", 1)));
+  TaskFilter tasks;
+  tasks.states = {"finished", "running"};
+  auto listed = tasks_->list(kTenantA, tasks);
+  ASSERT_TRUE(listed) << listed.error().message;
+  EXPECT_EQ(listed->size(), 1U);
+}
+
+TEST_P(Tasks, OutputFromAnOffsetStartsAtThePieceHoldingIt) {
+  apply({output(kDev1, 0, "hello "), output(kDev1, 6, "wide "), output(kDev1, 11, "world")},
+        kNow + 1);
+  auto pieces = [&](std::int64_t offset) {
+    std::vector<std::int64_t> positions;
+    auto out = tasks_->output_from(kTenantA, kTask, kDev1, 0, offset, 10);
+    EXPECT_TRUE(out) << out.error().message;
+    for (const auto& o : out ? *out : std::vector<OutputRow>{}) {
+      positions.push_back(o.pos);
+    }
+    return positions;
+  };
+  EXPECT_THAT(pieces(0), ElementsAre(0, 6, 11));
+  EXPECT_THAT(pieces(8), ElementsAre(6, 11));
+  EXPECT_THAT(pieces(11), ElementsAre(11));
+  EXPECT_THAT(pieces(100), ElementsAre(11));  // the caller cuts what lies before the offset
+  auto foreign = tasks_->output_from(kTenantB, kTask, kDev1, 0, 0, 10);
+  EXPECT_TRUE(!foreign || foreign->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Tasks,
                          ::testing::Values(db::Backend::sqlite, db::Backend::postgresql));
 
