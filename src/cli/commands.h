@@ -81,6 +81,7 @@ struct RunOptions {
 struct TaskOptions {
   std::string id;
   std::string state;
+  std::string origin;  // tasks list --origin
   int limit = 0;
   std::string device;
   std::string stream;  // "", "stdout" or "stderr"

@@ -65,10 +65,12 @@ Result<json::value> TasksApi::create(const json::value& request) {
   return task;
 }
 
-Result<json::value> TasksApi::list(std::string_view state, int limit, std::string_view after) {
+Result<json::value> TasksApi::list(std::string_view state, std::string_view origin, int limit,
+                                   std::string_view after) {
   std::string target = "/api/v1/tasks";
   char sep = '?';
   for (auto [key, value] : {std::pair<std::string_view, std::string>{"state", std::string(state)},
+                            {"origin", std::string(origin)},
                             {"limit", limit > 0 ? std::to_string(limit) : ""},
                             {"after", std::string(after)}}) {
     if (!value.empty()) {
@@ -117,9 +119,13 @@ Result<json::value> TasksApi::runs_all(std::string_view id, RunQuery query) {
 }
 
 Result<std::string> TasksApi::output(std::string_view id, std::string_view device,
-                                     std::string_view stream) {
-  return call_text(http_, fmt::format("{}/runs/{}/output?stream={}", task_path(id),
-                                      url_encode(device), url_encode(stream)));
+                                     std::string_view stream, std::uint64_t offset) {
+  std::string target = fmt::format("{}/runs/{}/output?stream={}", task_path(id), url_encode(device),
+                                   url_encode(stream));
+  if (offset > 0) {
+    target += fmt::format("&offset={}", offset);
+  }
+  return call_text(http_, target);
 }
 
 Result<std::string> TasksApi::artifact(std::string_view id, std::string_view device) {

@@ -40,7 +40,8 @@ class TasksApi {
   // refuses, among them a large target without "confirm" (needs_confirmation() reads it).
   Result<boost::json::value> create(const boost::json::value& request);
   // One page, newest first: {"items":[task],"next":id|null}; `after` is a previous "next".
-  Result<boost::json::value> list(std::string_view state, int limit, std::string_view after);
+  Result<boost::json::value> list(std::string_view state, std::string_view origin, int limit,
+                                  std::string_view after);
   // The task with "counts" per run state.
   Result<boost::json::value> get(std::string_view id);
   // One page of runs in dispatch order: {"items":[run],"next":position|null}.
@@ -48,7 +49,9 @@ class TasksApi {
   // Every page: {"items":[run]}.
   Result<boost::json::value> runs_all(std::string_view id, RunQuery query);
   // What the device's run wrote on `stream` ("stdout" or "stderr") so far, unescaped.
-  Result<std::string> output(std::string_view id, std::string_view device, std::string_view stream);
+  // From byte `offset` of the stream on (the server cuts at it exactly).
+  Result<std::string> output(std::string_view id, std::string_view device, std::string_view stream,
+                             std::uint64_t offset = 0);
   // The bytes of the device's run artifact (collect-logs), unchecked: the caller compares
   // them with the run's artifact.sha256. Errc::conflict while it is incomplete or damaged.
   Result<std::string> artifact(std::string_view id, std::string_view device);

@@ -23,7 +23,7 @@ constexpr int kMaxLimit = 500;  // the server's page-size cap
 constexpr std::chrono::milliseconds kLogsInterval{500};
 
 int tasks_list(const TaskOptions& options, CommandEnv& env) {
-  auto page = TasksApi(env.http).list(options.state, options.limit, "");
+  auto page = TasksApi(env.http).list(options.state, options.origin, options.limit, "");
   if (!page) {
     return report(env.err, page.error(), kExitFailure);
   }
@@ -163,19 +163,22 @@ class LogTail {
     std::string device(get_string(run, "device").value_or(""));
     bool final = is_final_run_state(get_string(run, "state").value_or(""));
     for (const std::string& stream : streams_of(options_)) {
-      auto text = api_.output(options_.id, device, stream);
+      std::string section = device;
+      section.append("/").append(stream);
+      Section& seen = sections_[section];
+      // Only what is new: the server reads from the byte after the last one fetched.
+      auto text = api_.output(options_.id, device, stream, seen.fetched);
       if (!text) {
         return tl::unexpected(text.error());
       }
-      std::string section = device;
-      section.append("/").append(stream);
-      std::size_t& printed = printed_[section];
-      std::size_t end = final ? text->size() : text->rfind('\n') + 1;  // npos + 1 is 0
-      if (end <= printed) {
+      seen.fetched += text->size();
+      seen.pending += *text;
+      std::size_t end = final ? seen.pending.size() : seen.pending.rfind('\n') + 1;  // npos+1: 0
+      if (end == 0) {
         continue;
       }
-      std::string_view fresh = std::string_view(*text).substr(printed, end - printed);
-      printed = end;
+      std::string fresh = seen.pending.substr(0, end);
+      seen.pending.erase(0, end);
       bool one_device = !options_.device.empty();
       std::ostream& to =
           one_device && stream == "stderr" && options_.stream.empty() ? env_.err : env_.out;
@@ -193,10 +196,15 @@ class LogTail {
   }
 
  private:
+  // Per device and stream: bytes fetched so far, and the end of a line not printed yet.
+  struct Section {
+    std::uint64_t fetched = 0;
+    std::string pending;
+  };
   const TaskOptions& options_;
   CommandEnv& env_;
   TasksApi& api_;
-  std::map<std::string, std::size_t> printed_;
+  std::map<std::string, Section> sections_;
   std::string last_section_;
 };
 
@@ -296,11 +304,16 @@ void add_task_commands(CLI::App& root, Invocation& inv, std::vector<Verb>& verbs
   list->add_option("--state", options.state, "only tasks in this state")
       ->check(CLI::IsMember({"running", "finished", "cancelled", "aborted"}))
       ->type_name("STATE");
+  list->add_option("--origin", options.origin, "only tasks made this way")
+      ->check(CLI::IsMember({"api", "schedule", "local-schedule"}))
+      ->type_name("ORIGIN");
   list->add_option("--limit", options.limit, "how many (default 50)")
       ->check(CLI::Range(1, kMaxLimit))
       ->type_name("N");
   list->footer(
-      "STATE is running, finished, cancelled or aborted; DEVICES is runs ended/runs.\n\n"
+      "STATE is running, finished, cancelled or aborted; ORIGIN is api (a POST or hecsctl run),\n"
+      "schedule (a cron schedule of the control plane) or local-schedule (an agent's own\n"
+      "schedule, reported afterwards); DEVICES is runs ended/runs.\n\n"
       "Example:\n  hecsctl tasks list --state running --limit 10");
   add_global_options(*list, inv.global);
   verbs.push_back({list, [&options](CommandEnv& env) { return tasks_list(options, env); }});

@@ -263,11 +263,11 @@ std::string counts_text(const json::value& task) {
 }
 
 std::string format_task_table(const json::array& items, std::int64_t now_ms) {
-  std::vector<Row> rows{{"ID", "STATE", "CREATED", "DEVICES", "COMMAND"}};
+  std::vector<Row> rows{{"ID", "STATE", "ORIGIN", "CREATED", "DEVICES", "COMMAND"}};
   for (const json::value& task : items) {
     RunTally tally = tally_of(task);
     rows.push_back({text_or_dash(task, "id"), text_or_dash(task, "state"),
-                    relative_or_dash(task, "created_at", now_ms),
+                    text_or_dash(task, "origin"), relative_or_dash(task, "created_at", now_ms),
                     fmt::format("{}/{}", tally.done, tally.total), command_summary(task)});
   }
   return align_rows(rows, "", "   ");
@@ -280,6 +280,7 @@ std::string format_task_details(const json::value& task, const json::array& runs
   std::string out;
   add_field(out, "ID:", text_or_dash(task, "id"));
   add_field(out, "State:", text_or_dash(task, "state"));
+  add_field(out, "Origin:", text_or_dash(task, "origin"));
   add_field(out, "Created:",
             fmt::format("{} by {}", time_and_relative(task, "created_at", now_ms),
                         text_or_dash(task, "created_by")));

@@ -2,6 +2,7 @@
 // they send, what the operator sees, and the exit codes.
 #include <atomic>
 #include <csignal>
+#include <mutex>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -251,9 +252,13 @@ TEST_F(HecsctlTasks, CtrlCStopsFollowingAndSaysHowToCancel) {
   }
 }
 
-TEST_F(HecsctlTasks, LogsFollowPrintsOnlyWhatIsNew) {
+// Each read asks only for the bytes after those already fetched (?offset=), and a line is
+// printed once it is complete.
+TEST_F(HecsctlTasks, LogsFollowPrintsOnlyWhatIsNewAndFetchesOnlyThat) {
   std::atomic<int> reads = 0;
-  CannedHttpServer server([&reads](const std::string& target) -> CannedResponse {
+  std::vector<std::string> offsets;
+  std::mutex mutex;
+  CannedHttpServer server([&](const std::string& target) -> CannedResponse {
     int n = reads.load();
     if (target == kTaskPath) {
       return {.body =
@@ -263,12 +268,17 @@ TEST_F(HecsctlTasks, LogsFollowPrintsOnlyWhatIsNew) {
       bool running = target.find("state=running") != std::string::npos;
       return {.body = running ? runs_json("running", nullptr) : runs_json("succeeded", 0)};
     }
-    if (target.ends_with("output?stream=stdout")) {
+    if (target.find("output?stream=stdout") != std::string::npos) {
       ++reads;
+      const std::string all = n == 0 ? "one\ntw" : n == 1 ? "one\ntwo\nthr" : "one\ntwo\nthree";
+      const auto at = target.find("&offset=");
+      const std::string offset = at == std::string::npos ? "0" : target.substr(at + 8);
+      {
+        std::lock_guard lock(mutex);
+        offsets.push_back(offset);
+      }
       return {.content_type = "text/plain",
-              .body = n == 0   ? "one\ntw"
-                      : n == 1 ? "one\ntwo\nthr"
-                               : "one\ntwo\nthree"};
+              .body = all.substr(std::min(all.size(), std::stoul(offset)))};
     }
     return problem(404, "not found", "no such route");
   });
@@ -276,6 +286,11 @@ TEST_F(HecsctlTasks, LogsFollowPrintsOnlyWhatIsNew) {
                           "--stream", "stdout", "--follow"});
   EXPECT_EQ(outcome.exit_code, kExitOk) << outcome.err;
   EXPECT_EQ(outcome.out, "one\ntwo\nthree\n");
+  std::lock_guard lock(mutex);
+  ASSERT_GE(offsets.size(), 3U);
+  EXPECT_EQ(offsets[0], "0");
+  EXPECT_EQ(offsets[1], "6");
+  EXPECT_EQ(offsets[2], "11");
 }
 
 TEST_F(HecsctlTasks, CancelOneRunPostsToItsPath) {

@@ -25,6 +25,7 @@ json::value task_with(const json::object& counts, std::int64_t total) {
   return json::object{
       {"id", "1f0c7a52-9d3e-4b8a-a6f1-2e5d7c9b0a14"},
       {"state", "running"},
+      {"origin", "schedule"},
       {"created_at", "2026-11-25T18:55:00.000Z"},
       {"created_by", "key:ci"},
       {"total", total},
@@ -109,8 +110,9 @@ TEST(TaskTable, ShowsRunsDoneOfTotalAndTheCommandAsAShellWouldRead) {
   json::array items{task_with({{"succeeded", 2}, {"running", 1}}, 3)};
   EXPECT_EQ(
       format_task_table(items, kNow),
-      "ID                                     STATE     CREATED   DEVICES   COMMAND\n"
-      "1f0c7a52-9d3e-4b8a-a6f1-2e5d7c9b0a14   running   5m ago    2/3       /bin/echo 'a b'\n");
+      "ID                                     STATE     ORIGIN     CREATED   DEVICES   COMMAND\n"
+      "1f0c7a52-9d3e-4b8a-a6f1-2e5d7c9b0a14   running   schedule   5m ago    2/3       /bin/echo "
+      "'a b'\n");
 }
 
 TEST(TaskTable, SummarisesScriptsAndBuiltinsAndClipsLongCommands) {
