@@ -57,7 +57,7 @@ TEST(AdminPanel, SignsInSeesTheFleetOnlineAndSignsOutInChromium) {
       << control->process().log_text();
 
   // The panel's HTML comes with its security headers, and an app route falls back to it.
-  auto page = http_get(control->url() + "/fleet");
+  auto page = http_request("GET", control->url() + "/fleet", {"Accept: text/html"});
   EXPECT_EQ(page.status, 200);
   EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
   EXPECT_NE(page.header("content-security-policy").find("default-src 'self'"), std::string::npos);

@@ -84,6 +84,7 @@ std::string_view content_type_of(std::string_view rel) {
   return "application/octet-stream";
 }
 
+// True when `raw` holds `escape` (lower case), ignoring ASCII case.
 bool contains_escape(std::string_view raw, std::string_view escape) {
   for (std::size_t i = 0; i + escape.size() <= raw.size(); ++i) {
     bool same = true;
@@ -196,6 +197,13 @@ net::Response file_response(std::string rel, std::string body) {
   return r;
 }
 
+// A browser navigating to a page says it takes HTML; a script, curl or a scanner asking for
+// /etc/passwd usually does not, and gets the 404 problem rather than the app's index.html.
+bool wants_html(const net::Request& request) {
+  const std::string* accept = request.header("accept");
+  return accept != nullptr && contains_escape(*accept, "text/html");
+}
+
 net::Response not_found() { return net::problem(404, "not_found", "not found", "no such file"); }
 
 }  // namespace
@@ -242,7 +250,7 @@ net::Response StaticSite::serve(const net::Request& request) const {
                  log::quoted(std::strerror(e)));
       return not_found();
     }
-    if (!extension_of(name).empty()) {
+    if (!extension_of(name).empty() || !wants_html(request)) {
       return not_found();
     }
     // A route of the single-page app: its index.html answers.

@@ -21,8 +21,9 @@ inline constexpr std::string_view kContentSecurityPolicy =
 // Files beneath one directory, answered to GET and HEAD:
 // - a file under assets/ (Vite's content-hashed names) is cached for a year, immutable;
 //   anything else, index.html included, is `no-cache`;
-// - a path without a file extension that names no file is the single-page app's own route:
-//   index.html answers it (200), so every page of the panel has a URL;
+// - a path without a file extension that names no file, asked for by a client that accepts
+//   text/html (a browser's navigation), is the single-page app's own route: index.html
+//   answers it (200), so every page of the panel has a URL;
 // - other unknown paths are 404; a path with `.` or `..` segments, a backslash, a NUL or a
 //   control character, or an encoded slash or backslash in the request target is 400; a hidden
 //   file (a segment starting with '.') or a symlink leading out of the root is 404. Files are

@@ -47,10 +47,14 @@ class StaticSiteTest : public ::testing::Test {
   fs::path root() const { return dir_.path() / "www"; }
 
   // A request as the HTTP server hands it over: `target` raw, `path` percent-decoded.
-  net::Response get(const std::string& target, const std::string& method = "GET") {
+  net::Response get(const std::string& target, const std::string& method = "GET",
+                    const std::string& accept = "text/html,application/xhtml+xml,*/*;q=0.8") {
     net::Request req;
     req.method = method;
     req.target = target;
+    if (!accept.empty()) {
+      req.headers.emplace_back("accept", accept);
+    }
     auto decoded = net::url_decode(target.substr(0, target.find('?')), false);
     EXPECT_TRUE(decoded) << target;
     req.path = decoded ? *decoded : std::string();
@@ -106,6 +110,16 @@ TEST_F(StaticSiteTest, AnswersAppRoutesWithIndexHtml) {
     EXPECT_EQ(header(r, "Cache-Control"), "no-cache") << path;
     EXPECT_NE(header(r, "Content-Security-Policy"), "") << path;
   }
+}
+
+TEST_F(StaticSiteTest, AnswersUnknownPathsWith404WhenTheClientTakesNoHtml) {
+  for (const char* accept : {"", "*/*", "application/json"}) {
+    auto r = get("/etc/passwd", "GET", accept);
+    EXPECT_EQ(r.status, 404) << accept;
+    EXPECT_EQ(r.content_type, "application/problem+json") << accept;
+  }
+  EXPECT_EQ(get("/", "GET", "").status, 200);  // real files need no Accept
+  EXPECT_EQ(get("/assets/index-1a2b3c.js", "GET", "*/*").status, 200);
 }
 
 TEST_F(StaticSiteTest, UnknownFilesWithAnExtensionAre404) {
@@ -198,6 +212,7 @@ TEST(StaticSite, SaysThePanelIsNotBuiltWhenIndexHtmlIsMissing) {
   net::Request req;
   req.method = "GET";
   req.target = req.path = "/fleet";
+  req.headers.emplace_back("accept", "text/html");
   auto r = (*site)->serve(req);
   EXPECT_EQ(r.status, 404);
   EXPECT_NE(r.body.find("not built"), std::string::npos);
