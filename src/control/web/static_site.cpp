@@ -1,7 +1,7 @@
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include <fcntl.h>
@@ -31,12 +31,17 @@ class Fd {
   }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
+  Fd(Fd&&) = delete;
+  Fd& operator=(Fd&&) = delete;
   int get() const { return fd_; }
   explicit operator bool() const { return fd_ >= 0; }
 
  private:
   int fd_;
 };
+
+// strerror() is not thread-safe; the system category's message is (strerror_r).
+std::string errno_text(int e) { return std::error_code(e, std::generic_category()).message(); }
 
 struct TypeOf {
   std::string_view extension;
@@ -167,7 +172,7 @@ Result<std::string> read_all(int fd, std::size_t size) {
       continue;
     }
     if (n < 0) {
-      return fail(Errc::unavailable, std::strerror(errno));
+      return fail(Errc::unavailable, errno_text(errno));
     }
     if (n == 0) {
       break;  // the file shrank meanwhile
@@ -178,7 +183,7 @@ Result<std::string> read_all(int fd, std::size_t size) {
   return out;
 }
 
-net::Response file_response(std::string rel, std::string body) {
+net::Response file_response(const std::string& rel, std::string body) {
   net::Response r;
   r.status = 200;
   r.content_type = std::string(content_type_of(rel));
@@ -215,12 +220,27 @@ Result<std::unique_ptr<StaticSite>> StaticSite::open(const std::filesystem::path
     const auto code = e == ENOENT    ? Errc::not_found
                       : e == ENOTDIR ? Errc::invalid_input
                                      : Errc::unavailable;
-    return fail(code, fmt::format("web root {}: {}", root.string(), std::strerror(e)));
+    return fail(code, fmt::format("web root {}: {}", root.string(), errno_text(e)));
   }
   return std::unique_ptr<StaticSite>(new StaticSite(fd, root));
 }
 
 StaticSite::~StaticSite() { ::close(root_fd_); }
+
+// A route of the single-page app: its index.html answers.
+net::Response StaticSite::serve_index() const {
+  const std::string name = "index.html";
+  Fd index(open_beneath(root_fd_, name));
+  struct stat st {};
+  if (!index || ::fstat(index.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return net::problem(404, "not_found", "not found", "the admin panel is not built");
+  }
+  auto body = read_all(index.get(), static_cast<std::size_t>(st.st_size));
+  if (!body) {
+    return net::problem(500, "internal", "internal error");
+  }
+  return file_response(name, std::move(*body));
+}
 
 net::Response StaticSite::serve(const net::Request& request) const {
   if (request.method != "GET" && request.method != "HEAD") {
@@ -247,23 +267,13 @@ net::Response StaticSite::serve(const net::Request& request) const {
     if (e == EXDEV || e == ELOOP || e == EACCES || e == EPERM) {
       log::get("control.web")
           ->warn("web.refused path={} reason={}", log::quoted(request.path),
-                 log::quoted(std::strerror(e)));
+                 log::quoted(errno_text(e)));
       return not_found();
     }
     if (!extension_of(name).empty() || !wants_html(request)) {
       return not_found();
     }
-    // A route of the single-page app: its index.html answers.
-    name = "index.html";
-    Fd index(open_beneath(root_fd_, name));
-    if (!index || ::fstat(index.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      return net::problem(404, "not_found", "not found", "the admin panel is not built");
-    }
-    auto body = read_all(index.get(), static_cast<std::size_t>(st.st_size));
-    if (!body) {
-      return net::problem(500, "internal", "internal error");
-    }
-    return file_response(name, std::move(*body));
+    return serve_index();
   }
   auto body = read_all(file.get(), static_cast<std::size_t>(st.st_size));
   if (!body) {

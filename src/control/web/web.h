@@ -38,12 +38,15 @@ class StaticSite {
   ~StaticSite();
   StaticSite(const StaticSite&) = delete;
   StaticSite& operator=(const StaticSite&) = delete;
+  StaticSite(StaticSite&&) = delete;
+  StaticSite& operator=(StaticSite&&) = delete;
 
   net::Response serve(const net::Request& request) const;
   const std::filesystem::path& root() const { return root_; }
 
  private:
   StaticSite(int root_fd, std::filesystem::path root) : root_fd_(root_fd), root_(std::move(root)) {}
+  net::Response serve_index() const;
   int root_fd_;
   std::filesystem::path root_;
 };
