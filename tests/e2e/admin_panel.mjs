@@ -1,6 +1,8 @@
 // The admin panel in Debian's Chromium, driven by playwright-core (no downloaded browser).
 // Started by admin_panel_test.cpp against a real hecs-control with one real agent online:
 //   node admin_panel.mjs URL ADMIN_USER ADMIN_PASSWORD VIEWER_USER VIEWER_PASSWORD
+// or, with HECS_E2E_FLOW=https-empty, against an HTTPS control plane without devices:
+//   node admin_panel.mjs URL ADMIN_USER ADMIN_PASSWORD
 // Environment: HECS_WEB_NODE_MODULES (playwright-core, axe-core), HECS_E2E_SCREENSHOTS (a
 // directory), HECS_CHROMIUM (default /usr/bin/chromium). Exit 0 when every check passed.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [url, adminUser, adminPassword, viewerUser, viewerPassword] = process.argv.slice(2);
-if (!viewerPassword) {
+const flow = process.env.HECS_E2E_FLOW ?? 'fleet';
+if (flow === 'fleet' ? !viewerPassword : !adminPassword) {
   console.error('usage: node admin_panel.mjs URL ADMIN_USER ADMIN_PASSWORD VIEWER_USER VIEWER_PASSWORD');
   process.exit(2);
 }
@@ -48,31 +51,8 @@ async function signIn(page, user, password) {
   await page.getByRole('heading', { name: 'Fleet' }).waitFor({ timeout: kStepMs });
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'hecs-e2e-chromium-'));
-mkdirSync(shots, { recursive: true });
-let context;
-const problems = [];
-const deadline = setTimeout(() => {
-  console.error('e2e: over 80 s, giving up');
-  process.exitCode = 3;
-  void context?.close().finally(() => process.exit(3));
-}, 80000);
-
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.HECS_CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: kFlags,
-    viewport: { width: 1280, height: 800 },
-    timeout: 30000,
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(kStepMs);
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 40[13]/.test(m.text())) problems.push('console: ' + m.text());
-  });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-
+async function fleetFlow(page) {
+  const nav = page.getByRole('navigation', { name: 'Main' });
   // Signed out, any page leads to the sign-in page.
   const started = Date.now();
   await page.goto(url + '/fleet');
@@ -95,7 +75,6 @@ try {
   await page.locator('.badge.online').first().waitFor();
   const online = Number(await page.getByTestId('count-online').textContent());
   check(online >= 1, `the Fleet page counts ${online} device(s) online`);
-  const nav = page.getByRole('navigation', { name: 'Main' });
   check((await nav.getByRole('link', { name: 'Administration' }).count()) === 1, 'the admin sees Administration');
   check((await page.getByTestId('username').textContent()) === adminUser, 'the top bar names the user');
   await page.screenshot({ path: join(shots, 'fleet.png'), fullPage: true });
@@ -133,11 +112,61 @@ try {
   await page.screenshot({ path: join(shots, 'fleet-viewer.png'), fullPage: true });
 
   // A session that ends (here: its cookie gone) leads back to the sign-in page, with the reason.
-  await context.clearCookies();
+  await page.context().clearCookies();
   await page.getByRole('button', { name: 'Refresh' }).click();
   await page.getByRole('heading', { name: 'Sign in to HECS' }).waitFor();
   check((await page.getByRole('status').textContent()) === 'Your session expired, sign in again.', 'an expired session is said so');
   await page.screenshot({ path: join(shots, 'session-expired.png') });
+
+}
+
+// HTTPS, no device yet: the empty state, and the session cookie as a browser gets it over TLS.
+async function httpsEmptyFlow(page) {
+  await page.goto(url + '/');
+  await page.getByRole('heading', { name: 'Sign in to HECS' }).waitFor();
+  await signIn(page, adminUser, adminPassword);
+  await page.getByText('No devices yet.').waitFor();
+  check((await page.getByTestId('count-online').textContent()) === '0', 'no device is counted');
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === '__Host-hecs_session');
+  check(session !== undefined && session.secure && session.httpOnly && session.sameSite === 'Strict' && session.path === '/',
+    'over HTTPS the session is the __Host-hecs_session cookie: Secure, HttpOnly, SameSite=Strict');
+  check(!cookies.some((c) => c.name === 'hecs_session'), 'and no plain hecs_session cookie');
+  await page.screenshot({ path: join(shots, 'fleet-empty.png'), fullPage: true });
+  await axe(page, 'fleet-empty');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to HECS' }).waitFor();
+  check((await page.context().cookies()).every((c) => c.name !== '__Host-hecs_session' || !c.value), 'signing out clears the cookie');
+}
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'hecs-e2e-chromium-'));
+mkdirSync(shots, { recursive: true });
+let context;
+const problems = [];
+const deadline = setTimeout(() => {
+  console.error('e2e: over 80 s, giving up');
+  process.exitCode = 3;
+  void context?.close().finally(() => process.exit(3));
+}, 80000);
+
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.HECS_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: kFlags,
+    viewport: { width: 1280, height: 800 },
+    ignoreHTTPSErrors: true, // the control plane's own device CA, which this profile does not trust
+    timeout: 30000,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(kStepMs);
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 40[13]/.test(m.text())) problems.push('console: ' + m.text());
+  });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+
+  if (flow === 'https-empty') await httpsEmptyFlow(page);
+  else await fleetFlow(page);
 
   check(problems.length === 0, 'no script error and no CSP violation in the console' + (problems.length ? ': ' + problems.join('; ') : ''));
 } catch (e) {
