@@ -91,6 +91,7 @@ cat <<MSG
 HECS demo is running: Mosquitto (mTLS), hecs-control (SQLite, HTTPS) and $AGENTS agents that
 enrolled with a token.
 
+  Admin panel  $CONTROL_URL/   (sign in as admin; trust the device CA below)
   REST API     $CONTROL_URL/api/v1/devices
   Admin key    $key
   Log in as    admin / $admin_password   (superadmin; hecsctl login --username admin)

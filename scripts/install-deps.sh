@@ -14,11 +14,14 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev clang-format clang-tidy
   # real servers and tools the tests start
   mosquitto mosquitto-clients postgresql-15 sqlite3 prometheus curl openssl procps util-linux
+  # the admin panel's browser test (tests/e2e) drives Debian's Chromium with playwright-core
+  chromium
   # benchmarks (make bench); bench/footprint.sh runs the three agents it compares against
   wrk prometheus-node-exporter zabbix-agent mender-client
 )
 
-# The OpenAPI linter of make test (tests/openapi) runs on Node.js with npm: Debian's own, unless
+# The admin panel (web/admin, built by every build) and the OpenAPI linter of make test
+# (tests/openapi) run on Node.js with npm: Debian's own, unless
 # the machine has another Node.js with npm already (Debian's npm would conflict with it).
 if ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)

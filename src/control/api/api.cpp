@@ -268,6 +268,9 @@ net::Response Api::dispatch(const net::Request& req, const std::string& request_
   // Under /api/ only the open routes answer a caller without credentials; anything else,
   // an unknown path or method included, is 401 first, so nobody learns the routes (S25).
   if (m.route == nullptr && m.allow.empty() && !req.path.starts_with("/api/")) {
+    if (state_->deps.web && req.path != "/api") {
+      return state_->deps.web(req);
+    }
     return net::problem(404, "not_found", "not found", "no such route");
   }
   Call call(req, std::move(m.params));

@@ -41,6 +41,9 @@ struct Deps {
   store::TaskStore* task_store = nullptr;
   store::GroupStore* groups = nullptr;
   store::ScheduleStore* schedules = nullptr;
+  // Answers GET/HEAD of any path outside /api/ that is no route (/healthz, /metrics…): the
+  // admin panel's files (control/web). None: those paths are 404.
+  std::function<net::Response(const net::Request&)> web{};
 };
 
 class Router;

@@ -30,6 +30,7 @@
 #include "control/devices/devices.h"
 #include "control/store/store.h"
 #include "control/tasks/tasks.h"
+#include "control/web/web.h"
 #include "proto/proto.h"
 
 namespace hecs::control::app {
@@ -105,6 +106,9 @@ void add_flags(CLI::App& cli, Config& c) {
       ->capture_default_str();
   cli.add_option("--max-message-bytes", c.max_message_bytes, "Largest accepted MQTT payload")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
+      ->capture_default_str();
+  cli.add_option("--web-root", c.web_root,
+                 "Directory of the admin panel's built files (\"\": no panel)")
       ->capture_default_str();
   cli.add_option("--threads", c.threads, "Worker threads (0: one per core)")
       ->check(CLI::Range(0u, 256u))
@@ -358,6 +362,18 @@ int run(const Config& config) {
       log->error("tenant.devices_not_updated error={}", log::quoted(r.error().message));
     }
   };
+  std::unique_ptr<web::StaticSite> site;
+  if (!config.web_root.empty()) {
+    // The panel is optional: without its files the API still serves (the default points
+    // into a build tree, which an installed binary may not have).
+    if (auto opened = web::StaticSite::open(config.web_root); opened) {
+      site = std::move(*opened);
+      log->info("web.serving root={}", log::quoted(config.web_root));
+      api_deps.web = [&site](const net::Request& r) { return site->serve(r); };
+    } else {
+      log->warn("web.disabled error={}", log::quoted(opened.error().message));
+    }
+  }
   api::Api api(std::move(api_deps));
   net::HttpLimits http_limits;
   http_limits.read_timeout = std::chrono::seconds(config.http_read_timeout_seconds);

@@ -8,6 +8,11 @@
 
 #include <CLI/CLI.hpp>
 
+// The build's web/admin directory, so that a development build serves its own panel.
+#ifndef HECS_DEFAULT_WEB_ROOT
+#define HECS_DEFAULT_WEB_ROOT ""
+#endif
+
 namespace hecs::control::app {
 
 struct Config {
@@ -38,6 +43,8 @@ struct Config {
   int task_resend_seconds = 60;                 // task_resend_seconds: 1..3600
   unsigned threads = 0;                         // threads: 0 = one per core
   std::string log_level = "info";               // log_level
+  // web_root: the admin panel's built files (docs/admin-panel.md); "" = no panel
+  std::string web_root = HECS_DEFAULT_WEB_ROOT;
 };
 
 // Binds every key of Config to a flag of `cli`, with its range.

@@ -1,0 +1,81 @@
+import { useEffect, useMemo, useState } from 'react';
+import { ApiClient, LoginReply, Me, Role } from './api';
+import { Fleet } from './Fleet';
+import { navigate, usePath } from './router';
+import { kNav, Shell } from './Shell';
+import { SignIn } from './SignIn';
+
+interface Session {
+  username: string;
+  role: Role;
+  tenantName: string;
+}
+
+function Placeholder({ title }: { title: string }) {
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title">{title}</h1>
+      <p>This page is not built yet.</p>
+    </section>
+  );
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [notice, setNotice] = useState<string | undefined>();
+  const path = usePath();
+  const api = useMemo(
+    () =>
+      new ApiClient({
+        onUnauthorized: (message) => {
+          setSession(null);
+          setNotice(message);
+        },
+      }),
+    [],
+  );
+
+  useEffect(() => {
+    if (!session && path !== '/signin') navigate('/signin', true);
+    if (session && (path === '/signin' || path === '/')) navigate('/fleet', true);
+  }, [session, path]);
+
+  async function signedIn(reply: LoginReply) {
+    let me: Me | null = null;
+    try {
+      me = await api.me();
+    } catch {
+      me = null; // the tenant name is only shown; the session works without it
+    }
+    setNotice(undefined);
+    setSession({
+      username: reply.user.username,
+      role: reply.user.role,
+      tenantName: me?.tenant_name ?? reply.user.tenant_id,
+    });
+  }
+
+  async function logout() {
+    try {
+      await api.logout();
+    } catch {
+      // Signed out locally either way; the server ends an unused session within the hour.
+    }
+    setSession(null);
+    setNotice('You are signed out.');
+  }
+
+  if (!session) return <SignIn api={api} notice={notice} onSignedIn={(r) => void signedIn(r)} />;
+
+  const item = kNav.find((i) => path.startsWith(i.path));
+  let page;
+  if (item && item.path === '/fleet') page = <Fleet api={api} />;
+  else if (item && item.path === '/tasks') page = <Placeholder title="Tasks" />;
+  else if (item && item.path === '/admin') page = <Placeholder title="Administration" />;
+  else page = <Placeholder title="Not found" />;
+  return (
+    <Shell username={session.username} role={session.role} tenantName={session.tenantName} path={path} onLogout={() => void logout()}>
+      {page}
+    </Shell>
+  );
+}

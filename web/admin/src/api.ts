@@ -1,0 +1,207 @@
+// The panel's only way to the server: the public REST API (docs/api.md), same origin, with the
+// session cookie. The CSRF token of the login answer is kept in memory only (never in storage
+// a script of another page could read); a reload therefore asks for a new sign-in.
+
+export type Role = 'viewer' | 'operator' | 'admin' | 'owner' | 'superadmin';
+
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  tenant_id: string;
+}
+
+export interface Me {
+  kind: 'session' | 'api_key';
+  tenant_id: string;
+  tenant_name?: string;
+  role: Role;
+  user_id?: string;
+  username?: string;
+  session_id?: string;
+}
+
+export interface LoginReply {
+  user: User;
+  csrf_token: string;
+  session: { id: string; expires_at: string };
+}
+
+export interface Device {
+  id: string;
+  tenant_id: string;
+  hostname: string;
+  online: boolean;
+  session: number;
+  first_seen: string;
+  last_seen: string;
+  state: 'pending' | 'accepted' | 'rejected' | 'revoked';
+  tags: string[];
+  inventory: Record<string, unknown> | null;
+  telemetry: Record<string, unknown> | null;
+  telemetry_at: string | null;
+}
+
+export interface DevicePage {
+  items: Device[];
+  next_cursor: string | null;
+  total: number;
+}
+
+// An RFC 9457 problem (or a network failure) as a message an operator can read.
+export class ApiError extends Error {
+  readonly status: number; // 0: the server could not be reached
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export const kSessionExpired = 'Your session expired, sign in again.';
+
+const kRoleOrder: Role[] = ['viewer', 'operator', 'admin', 'owner', 'superadmin'];
+
+// True when `role` is at least `least` (docs/api.md "Roles").
+export function roleAtLeast(role: Role, least: Role): boolean {
+  return kRoleOrder.indexOf(role) >= kRoleOrder.indexOf(least);
+}
+
+interface Problem {
+  title?: unknown;
+  detail?: unknown;
+  code?: unknown;
+  status?: unknown;
+}
+
+function sentence(text: string): string {
+  const t = text.trim();
+  if (!t) return t;
+  const first = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(first) ? first : first + '.';
+}
+
+// The message shown for a failed answer: the problem's detail when it has one (the server
+// keeps 5xx reasons to its log), else its title, else the HTTP status.
+export function problemMessage(status: number, problem: Problem | null, retryAfter?: string | null): string {
+  const detail = typeof problem?.detail === 'string' ? problem.detail : '';
+  const title = typeof problem?.title === 'string' ? problem.title : '';
+  const code = typeof problem?.code === 'string' ? problem.code : '';
+  if (status === 429 || code === 'rate_limited') {
+    const wait = retryAfter && /^\d+$/.test(retryAfter) ? ` Try again in ${retryAfter} s.` : ' Try again later.';
+    return 'Too many attempts.' + wait;
+  }
+  if (status === 403) {
+    return detail ? `Not allowed: ${detail}.` : 'Not allowed.';
+  }
+  if (status >= 500) {
+    return status === 503
+      ? 'The server is unavailable (database or broker). Try again in a moment.'
+      : `The server failed (HTTP ${status}${title ? `, ${title}` : ''}). Its log has the reason.`;
+  }
+  if (detail) return sentence(detail);
+  if (title) return sentence(title);
+  return `The request failed (HTTP ${status}).`;
+}
+
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ApiClientOptions {
+  fetch?: Fetch;
+  // Called when a call other than the login gets 401: the session is gone.
+  onUnauthorized?: (message: string) => void;
+}
+
+export class ApiClient {
+  private csrf: string | null = null;
+  private readonly fetchFn: Fetch;
+  private readonly onUnauthorized: (message: string) => void;
+
+  constructor(options: ApiClientOptions = {}) {
+    this.fetchFn = options.fetch ?? ((input, init) => window.fetch(input, init));
+    this.onUnauthorized = options.onUnauthorized ?? (() => {});
+  }
+
+  get hasSession(): boolean {
+    return this.csrf !== null;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, isLogin = false): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET' && method !== 'HEAD' && this.csrf) headers['X-CSRF-Token'] = this.csrf;
+    let response: Response;
+    try {
+      response = await this.fetchFn(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch (e) {
+      throw new ApiError(0, 'network', `Cannot reach hecs-control: ${e instanceof Error ? e.message : String(e)}.`);
+    }
+    if (response.ok) {
+      if (response.status === 204) return undefined as T;
+      const text = await response.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    }
+    let problem: Problem | null = null;
+    try {
+      const type = response.headers.get('Content-Type') ?? '';
+      if (type.includes('json')) problem = (await response.json()) as Problem;
+    } catch {
+      problem = null;
+    }
+    const code = typeof problem?.code === 'string' ? problem.code : 'http_' + response.status;
+    if (response.status === 401 && !isLogin) {
+      this.csrf = null;
+      this.onUnauthorized(kSessionExpired);
+      throw new ApiError(401, code, kSessionExpired);
+    }
+    if (response.status === 401 && isLogin) {
+      throw new ApiError(401, code, 'Wrong user name or password.');
+    }
+    throw new ApiError(response.status, code, problemMessage(response.status, problem, response.headers.get('Retry-After')));
+  }
+
+  async login(username: string, password: string): Promise<LoginReply> {
+    const reply = await this.request<LoginReply>('POST', '/api/v1/auth/login', { username, password, mode: 'cookie' }, true);
+    this.csrf = reply.csrf_token;
+    return reply;
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.request<void>('POST', '/api/v1/auth/logout');
+    } finally {
+      this.csrf = null;
+    }
+  }
+
+  me(): Promise<Me> {
+    return this.request<Me>('GET', '/api/v1/auth/me');
+  }
+
+  devicePage(cursor: string | null, limit = 500): Promise<DevicePage> {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (cursor) q.set('cursor', cursor);
+    return this.request<DevicePage>('GET', '/api/v1/devices?' + q.toString());
+  }
+
+  // Every device of the tenant, page by page, up to `max`.
+  async allDevices(max = 20000): Promise<Device[]> {
+    const out: Device[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: DevicePage = await this.devicePage(cursor);
+      out.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor && out.length < max);
+    return out;
+  }
+}
