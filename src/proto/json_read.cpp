@@ -209,4 +209,29 @@ void ObjectReader::store(Result<T> value, T& out) {
   out = std::move(*value);
 }
 
+Result<std::string> read_string(const boost::json::object& object, std::string_view key,
+                                std::string_view path, bool required) {
+  const auto* v = object.if_contains(key);
+  if (v == nullptr) {
+    if (required) {
+      return invalid(field_path(path, key), "missing");
+    }
+    return std::string();
+  }
+  const auto* s = v->if_string();
+  if (s == nullptr) {
+    return invalid(field_path(path, key), "expected a string");
+  }
+  return std::string(*s);
+}
+
+Result<std::uint64_t> read_uint(const boost::json::object& object, std::string_view key,
+                                std::string_view path, std::uint64_t fallback) {
+  const auto* v = object.if_contains(key);
+  if (v == nullptr) {
+    return fallback;
+  }
+  return to_uint(*v, field_path(path, key));
+}
+
 }  // namespace hecs::proto::detail

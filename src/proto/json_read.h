@@ -40,6 +40,13 @@ Result<std::int64_t> to_int(const boost::json::value& value, std::string_view pa
 Result<double> to_double(const boost::json::value& value, std::string_view path);
 Result<std::string> to_string(const boost::json::value& value, std::string_view path);
 
+// Fields of `object`, `path` naming the object. A string absent is "" unless `required` (no
+// length limit: the caller checks); an unsigned absent is `fallback`.
+Result<std::string> read_string(const boost::json::object& object, std::string_view key,
+                                std::string_view path, bool required);
+Result<std::uint64_t> read_uint(const boost::json::object& object, std::string_view key,
+                                std::string_view path, std::uint64_t fallback);
+
 // Reads the fields of one object into a struct and keeps the first error: once a read fails,
 // the later ones do nothing, so a parser is a flat list of reads and one check at the end.
 // Keys the parser does not read are ignored (bodies accept unknown fields, see proto.h).

@@ -1,3 +1,4 @@
+// Journal (journal.h): the task_journal, local_schedules and local_runs tables, in SQL.
 #include "agent/tasks/journal.h"
 
 #include <algorithm>
@@ -21,16 +22,37 @@ tl::unexpected<Error> sql_error(sqlite3* db, std::string_view doing) {
   return fail(code, fmt::format("task journal: {}: {}", doing, sqlite3_errmsg(db)));
 }
 
-Result<Stmt> prepare(sqlite3* db, const char* sql) {
+void bind(sqlite3_stmt* s, int at, const std::string& text) {
+  sqlite3_bind_text(s, at, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+void bind(sqlite3_stmt* s, int at, std::int64_t value) { sqlite3_bind_int64(s, at, value); }
+
+// `sql` with `params` bound to ?1, ?2, … in order.
+template <class... Params>
+Result<Stmt> prepare(sqlite3* db, const char* sql, const Params&... params) {
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
     return sql_error(db, "prepare");
   }
-  return Stmt(s);
+  Stmt stmt(s);
+  int at = 0;
+  (bind(stmt.get(), ++at, params), ...);
+  return stmt;
 }
 
-void bind(sqlite3_stmt* s, int at, const std::string& text) {
-  sqlite3_bind_text(s, at, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+// Runs a statement that returns no rows; `doing` names it in the error.
+template <class... Params>
+Result<void> execute(sqlite3* db, std::string_view doing, const char* sql,
+                     const Params&... params) {
+  auto s = prepare(db, sql, params...);
+  if (!s) {
+    return tl::unexpected(s.error());
+  }
+  if (sqlite3_step(s->get()) != SQLITE_DONE) {
+    return sql_error(db, doing);
+  }
+  return {};
 }
 
 std::string column_text(sqlite3_stmt* s, int at) {
@@ -89,11 +111,11 @@ Result<std::unique_ptr<Journal>> Journal::open(sqlite3* db) {
 Result<std::optional<JournalEntry>> Journal::find(const std::string& task) {
   auto s = prepare(db_,
                    "SELECT task, state, spec, received_at, started_at FROM task_journal "
-                   "WHERE task = ?");
+                   "WHERE task = ?",
+                   task);
   if (!s) {
     return tl::unexpected(s.error());
   }
-  bind(s->get(), 1, task);
   int rc = sqlite3_step(s->get());
   if (rc == SQLITE_ROW) {
     return std::optional<JournalEntry>(read_entry(s->get()));
@@ -105,39 +127,23 @@ Result<std::optional<JournalEntry>> Journal::find(const std::string& task) {
 }
 
 Result<void> Journal::insert(const JournalEntry& entry) {
-  auto s = prepare(db_,
-                   "INSERT INTO task_journal (task, state, spec, received_at, started_at) "
-                   "VALUES (?, ?, ?, ?, ?)");
-  if (!s) {
-    return tl::unexpected(s.error());
-  }
-  bind(s->get(), 1, entry.task);
-  bind(s->get(), 2, entry.state);
-  bind(s->get(), 3, entry.spec);
-  sqlite3_bind_int64(s->get(), 4, entry.received_at);
-  sqlite3_bind_int64(s->get(), 5, entry.started_at);
-  if (sqlite3_step(s->get()) != SQLITE_DONE) {
-    return sql_error(db_, "insert");
-  }
-  return {};
+  return execute(db_, "insert",
+                 "INSERT INTO task_journal (task, state, spec, received_at, started_at) "
+                 "VALUES (?, ?, ?, ?, ?)",
+                 entry.task, entry.state, entry.spec, entry.received_at, entry.started_at);
 }
 
 Result<void> Journal::set_state(const std::string& task, const std::string& state,
                                 std::int64_t at) {
   // `at` is the start time for "running", the end time for a final state.
-  auto s = prepare(db_,
-                   "UPDATE task_journal SET state = ?1, "
-                   "started_at = CASE WHEN ?1 = 'running' THEN ?2 ELSE started_at END, "
-                   "ended_at = CASE WHEN ?1 = 'running' THEN ended_at ELSE ?2 END "
-                   "WHERE task = ?3");
-  if (!s) {
-    return tl::unexpected(s.error());
-  }
-  bind(s->get(), 1, state);
-  sqlite3_bind_int64(s->get(), 2, at);
-  bind(s->get(), 3, task);
-  if (sqlite3_step(s->get()) != SQLITE_DONE) {
-    return sql_error(db_, "update");
+  auto updated = execute(db_, "update",
+                         "UPDATE task_journal SET state = ?1, "
+                         "started_at = CASE WHEN ?1 = 'running' THEN ?2 ELSE started_at END, "
+                         "ended_at = CASE WHEN ?1 = 'running' THEN ended_at ELSE ?2 END "
+                         "WHERE task = ?3",
+                         state, at, task);
+  if (!updated) {
+    return updated;
   }
   if (sqlite3_changes(db_) != 1) {
     return fail(Errc::not_found, "task journal: no task " + task);
@@ -148,11 +154,11 @@ Result<void> Journal::set_state(const std::string& task, const std::string& stat
 Result<std::vector<JournalEntry>> Journal::in_state(const std::string& state) {
   auto s = prepare(db_,
                    "SELECT task, state, spec, received_at, started_at FROM task_journal "
-                   "WHERE state = ? ORDER BY received_at, rowid");
+                   "WHERE state = ? ORDER BY received_at, rowid",
+                   state);
   if (!s) {
     return tl::unexpected(s.error());
   }
-  bind(s->get(), 1, state);
   std::vector<JournalEntry> out;
   int rc = SQLITE_ROW;
   while ((rc = sqlite3_step(s->get())) == SQLITE_ROW) {
@@ -165,27 +171,22 @@ Result<std::vector<JournalEntry>> Journal::in_state(const std::string& state) {
 }
 
 Result<std::size_t> Journal::prune(std::int64_t before, std::size_t keep) {
-  auto s = prepare(db_,
-                   "DELETE FROM task_journal WHERE state NOT IN ('queued', 'running') AND "
-                   "(received_at < ?1 OR rowid NOT IN (SELECT rowid FROM task_journal "
-                   "ORDER BY received_at DESC LIMIT ?2))");
-  if (!s) {
-    return tl::unexpected(s.error());
-  }
-  sqlite3_bind_int64(s->get(), 1, before);
-  sqlite3_bind_int64(s->get(), 2, static_cast<std::int64_t>(keep));
-  if (sqlite3_step(s->get()) != SQLITE_DONE) {
-    return sql_error(db_, "prune");
+  auto pruned = execute(db_, "prune",
+                        "DELETE FROM task_journal WHERE state NOT IN ('queued', 'running') AND "
+                        "(received_at < ?1 OR rowid NOT IN (SELECT rowid FROM task_journal "
+                        "ORDER BY received_at DESC LIMIT ?2))",
+                        before, static_cast<std::int64_t>(keep));
+  if (!pruned) {
+    return tl::unexpected(pruned.error());
   }
   return static_cast<std::size_t>(sqlite3_changes(db_));
 }
 
 Result<std::optional<std::int64_t>> Journal::done_until(const std::string& schedule) {
-  auto s = prepare(db_, "SELECT done_until FROM local_schedules WHERE name = ?");
+  auto s = prepare(db_, "SELECT done_until FROM local_schedules WHERE name = ?", schedule);
   if (!s) {
     return tl::unexpected(s.error());
   }
-  bind(s->get(), 1, schedule);
   int rc = sqlite3_step(s->get());
   if (rc == SQLITE_ROW) {
     return std::optional<std::int64_t>(sqlite3_column_int64(s->get(), 0));
@@ -197,28 +198,17 @@ Result<std::optional<std::int64_t>> Journal::done_until(const std::string& sched
 }
 
 Result<void> Journal::set_done_until(const std::string& schedule, std::int64_t at) {
-  auto s = prepare(db_,
-                   "INSERT INTO local_schedules (name, done_until) VALUES (?1, ?2) "
-                   "ON CONFLICT (name) DO UPDATE SET done_until = ?2");
-  if (!s) {
-    return tl::unexpected(s.error());
-  }
-  bind(s->get(), 1, schedule);
-  sqlite3_bind_int64(s->get(), 2, at);
-  if (sqlite3_step(s->get()) != SQLITE_DONE) {
-    return sql_error(db_, "local schedule");
-  }
-  return {};
+  return execute(db_, "local schedule",
+                 "INSERT INTO local_schedules (name, done_until) VALUES (?1, ?2) "
+                 "ON CONFLICT (name) DO UPDATE SET done_until = ?2",
+                 schedule, at);
 }
 
 Result<void> Journal::prune_local(const std::vector<std::string>& keep) {
-  auto runs =
-      prepare(db_, "DELETE FROM local_runs WHERE task NOT IN (SELECT task FROM task_journal)");
+  auto runs = execute(db_, "prune local runs",
+                      "DELETE FROM local_runs WHERE task NOT IN (SELECT task FROM task_journal)");
   if (!runs) {
-    return tl::unexpected(runs.error());
-  }
-  if (sqlite3_step(runs->get()) != SQLITE_DONE) {
-    return sql_error(db_, "prune local runs");
+    return runs;
   }
   auto names = prepare(db_, "SELECT name FROM local_schedules");
   if (!names) {
@@ -232,45 +222,30 @@ Result<void> Journal::prune_local(const std::vector<std::string>& keep) {
     }
   }
   for (const auto& name : gone) {
-    auto s = prepare(db_, "DELETE FROM local_schedules WHERE name = ?");
-    if (!s) {
-      return tl::unexpected(s.error());
-    }
-    bind(s->get(), 1, name);
-    if (sqlite3_step(s->get()) != SQLITE_DONE) {
-      return sql_error(db_, "prune local schedules");
+    if (auto r = execute(db_, "prune local schedules", "DELETE FROM local_schedules WHERE name = ?",
+                         name);
+        !r) {
+      return r;
     }
   }
   return {};
 }
 
 Result<void> Journal::insert_local_run(const std::string& task, const proto::LocalRun& run) {
-  auto s = prepare(db_,
-                   "INSERT INTO local_runs (task, schedule, fire_at, cron, timezone, command) "
-                   "VALUES (?, ?, ?, ?, ?, ?)");
-  if (!s) {
-    return tl::unexpected(s.error());
-  }
-  bind(s->get(), 1, task);
-  bind(s->get(), 2, run.schedule);
-  sqlite3_bind_int64(s->get(), 3, run.fire_at);
-  bind(s->get(), 4, run.cron);
-  bind(s->get(), 5, run.timezone);
-  bind(s->get(), 6, run.command);
-  if (sqlite3_step(s->get()) != SQLITE_DONE) {
-    return sql_error(db_, "insert local run");
-  }
-  return {};
+  return execute(db_, "insert local run",
+                 "INSERT INTO local_runs (task, schedule, fire_at, cron, timezone, command) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+                 task, run.schedule, run.fire_at, run.cron, run.timezone, run.command);
 }
 
 Result<std::optional<proto::LocalRun>> Journal::find_local_run(const std::string& task) {
   auto s = prepare(db_,
                    "SELECT schedule, fire_at, cron, timezone, command FROM local_runs "
-                   "WHERE task = ?");
+                   "WHERE task = ?",
+                   task);
   if (!s) {
     return tl::unexpected(s.error());
   }
-  bind(s->get(), 1, task);
   int rc = sqlite3_step(s->get());
   if (rc == SQLITE_ROW) {
     proto::LocalRun run;

@@ -1,21 +1,18 @@
+// hecs-control start-up (app.h, run): the store, the PKI, ingest, tasks, the broker link, the REST
+// API, then the periodic jobs (periodic_jobs.h); and shutdown on a signal.
 #include "control/app/app.h"
 
-#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <thread>
-#include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include "common/config/config.h"
-#include "common/files.h"
 #include "common/log.h"
 #include "common/metrics/metrics.h"
 #include "common/mqtt/threaded_client.h"
@@ -24,6 +21,7 @@
 #include "common/net/signals.h"
 #include "control/api/api.h"
 #include "control/app/commands.h"
+#include "control/app/periodic_jobs.h"
 #include "control/app/security.h"
 #include "control/auth/auth.h"
 #include "control/checkpoints/checkpoints.h"
@@ -35,88 +33,6 @@
 
 namespace hecs::control::app {
 namespace asio = boost::asio;
-
-void add_flags(CLI::App& cli, Config& c) {
-  cli.add_option("--data-dir", c.data_dir, "Directory for the database and credentials")
-      ->capture_default_str();
-  cli.add_option("--http-listen", c.http_listen, "REST API address, host:port")
-      ->check(config::checked_by("HOST:PORT", net::check_listen_address))
-      ->capture_default_str();
-  cli.add_flag("--http-plain", c.http_plain,
-               "Serve plain HTTP instead of HTTPS (only behind a TLS proxy, or for tests)");
-  cli.add_option("--mqtt-url", c.mqtt_url,
-                 "Broker URL: mqtts://host:port (mTLS) or mqtt://host:port (plain, no enrolment)")
-      ->check(config::checked_by("URL", net::parse_mqtt_url))
-      ->capture_default_str();
-  cli.add_option("--agent-mqtt-url", c.agent_mqtt_url,
-                 "Broker URL given to enrolled agents (default: --mqtt-url)")
-      ->check(config::checked_by("URL", net::parse_mqtt_url));
-  cli.add_option("--master-key-file", c.master_key_file,
-                 "File with the key that seals the CA and signing keys (64 hex characters; "
-                 "default DATA_DIR/master.key, made on first start). The environment variable "
-                 "HECS_MASTER_KEY wins when set");
-  cli.add_option("--ca-import-cert", c.ca_import_cert,
-                 "First start only: use this CA certificate (PEM) instead of creating one");
-  cli.add_option("--ca-import-key", c.ca_import_key,
-                 "First start only: the private key (PEM) of --ca-import-cert; it is sealed");
-  cli.add_option("--tls-names", c.tls_names,
-                 "Host names and IP addresses in the REST API and broker certificates")
-      ->delimiter(',')
-      ->capture_default_str();
-  cli.add_option("--device-cert-days", c.device_cert_days, "Lifetime of device certificates")
-      ->check(CLI::Range(1, 825))
-      ->capture_default_str();
-  cli.add_option("--device-cert-seconds", c.device_cert_seconds,
-                 "Lifetime of device certificates in seconds, overriding the days (tests)")
-      ->check(CLI::Range(0, 86400 * 825));
-  cli.add_option("--broker-dir", c.broker_dir,
-                 "Where the generated Mosquitto configuration goes (default DATA_DIR/broker)");
-  cli.add_option("--broker-listen", c.broker_listen,
-                 "Address of the broker's TLS listener, written into its configuration")
-      ->check(config::checked_by("HOST:PORT", net::check_listen_address))
-      ->capture_default_str();
-  cli.add_option("--broker-user", c.broker_user,
-                 "User Mosquitto drops its privileges to (its `user` setting)");
-  cli.add_flag("--init-only", c.init_only,
-               "Create the keys, certificates and broker configuration, print where, and exit");
-  cli.add_option("--db", c.db,
-                 "Database: a SQLite file path (default DATA_DIR/hecs.db) or postgresql://…");
-  cli.add_option("--mqtt-client-id", c.mqtt_client_id,
-                 "MQTT client id; its persistent session keeps messages while we are down")
-      ->capture_default_str();
-  cli.add_option("--telemetry-window-hours", c.telemetry_window_hours,
-                 "How long raw telemetry is kept")
-      ->check(CLI::Range(1, 8760))
-      ->capture_default_str();
-  cli.add_option("--http-read-timeout-seconds", c.http_read_timeout_seconds,
-                 "Time a client has to send a whole request (slow clients are cut off)")
-      ->check(CLI::Range(1, 300))
-      ->capture_default_str();
-  cli.add_option("--audit-checkpoint-seconds", c.audit_checkpoint_seconds,
-                 "How often each tenant's audit chain head is signed when it moved")
-      ->check(CLI::Range(10, 86400))
-      ->capture_default_str();
-  cli.add_option("--tasks-confirm-above", c.tasks_confirm_above,
-                 "Tasks aimed at more devices than this need \"confirm\": true")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
-      ->capture_default_str();
-  cli.add_option("--task-resend-seconds", c.task_resend_seconds,
-                 "A task sent this long ago without news from the device is sent again")
-      ->check(CLI::Range(1, 3600))
-      ->capture_default_str();
-  cli.add_option("--max-message-bytes", c.max_message_bytes, "Largest accepted MQTT payload")
-      ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
-      ->capture_default_str();
-  cli.add_option("--web-root", c.web_root,
-                 "Directory of the admin panel's built files (\"\": no panel)")
-      ->capture_default_str();
-  cli.add_option("--threads", c.threads, "Worker threads (0: one per core)")
-      ->check(CLI::Range(0u, 256u))
-      ->capture_default_str();
-  cli.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
-      ->capture_default_str();
-}
 
 namespace {
 
@@ -385,139 +301,10 @@ int run(const Config& config) {
     return 1;
   }
 
-  // Raw telemetry older than the window goes, once a minute.
-  asio::steady_timer prune_timer(io);
-  std::function<void()> schedule_prune = [&] {
-    prune_timer.expires_after(std::chrono::minutes(1));
-    prune_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec) {
-        return;
-      }
-      asio::post(workers, [&] {
-        auto cutoff = clock.now_ms() - std::int64_t{config.telemetry_window_hours} * 3600 * 1000;
-        if (auto n = telemetry.prune(cutoff); !n) {
-          log->warn("telemetry.prune_failed error={}", log::quoted(n.error().message));
-        }
-      });
-      schedule_prune();
-    });
-  };
-  schedule_prune();
-
-  // Cron schedules (docs/tasks.md): due ones fire their task, once a second.
-  tasks::Scheduler scheduler(schedules, task_service, clock, api::parse_task_request);
-  asio::steady_timer schedule_timer(io);
-  std::atomic<bool> scheduling{false};
-  std::function<void()> schedule_schedules = [&] {
-    schedule_timer.expires_after(std::chrono::seconds(1));
-    schedule_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec) {
-        return;
-      }
-      if (!scheduling.exchange(true)) {
-        asio::post(workers, [&] {
-          (void)scheduler.tick();
-          scheduling = false;
-        });
-      }
-      schedule_schedules();
-    });
-  };
-  schedule_schedules();
-
-  // Each tenant's chain head is signed when it moved, so that deleting the newest records, or
-  // rewriting the whole chain, disagrees with a checkpoint kept outside the database (S45, S46).
-  asio::steady_timer audit_timer(io);
-  std::unordered_map<std::string, std::uint64_t> signed_seq;  // touched on workers only, in turn
-  std::function<void()> schedule_audit = [&] {
-    audit_timer.expires_after(std::chrono::seconds(config.audit_checkpoint_seconds));
-    audit_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec) {
-        return;
-      }
-      asio::post(workers, [&] {
-        auto tenants = audit.tenants();
-        for (const auto& tenant : tenants ? *tenants : std::vector<std::string>{}) {
-          auto head = audit.head(tenant);
-          if (!head || head->first == signed_seq[tenant]) {
-            continue;
-          }
-          if (auto c = (*signer)->sign(tenant, head->first, head->second); c) {
-            signed_seq[tenant] = head->first;
-          } else {
-            log->error("audit.checkpoint_failed tenant={} error={}", tenant,
-                       log::quoted(c.error().message));
-          }
-        }
-        asio::post(io, schedule_audit);
-      });
-    });
-  };
-  schedule_audit();
-
-  // SQLite's WAL is copied back into the database once a second on a worker, beside the ingest
-  // writer (Options::background_checkpoint).
-  asio::steady_timer checkpoint_timer(io);
-  std::function<void()> schedule_checkpoint = [&] {
-    checkpoint_timer.expires_after(std::chrono::seconds(1));
-    checkpoint_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec) {
-        return;
-      }
-      asio::post(workers, [&] {
-        if (auto frames = (*database)->checkpoint(); !frames) {
-          log->warn("db.checkpoint_failed error={}", log::quoted(frames.error().message));
-        }
-      });
-      schedule_checkpoint();
-    });
-  };
-  if ((*database)->backend() == db::Backend::sqlite) {
-    schedule_checkpoint();
-  }
-
-  // Every six hours: a fresh CRL for the broker (its next update is 30 days ahead) and, when a
-  // third of their life is left, new certificates for the REST API and our MQTT identity.
-  asio::steady_timer maintenance_timer(io);
-  // The MQTT certificate the client holds now, to notice a renewal.
-  std::string mqtt_cert_pem;
-  if (security->mqtt) {
-    mqtt_cert_pem = files::read_small(security->mqtt->cert_file).value_or(std::string());
-  }
-  std::function<void()> schedule_maintenance = [&] {
-    maintenance_timer.expires_after(std::chrono::hours(6));
-    maintenance_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec) {
-        return;
-      }
-      asio::post(workers, [&] {
-        if (auto r = refresh_revocations(*security, clock, enrollments, revoked, true); !r) {
-          log->error("pki.crl_refresh_failed error={}", log::quoted(r.error().message));
-        }
-        if (auto renewed = renew_service_certs(config, *security); !renewed) {
-          log->error("pki.renew_failed error={}", log::quoted(renewed.error().message));
-        } else {
-          if (security->https) {
-            (void)(*http)->reload_tls(*security->https);
-          }
-          // The MQTT client reads its certificate when made: a renewed one means a new
-          // connection with it, before the old one expires.
-          if (security->mqtt) {
-            auto pem = files::read_small(security->mqtt->cert_file);
-            if (pem && *pem != mqtt_cert_pem) {
-              if (auto r = (*mqtt)->reconnect_with_tls(*security->mqtt); r) {
-                mqtt_cert_pem = std::move(*pem);
-              } else {
-                log->error("pki.mqtt_reload_failed error={}", log::quoted(r.error().message));
-              }
-            }
-          }
-        }
-      });
-      schedule_maintenance();
-    });
-  };
-  schedule_maintenance();
+  PeriodicJobs jobs({io, workers, config, clock, log, **database, telemetry, schedules,
+                     task_service, audit, **signer, *security, enrollments, revoked, **http,
+                     **mqtt});
+  jobs.start();
 
   ingest.start();
   task_service.start();
@@ -528,11 +315,7 @@ int run(const Config& config) {
 
   net::StopSignals signals(io, "control", [&](int) {
     (*http)->stop();
-    prune_timer.cancel();
-    schedule_timer.cancel();
-    audit_timer.cancel();
-    maintenance_timer.cancel();
-    checkpoint_timer.cancel();
+    jobs.cancel();
     (*mqtt)->stop([&] {
       asio::post(workers, [&] {
         ingest.stop();  // commit what was received before we leave
