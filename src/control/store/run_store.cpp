@@ -1,4 +1,6 @@
-// TaskStore (tasks.h): results from devices, and the output they sent.
+// TaskStore (tasks.h): results from devices, the output they sent, and counts of runs by state.
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include <soci/soci.h>
@@ -130,6 +132,69 @@ Result<ResultStats> TaskStore::apply(std::span<const ResultItem> batch, std::int
     return tl::unexpected(written.error());
   }
   return stats;
+}
+
+Result<std::map<std::string, int>> TaskStore::counts(const std::string& task_id) {
+  std::map<std::string, int> out;
+  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
+    std::string state;
+    int n = 0;
+    soci::statement st = (sql.prepare << "SELECT state, COUNT(*) FROM task_runs WHERE task_id = "
+                                         ":t GROUP BY state",
+                          soci::use(task_id), soci::into(state), soci::into(n));
+    st.execute();
+    while (st.fetch()) {
+      out[state] = n;
+    }
+    return {};
+  });
+  if (!read) {
+    return tl::unexpected(read.error());
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::map<std::string, int>>> TaskStore::counts_of(
+    const std::vector<std::string>& task_ids) {
+  std::map<std::string, std::map<std::string, int>> out;
+  if (task_ids.empty()) {
+    return out;
+  }
+  // Ids are bound one by one, chunked under SQLite's and PostgreSQL's bind limits.
+  constexpr std::size_t kChunk = 100;
+  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
+    for (std::size_t at = 0; at < task_ids.size(); at += kChunk) {
+      const std::vector<std::string> ids(
+          task_ids.begin() + static_cast<long>(at),
+          task_ids.begin() + static_cast<long>(std::min(task_ids.size(), at + kChunk)));
+      std::string query = "SELECT task_id, state, COUNT(*) FROM task_runs WHERE task_id IN (";
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        query += (i == 0 ? ":i" : ", :i") + std::to_string(i);
+      }
+      query += ") GROUP BY task_id, state";
+      std::string task, state;
+      int n = 0;
+      soci::statement st(sql);
+      st.alloc();
+      st.prepare(query);
+      for (const auto& id : ids) {
+        st.exchange(soci::use(id));
+      }
+      st.exchange(soci::into(task));
+      st.exchange(soci::into(state));
+      st.exchange(soci::into(n));
+      st.define_and_bind();
+      st.execute();
+      while (st.fetch()) {
+        out[task][state] = n;
+      }
+    }
+    return {};
+  });
+  if (!read) {
+    return tl::unexpected(read.error());
+  }
+  return out;
 }
 
 Result<std::vector<OutputRow>> TaskStore::output(const std::string& tenant_id,
