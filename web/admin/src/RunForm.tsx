@@ -176,7 +176,7 @@ export function RunForm({ api, onCreated }: { api: ApiClient; onCreated: (task: 
           <input type="radio" name="command-kind" value="argv" checked={commandKind === 'argv'} onChange={() => setCommandKind('argv')} /> Command line
         </label>
         <label className="inline">
-          <input type="radio" name="command-kind" value="script" checked={commandKind === 'script'} onChange={() => setCommandKind('script')} /> Script
+          <input type="radio" name="command-kind" value="script" checked={commandKind === 'script'} onChange={() => setCommandKind('script')} /> Script with an interpreter
         </label>
         {commandKind === 'argv' ? (
           <>

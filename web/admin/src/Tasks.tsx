@@ -138,8 +138,8 @@ export function Tasks({ api, role }: { api: ApiClient; role: Role }) {
                     <td>{t.origin ?? 'api'}</td>
                     <td>{when(t.created_at)}</td>
                     <td>
-                      {p.done}/{p.total}
-                      {p.failed > 0 && <span className="failures"> ({p.failed} failed)</span>}
+                      {`${p.done}/${p.total}`}
+                      {p.failed > 0 && <span className="failures">{` (${p.failed} failed)`}</span>}
                     </td>
                     <td className="command">
                       <code>{commandSummary(t)}</code>
