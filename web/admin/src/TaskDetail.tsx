@@ -265,12 +265,12 @@ export function TaskDetail({ api, role, id, eventSource = defaultEventSource }: 
                     <td>{duration(r)}</td>
                     <td className="output-cell">
                       {out?.stdout.text ? (
-                        <pre className="output" data-testid="stdout" aria-label={`Standard output of ${hostnames[r.device] || r.device}`} tabIndex={0}>
+                        <pre role="log" className="output" data-testid="stdout" aria-label={`Standard output of ${hostnames[r.device] || r.device}`} tabIndex={0}>
                           {out.stdout.text}
                         </pre>
                       ) : null}
                       {out?.stderr.text ? (
-                        <pre className="output stderr" data-testid="stderr" aria-label={`Standard error of ${hostnames[r.device] || r.device}`} tabIndex={0}>
+                        <pre role="log" className="output stderr" data-testid="stderr" aria-label={`Standard error of ${hostnames[r.device] || r.device}`} tabIndex={0}>
                           {out.stderr.text}
                         </pre>
                       ) : null}
