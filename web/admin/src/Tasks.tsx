@@ -101,7 +101,7 @@ export function Tasks({ api, role }: { api: ApiClient; role: Role }) {
                 such as <code>uname -a</code> and press Run.
               </>
             ) : (
-              <>An operator runs tasks from this page, or with <code>hecsctl tasks run</code>.</>
+              <>An operator runs tasks from this page, or with <code>hecsctl run</code>.</>
             )}{' '}
             Scripts can use <code>POST /api/v1/tasks</code> (docs/tasks.md).
           </p>
