@@ -51,6 +51,43 @@ async function signIn(page, user, password) {
   await page.getByRole('heading', { name: 'Fleet' }).waitFor({ timeout: kStepMs });
 }
 
+// Runs `uname -a` on every accepted device from the Tasks page and watches each result arrive
+// on the task's page (server-sent events, no reload), then the history lists the task.
+async function tasksFlow(page) {
+  const ids = await page.evaluate(async () =>
+    (await (await fetch('/api/v1/devices?limit=500')).json()).items.filter((d) => d.state === 'accepted').map((d) => d.id));
+  check(ids.length >= 1, `${ids.length} accepted device(s) to run on`);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+  await page.getByRole('heading', { name: 'Tasks', exact: true }).waitFor();
+  await page.getByLabel('Device ids').fill(ids.join(','));
+  await page.getByLabel('Command', { exact: true }).fill('uname -a');
+  const count = page.getByTestId('preview-count');
+  await count.waitFor();
+  check((await count.textContent()) === String(ids.length), `the preview counts ${ids.length} device(s)`);
+  await page.screenshot({ path: join(shots, 'tasks-run-form.png'), fullPage: true });
+  await page.evaluate(() => { window.hecsNoReload = true; });
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await page.waitForURL(/\/tasks\/[0-9a-f-]{36}$/);
+  await page.waitForFunction((n) => {
+    const states = [...document.querySelectorAll('[data-testid=run-state]')].map((e) => e.textContent);
+    const outs = [...document.querySelectorAll('[data-testid=stdout]')].map((e) => e.textContent ?? '');
+    return states.length === n && states.every((s) => s === 'succeeded') && outs.length === n && outs.every((o) => o.startsWith('Linux '));
+  }, ids.length, { timeout: 20000 });
+  check(true, `every device's run succeeded and shows its uname output (${ids.length})`);
+  await page.getByTestId('task-state').filter({ hasText: 'finished' }).waitFor();
+  check(await page.evaluate(() => window.hecsNoReload === true), 'the results came in without a reload');
+  await page.screenshot({ path: join(shots, 'task-detail.png'), fullPage: true });
+  await axe(page, 'task-detail');
+  await page.getByRole('link', { name: '← All tasks' }).click();
+  await page.locator('tr[data-task]').first().waitFor();
+  const row = await page.locator('tr[data-task]').first().textContent();
+  check(row.includes('finished') && row.includes(`${ids.length}/${ids.length}`) && row.includes('uname -a'), `the history lists the task (${row})`);
+  await page.screenshot({ path: join(shots, 'tasks.png'), fullPage: true });
+  await axe(page, 'tasks');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' }).click();
+  await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+}
+
 async function fleetFlow(page) {
   const nav = page.getByRole('navigation', { name: 'Main' });
   // Signed out, any page leads to the sign-in page.
@@ -96,6 +133,13 @@ async function fleetFlow(page) {
   await page.goBack();
   await page.getByRole('heading', { name: 'Fleet' }).waitFor();
 
+  // A reload keeps the session: the CSRF token is in the tab's sessionStorage.
+  await page.reload();
+  await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+  check(new URL(page.url()).pathname === '/fleet', 'a reload keeps the session');
+
+  await tasksFlow(page);
+
   // Sign out: back to the sign-in page, and the session is dead on the server too.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to HECS' }).waitFor();
@@ -110,6 +154,11 @@ async function fleetFlow(page) {
   const users = await page.evaluate(async () => (await fetch('/api/v1/users')).status);
   check(users === 403, 'the API refuses the viewer the user list');
   await page.screenshot({ path: join(shots, 'fleet-viewer.png'), fullPage: true });
+  await nav.getByRole('link', { name: 'Tasks' }).click();
+  await page.locator('tr[data-task]').first().waitFor();
+  check((await page.getByRole('button', { name: 'Run', exact: true }).count()) === 0, 'a viewer sees the tasks but no run form');
+  await nav.getByRole('link', { name: 'Fleet' }).click();
+  await page.getByRole('heading', { name: 'Fleet' }).waitFor();
 
   // A session that ends (here: its cookie gone) leads back to the sign-in page, with the reason.
   await page.context().clearCookies();

@@ -4,6 +4,8 @@ import { Fleet } from './Fleet';
 import { navigate, usePath } from './router';
 import { kNav, Shell } from './Shell';
 import { SignIn } from './SignIn';
+import { TaskDetail } from './TaskDetail';
+import { Tasks } from './Tasks';
 
 interface Session {
   username: string;
@@ -24,6 +26,7 @@ export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [notice, setNotice] = useState<string | undefined>();
   const path = usePath();
+  const [restoring, setRestoring] = useState(true);
   const api = useMemo(
     () =>
       new ApiClient({
@@ -35,10 +38,26 @@ export function App() {
     [],
   );
 
+  // After a reload: the CSRF token kept in sessionStorage, with the session cookie, still signs in.
   useEffect(() => {
+    if (!api.hasSession) {
+      setRestoring(false);
+      return;
+    }
+    api
+      .me()
+      .then((me) => {
+        if (me.kind === 'session' && me.username) setSession({ username: me.username, role: me.role, tenantName: me.tenant_name ?? me.tenant_id });
+      })
+      .catch(() => {})
+      .finally(() => setRestoring(false));
+  }, [api]);
+
+  useEffect(() => {
+    if (restoring) return;
     if (!session && path !== '/signin') navigate('/signin', true);
     if (session && (path === '/signin' || path === '/')) navigate('/fleet', true);
-  }, [session, path]);
+  }, [session, path, restoring]);
 
   async function signedIn(reply: LoginReply) {
     let me: Me | null = null;
@@ -65,12 +84,14 @@ export function App() {
     setNotice('You are signed out.');
   }
 
+  if (restoring) return <p role="status">Loading…</p>;
   if (!session) return <SignIn api={api} notice={notice} onSignedIn={(r) => void signedIn(r)} />;
 
   const item = kNav.find((i) => path.startsWith(i.path));
   let page;
   if (item && item.path === '/fleet') page = <Fleet api={api} />;
-  else if (item && item.path === '/tasks') page = <Placeholder title="Tasks" />;
+  else if (item && item.path === '/tasks' && /^\/tasks\/?$/.test(path)) page = <Tasks api={api} role={session.role} />;
+  else if (item && item.path === '/tasks') page = <TaskDetail key={path} api={api} role={session.role} id={decodeURIComponent(path.slice('/tasks/'.length))} />;
   else if (item && item.path === '/admin') page = <Placeholder title="Administration" />;
   else page = <Placeholder title="Not found" />;
   return (

@@ -136,3 +136,32 @@ describe('roleAtLeast', () => {
     expect(roleAtLeast('superadmin', 'owner')).toBe(true);
   });
 });
+
+describe('the CSRF token across reloads', () => {
+  it('is kept in sessionStorage, read by a new client, and cleared on sign-out', async () => {
+    sessionStorage.clear();
+    const fetch = vi.fn().mockResolvedValueOnce(json(201, kLogin));
+    const api = new ApiClient({ fetch });
+    await api.login('alice', 'pw');
+    expect(sessionStorage.getItem('hecs.csrf')).toBe('csrf-123');
+    // A reload: a new client finds the token and sends it.
+    const fetch2 = vi.fn().mockResolvedValue(new Response(null, { status: 204 }));
+    const reloaded = new ApiClient({ fetch: fetch2 });
+    expect(reloaded.hasSession).toBe(true);
+    await reloaded.logout();
+    expect(fetch2.mock.calls[0][1].headers['X-CSRF-Token']).toBe('csrf-123');
+    expect(sessionStorage.getItem('hecs.csrf')).toBeNull();
+    expect(new ApiClient({ fetch: fetch2 }).hasSession).toBe(false);
+  });
+
+  it('is cleared on a 401', async () => {
+    sessionStorage.setItem('hecs.csrf', 'old');
+    const onUnauthorized = vi.fn();
+    const api = new ApiClient({ fetch: vi.fn().mockResolvedValue(json(401, { code: 'unauthorized' }, 'application/problem+json')), onUnauthorized });
+    expect(api.hasSession).toBe(true);
+    await caught(api.me());
+    expect(onUnauthorized).toHaveBeenCalledWith(kSessionExpired);
+    expect(api.hasSession).toBe(false);
+    expect(sessionStorage.getItem('hecs.csrf')).toBeNull();
+  });
+});

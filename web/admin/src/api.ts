@@ -1,6 +1,7 @@
 // The panel's only way to the server: the public REST API (docs/api.md), same origin, with the
-// session cookie. The CSRF token of the login answer is kept in memory only (never in storage
-// a script of another page could read); a reload therefore asks for a new sign-in.
+// session cookie. The CSRF token of the login answer is kept in this tab's sessionStorage (one
+// tab, this origin; gone when the tab closes), so a reload keeps the session; it is removed on
+// sign-out and when the API answers 401. The token alone is useless without the HttpOnly cookie.
 
 export type Role = 'viewer' | 'operator' | 'admin' | 'owner' | 'superadmin';
 
@@ -115,8 +116,32 @@ export interface ApiClientOptions {
   onUnauthorized?: (message: string) => void;
 }
 
+export const kCsrfKey = 'hecs.csrf';
+
+function storage(): Storage | null {
+  try {
+    return typeof window !== 'undefined' ? window.sessionStorage : null;
+  } catch {
+    return null; // storage refused (privacy settings): the token lives in memory only
+  }
+}
+
 export class ApiClient {
-  private csrf: string | null = null;
+  private csrfToken: string | null = storage()?.getItem(kCsrfKey) ?? null;
+
+  private get csrf(): string | null {
+    return this.csrfToken;
+  }
+
+  private set csrf(token: string | null) {
+    this.csrfToken = token;
+    try {
+      if (token === null) storage()?.removeItem(kCsrfKey);
+      else storage()?.setItem(kCsrfKey, token);
+    } catch {
+      // quota or privacy settings: kept in memory
+    }
+  }
   private readonly fetchFn: Fetch;
   private readonly onUnauthorized: (message: string) => void;
 
