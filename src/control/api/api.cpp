@@ -223,6 +223,34 @@ net::Response Api::handle(const net::Request& request) {
   return response;
 }
 
+namespace {
+
+// X-HECS-Tenant (docs/api.md, "Tenants"): a superadmin acts in another tenant, with its own
+// role and identity; the audit records go to that tenant's log. Anyone else is refused, so a
+// header cannot widen what a key or session reaches.
+Result<void> act_in_tenant(store::IdentityStore& identities, auth::Principal& who,
+                           const std::string& tenant_id) {
+  if (who.role != auth::Role::superadmin) {
+    return fail(Errc::forbidden, "X-HECS-Tenant: only a superadmin acts in another tenant");
+  }
+  if (!is_uuid(tenant_id)) {
+    return fail(Errc::invalid_input, "X-HECS-Tenant: expected a tenant id");
+  }
+  auto tenant = identities.get_tenant(tenant_id);
+  if (!tenant) {
+    return tenant.error().code == Errc::not_found
+               ? fail(Errc::invalid_input, "X-HECS-Tenant: no such tenant")
+               : tl::unexpected(tenant.error());
+  }
+  if (tenant->disabled_at) {
+    return fail(Errc::conflict, "X-HECS-Tenant: this tenant is disabled");
+  }
+  who.tenant_id = tenant_id;
+  return {};
+}
+
+}  // namespace
+
 void record_audit(State& state, const Call& call, std::string_view action, int status,
                   const std::string& request_id) {
   audit::Record r;
@@ -306,6 +334,11 @@ net::Response Api::dispatch(const net::Request& req, const std::string& request_
     }
     who = std::move(*principal);
     call.who = &*who;
+    if (const auto* acting = req.header("x-hecs-tenant")) {
+      if (auto r = act_in_tenant(deps.identities, *who, *acting); !r) {
+        return problem_from(r.error());
+      }
+    }
   }
   if (m.route == nullptr) {
     if (!m.allow.empty()) {

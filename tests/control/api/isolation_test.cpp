@@ -161,6 +161,47 @@ TEST_F(Isolation, TenantBCannotTargetTenantAsDevicesByIdTagOrGroup) {  // S36, i
   EXPECT_TRUE(list.body.at("items").as_array().empty()) << list.raw.body;
 }
 
+// X-HECS-Tenant: the superadmin acts in another tenant (the panel's tenant switcher); the same
+// header from anyone else is refused, never a way across tenants.
+TEST_F(Isolation, OnlyASuperadminActsInAnotherTenantThroughTheHeader) {
+  auto as = [](const std::string& tenant) {
+    return std::vector<std::pair<std::string, std::string>>{{"x-hecs-tenant", tenant}};
+  };
+  auto devices = call("GET", "/api/v1/devices", super_, "", as(a_.id));
+  ASSERT_EQ(devices.status, 200) << devices.raw.body;
+  ASSERT_EQ(devices.body.at("items").as_array().size(), 1U);
+  EXPECT_EQ(devices.body.at("items").at(0).at("hostname"), "acme-pi");
+  auto me = call("GET", "/api/v1/auth/me", super_, "", as(a_.id));
+  ASSERT_EQ(me.status, 200) << me.raw.body;
+  // Owners of a tenant, and B's owner asking for A, are refused whatever the route.
+  for (const Cred* cred : {&a_.owner, &b_.owner, &b_.viewer}) {
+    for (const std::string& tenant : {a_.id, b_.id}) {
+      auto r = call("GET", "/api/v1/devices", *cred, "", as(tenant));
+      EXPECT_EQ(r.status, 403) << r.raw.body;
+    }
+  }
+  EXPECT_EQ(call("GET", "/api/v1/devices", super_, "", as("not-a-tenant")).status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/devices", super_, "", as(random_uuid())).status, 400);
+  // What the superadmin makes there belongs to that tenant, and its audit record is there too.
+  auto key =
+      call("POST", "/api/v1/keys", super_,
+           json::serialize(json::object{{"name", "made-by-super"}, {"role", "viewer"}}), as(a_.id));
+  ASSERT_EQ(key.status, 201) << key.raw.body;
+  auto listed = get("/api/v1/keys", a_.owner);
+  EXPECT_THAT(json::serialize(listed.body), HasSubstr("made-by-super"));
+  EXPECT_THAT(json::serialize(get("/api/v1/keys", super_).body), Not(HasSubstr("made-by-super")));
+  auto records = audit_->range(a_.id, 1, 0);
+  ASSERT_TRUE(records);
+  ASSERT_FALSE(records->empty());
+  EXPECT_EQ(records->back().action, "keys.create");
+  // A disabled tenant is not entered.
+  ASSERT_EQ(call("PATCH", "/api/v1/tenants/" + b_.id, super_,
+                 json::serialize(json::object{{"disabled", true}}))
+                .status,
+            200);
+  EXPECT_EQ(call("GET", "/api/v1/devices", super_, "", as(b_.id)).status, 409);
+}
+
 TEST_F(Isolation, AViewerCannotRunTasks) {
   auto viewer = make_key(a_.owner, "viewer", "looker");
   auto r = post("/api/v1/tasks", viewer,
