@@ -384,15 +384,19 @@ json::object operation(const Route& route) {
     ok["content"] = json::object{
         {"text/event-stream", json::object{{"schema", json::object{{"type", "string"}}}}}};
   } else if (route.action == "devices.events") {
-    // The events' data, by event name (docs/api.md, "Device events").
+    // Server-sent events: the data of each is one of these (docs/api.md, "Device events");
+    // OpenAPI 3.1 has no keyword for the items of a stream.
     ok["content"] = json::object{
         {"text/event-stream",
          json::object{
-             {"schema", json::object{{"type", "string"}}},
-             {"x-events",
+             {"schema",
               json::object{
-                  {"counts", json::object{{"$ref", "#/components/schemas/DeviceCounts"}}},
-                  {"device", json::object{{"$ref", "#/components/schemas/DeviceEvent"}}}}}}}};
+                  {"description",
+                   "server-sent events; the data of `counts` is a DeviceCounts, of `device` a "
+                   "DeviceEvent"},
+                  {"oneOf",
+                   json::array{json::object{{"$ref", "#/components/schemas/DeviceCounts"}},
+                               json::object{{"$ref", "#/components/schemas/DeviceEvent"}}}}}}}}};
   } else if (route.action == "tasks.output") {
     ok["content"] =
         json::object{{"text/plain", json::object{{"schema", json::object{{"type", "string"}}}}}};
