@@ -1,6 +1,8 @@
 // The admin panel in Debian's Chromium, driven by playwright-core (no downloaded browser).
 // Started by admin_panel_test.cpp against a real hecs-control with one real agent online:
-//   node admin_panel.mjs URL ADMIN_USER ADMIN_PASSWORD VIEWER_USER VIEWER_PASSWORD
+//   node admin_panel.mjs URL ADMIN_USER ADMIN_PASSWORD VIEWER_USER VIEWER_PASSWORD [AGENT_PID]
+// (with AGENT_PID, the agent is stopped with SIGTERM while the Fleet page is open, and its row
+// must turn offline without a reload: the device event stream),
 // or, with HECS_E2E_FLOW=https-empty, against an HTTPS control plane without devices:
 //   node admin_panel.mjs URL ADMIN_USER ADMIN_PASSWORD
 // Environment: HECS_WEB_NODE_MODULES (playwright-core, axe-core), HECS_E2E_SCREENSHOTS (a
@@ -10,7 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [url, adminUser, adminPassword, viewerUser, viewerPassword] = process.argv.slice(2);
+const [url, adminUser, adminPassword, viewerUser, viewerPassword, agentPid] = process.argv.slice(2);
 const flow = process.env.HECS_E2E_FLOW ?? 'fleet';
 if (flow === 'fleet' ? !viewerPassword : !adminPassword) {
   console.error('usage: node admin_panel.mjs URL ADMIN_USER ADMIN_PASSWORD VIEWER_USER VIEWER_PASSWORD');
@@ -139,6 +141,25 @@ async function fleetFlow(page) {
   check(new URL(page.url()).pathname === '/fleet', 'a reload keeps the session');
 
   await tasksFlow(page);
+
+  // Back to the Fleet page for the live state (the tasks above needed the agent running).
+  await nav.getByRole('link', { name: 'Fleet' }).click();
+  await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+
+  // Live state: the agent stops, and its row and the counts turn offline in place, pushed over
+  // the device event stream (no reload, no Refresh, no polling).
+  if (agentPid) {
+    await page.getByTestId('live').getByText('Live').waitFor();
+    await page.evaluate(() => { window.hecsNoReload = true; });
+    const before = Number(await page.getByTestId('count-online').textContent());
+    const stoppedAt = Date.now();
+    process.kill(Number(agentPid), 'SIGTERM');
+    await page.locator('tr[data-device] .badge.offline').first().waitFor({ timeout: kStepMs });
+    console.log(`row offline ${Date.now() - stoppedAt} ms after the agent was stopped`);
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="count-online"]')?.textContent) === n - 1, before);
+    check(await page.evaluate(() => window.hecsNoReload === true), 'the stopped agent turns offline without a reload');
+    await page.screenshot({ path: join(shots, 'fleet-agent-offline.png'), fullPage: true });
+  }
 
   // Sign out: back to the sign-in page, and the session is dead on the server too.
   await page.getByRole('button', { name: 'Sign out' }).click();

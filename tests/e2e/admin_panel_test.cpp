@@ -1,6 +1,7 @@
 // The admin panel end to end (issue 7): a real Mosquitto, hecs-control serving the built panel
 // over plain HTTP with SQLite, and a real hecs-agent, started here; then admin_panel.mjs drives
-// Debian's Chromium through sign-in, the Fleet page, axe-core, a viewer and sign-out; and over
+// Debian's Chromium through sign-in, the Fleet page (the agent stopped by the script turning
+// offline live), axe-core, a viewer and sign-out; and over
 // HTTPS (the secured set-up, no device yet) the empty Fleet page and the __Host- cookie.
 #include <chrono>
 #include <cstdlib>
@@ -94,8 +95,11 @@ TEST(AdminPanel, SignsInSeesTheFleetOnlineAndSignsOutInChromium) {
   ASSERT_EQ(made.status, 201) << made.body;
 
   std::string output;
-  const int code =
-      run_script({}, {control->url(), "admin", password, viewer, viewer_password}, output);
+  // The script stops the agent itself (SIGTERM to this pid) to see its row turn offline live.
+  const int code = run_script({},
+                              {control->url(), "admin", password, viewer, viewer_password,
+                               std::to_string(agent->process().pid())},
+                              output);
   EXPECT_EQ(code, 0) << output << "\nhecs-control log:\n" << control->process().log_text();
 }
 

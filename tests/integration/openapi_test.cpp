@@ -65,6 +65,14 @@ TEST_F(OpenApi, EveryDocumentedOperationIsARouteTheServerAnswers) {
       if (has_id) {
         target.replace(target.find("{id}"), 4, "00000000-0000-4000-8000-000000000000");
       }
+      // A stream that exists (no {id} to miss) never ends: its own tests read it
+      // (device_events_test.cpp, integration/device_events_test.cpp).
+      if (const auto* ok = op.as_object().at("responses").as_object().if_contains("200");
+          !has_id && ok != nullptr && ok->as_object().contains("content") &&
+          ok->as_object().at("content").as_object().contains("text/event-stream")) {
+        ++operations;
+        continue;
+      }
       std::string verb(method);
       for (char& c : verb) {
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

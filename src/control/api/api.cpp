@@ -205,6 +205,7 @@ Api::Api(Deps deps)
   add_task_routes(*router_, *state_);
   add_artifact_routes(*router_, *state_);
   add_task_event_route(*router_, *state_);
+  add_device_event_route(*router_, *state_);
   add_group_routes(*router_, *state_);
   add_schedule_routes(*router_, *state_);
   add_openapi_route(*router_);

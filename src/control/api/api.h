@@ -4,6 +4,7 @@
 // does that).
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "control/auth/auth.h"
 #include "control/ca/ca.h"
 #include "control/checkpoints/checkpoints.h"
+#include "control/devices/events.h"
 #include "control/store/store.h"
 #include "control/tasks/tasks.h"
 
@@ -41,6 +43,10 @@ struct Deps {
   store::TaskStore* task_store = nullptr;
   store::GroupStore* groups = nullptr;
   store::ScheduleStore* schedules = nullptr;
+  // Live device events (GET /api/v1/devices/events); none: that route answers 503. At most
+  // max_device_streams of them are open at once; beyond, 503 with Retry-After.
+  devices::Events* device_events = nullptr;
+  std::size_t max_device_streams = 256;
   // Answers GET/HEAD of any path outside /api/ that is no route (/healthz, /metrics…): the
   // admin panel's files (control/web). None: those paths are 404.
   std::function<net::Response(const net::Request&)> web{};

@@ -144,6 +144,9 @@ net::Response decide(State& state, Call& call, store::DeviceState to) {
   if (!decided) {
     return problem_from(decided.error());
   }
+  if (state.deps.device_events != nullptr) {
+    state.deps.device_events->notify({call.who->tenant_id});
+  }
   return json_response(json::object{{"device_id", decided->device_id},
                                     {"state", store::state_name(decided->state)}});
 }
@@ -157,7 +160,13 @@ void add_enrol_routes(Router& router, State& state) {
               "/api/v1/enroll",
               open_access(),
               "enrol.enrol",
-              [&enrolment](Call& call) { return enrol(call, enrolment); },
+              [&state, &enrolment](Call& call) {
+                auto r = enrol(call, enrolment);
+                if ((r.status == 201 || r.status == 202) && state.deps.device_events != nullptr) {
+                  state.deps.device_events->notify({call.audit_tenant});  // a new device
+                }
+                return r;
+              },
               {"A device asks for its certificate with an enrolment token and a CSR",
                "EnrolRequest", "EnrolReply", 201}});
   router.add({"GET",

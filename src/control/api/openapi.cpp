@@ -155,6 +155,17 @@ constexpr std::string_view kSchemas = R"json({
   "DevicePage": {"type": "object", "required": ["items", "next_cursor", "total"],
     "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Device"}},
       "next_cursor": {"type": ["string", "null"]}, "total": {"type": "integer", "minimum": 0}}},
+  "DeviceCounts": {"type": "object", "required": ["online", "offline", "pending", "total"],
+    "description": "data of a devices.events 'counts' event; online and offline count accepted devices only",
+    "properties": {"online": {"type": "integer", "minimum": 0},
+      "offline": {"type": "integer", "minimum": 0}, "pending": {"type": "integer", "minimum": 0},
+      "total": {"type": "integer", "minimum": 0}}},
+  "DeviceEvent": {"type": "object", "required": ["id", "hostname", "online", "state", "last_seen"],
+    "description": "data of a devices.events 'device' event",
+    "properties": {"id": {"$ref": "#/components/schemas/Id"}, "hostname": {"type": "string"},
+      "online": {"type": "boolean"},
+      "state": {"type": "string", "enum": ["pending", "accepted", "rejected", "revoked"]},
+      "last_seen": {"$ref": "#/components/schemas/Time"}}},
   "TelemetryPage": {"type": "object", "required": ["items"],
     "properties": {"items": {"type": "array", "items": {"type": "object",
       "required": ["id", "ts", "body"], "properties": {"id": {"type": "string"},
@@ -372,6 +383,20 @@ json::object operation(const Route& route) {
   } else if (route.action == "tasks.events") {
     ok["content"] = json::object{
         {"text/event-stream", json::object{{"schema", json::object{{"type", "string"}}}}}};
+  } else if (route.action == "devices.events") {
+    // Server-sent events: the data of each is one of these (docs/api.md, "Device events");
+    // OpenAPI 3.1 has no keyword for the items of a stream.
+    ok["content"] = json::object{
+        {"text/event-stream",
+         json::object{
+             {"schema",
+              json::object{
+                  {"description",
+                   "server-sent events; the data of `counts` is a DeviceCounts, of `device` a "
+                   "DeviceEvent"},
+                  {"oneOf",
+                   json::array{json::object{{"$ref", "#/components/schemas/DeviceCounts"}},
+                               json::object{{"$ref", "#/components/schemas/DeviceEvent"}}}}}}}}};
   } else if (route.action == "tasks.output") {
     ok["content"] =
         json::object{{"text/plain", json::object{{"schema", json::object{{"type", "string"}}}}}};

@@ -92,6 +92,7 @@ void add_task_routes(Router& router, State& state);  // with add_task_query_rout
 void add_task_query_routes(Router& router, State& state);
 void add_artifact_routes(Router& router, State& state);
 void add_task_event_route(Router& router, State& state);
+void add_device_event_route(Router& router, State& state);
 void add_group_routes(Router& router, State& state);
 void add_schedule_routes(Router& router, State& state);
 // GET /api/v1/openapi.json, made from `router` at each call; register it last.

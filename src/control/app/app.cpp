@@ -125,12 +125,16 @@ int run(const Config& config) {
     return 1;
   }
 
+  // Before the workers, ingest and the API, which all use it: device streams wait on it
+  // (docs/api.md), and ingest notifies it on the workers.
+  devices::Events device_events;
   metrics::Registry metrics;
   asio::io_context io;
   asio::thread_pool workers(threads);
 
   devices::IngestOptions ingest_options;
   ingest_options.tenant_id = boot->tenant_id;
+  ingest_options.events = &device_events;
   ingest_options.max_message_bytes = config.max_message_bytes;
   ingest_options.is_revoked = [&revoked](const std::string& id) { return revoked.contains(id); };
   mqtt::ThreadedClient* mqtt_client = nullptr;  // set below; the ingest timer starts after that
@@ -273,6 +277,7 @@ int run(const Config& config) {
   api_deps.task_store = &task_store;
   api_deps.groups = &groups;
   api_deps.schedules = &schedules;
+  api_deps.device_events = &device_events;
   api_deps.on_tenants_changed = [&] {
     if (auto r = refresh_revocations(*security, clock, enrollments, revoked, true); !r) {
       log->error("tenant.devices_not_updated error={}", log::quoted(r.error().message));

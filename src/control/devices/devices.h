@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/metrics/metrics.h"
+#include "control/devices/events.h"
 #include "control/store/store.h"
 
 namespace hecs::control::devices {
@@ -36,6 +37,12 @@ struct IngestOptions {
   // True for a revoked device: its messages are dropped and counted (DESIGN §3). Called on the
   // caller's thread for every message, so it must be cheap and thread-safe.
   std::function<bool(const std::string& device_id)> is_revoked;
+  // Notified, after each committed batch (on a worker task of its own), of the tenants whose
+  // devices sent hello or status in it (their online state or hostname may have changed), and
+  // swept by the flush timer so that idle device streams send keepalives. None: no device
+  // events. Outlives us and the worker pool.
+  Events* events = nullptr;
+  std::chrono::milliseconds events_idle{15000};
 };
 
 class Ingest {

@@ -196,6 +196,9 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
         return;
       }
       self->flush();
+      if (self->options.events != nullptr) {
+        self->options.events->sweep(self->options.events_idle);
+      }
       self->arm_timer();
     });
   }
@@ -257,6 +260,22 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
       }
       for (auto& [device, ids] : committed) {
         options.on_committed(device, std::move(ids));
+      }
+    }
+    if (result && options.events != nullptr) {
+      std::vector<std::string> changed;
+      for (const auto& item : batch) {
+        if (item.kind != IngestItem::Kind::telemetry &&
+            std::find(changed.begin(), changed.end(), item.tenant_id) == changed.end()) {
+          changed.push_back(item.tenant_id);
+        }
+      }
+      if (!changed.empty()) {
+        // On its own worker task: the streams woken read the store, which must not hold up
+        // the next batch.
+        asio::post(workers, [events = options.events, changed = std::move(changed)] {
+          events->notify(changed);
+        });
       }
     }
     bool more = false;

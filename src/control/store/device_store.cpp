@@ -199,6 +199,68 @@ Result<std::uint64_t> DeviceStore::count(std::optional<bool> online) {
   return static_cast<std::uint64_t>(devices);
 }
 
+Result<std::vector<DeviceChange>> DeviceStore::changed_since(const std::string& tenant_id,
+                                                             std::int64_t after_at,
+                                                             const std::string& after_id,
+                                                             std::size_t limit) {
+  std::vector<DeviceChange> out;
+  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
+    DeviceChange row;
+    int online = 0;
+    long long last_seen = 0;
+    long long changed_at = 0;
+    const long long from = after_at;
+    const long long most = static_cast<long long>(limit);
+    soci::statement st =
+        (sql.prepare << "SELECT id, hostname, online, state, last_seen, changed_at FROM devices "
+                        "WHERE tenant_id = :t AND changed_at >= :from AND (changed_at > :from2 "
+                        "OR id > :after_id) ORDER BY changed_at, id LIMIT :limit",
+         soci::use(tenant_id), soci::use(from), soci::use(from), soci::use(after_id),
+         soci::use(most), soci::into(row.id), soci::into(row.hostname), soci::into(online),
+         soci::into(row.state), soci::into(last_seen), soci::into(changed_at));
+    st.execute();
+    while (st.fetch()) {
+      row.online = online != 0;
+      row.last_seen = last_seen;
+      row.changed_at = changed_at;
+      out.push_back(row);
+    }
+    return {};
+  });
+  if (!read) {
+    return fail(std::move(read.error()), "read changed devices");
+  }
+  return out;
+}
+
+Result<DeviceCounts> DeviceStore::counts(const std::string& tenant_id) {
+  DeviceCounts out;
+  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
+    std::string state;
+    int online = 0;
+    long long n = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT state, online, COUNT(*) FROM devices WHERE tenant_id = :t "
+                        "GROUP BY state, online",
+         soci::use(tenant_id), soci::into(state), soci::into(online), soci::into(n));
+    st.execute();
+    while (st.fetch()) {
+      const auto count = static_cast<std::uint64_t>(n);
+      out.total += count;
+      if (state == "pending") {
+        out.pending += count;
+      } else if (state == "accepted") {
+        (online != 0 ? out.online : out.offline) += count;
+      }
+    }
+    return {};
+  });
+  if (!read) {
+    return fail(std::move(read.error()), "count devices");
+  }
+  return out;
+}
+
 Result<void> DeviceStore::set_tags(const std::string& tenant_id, const std::string& device_id,
                                    const std::string& tags_json) {
   return db_.transact([&](soci::session& sql) -> Result<void> {

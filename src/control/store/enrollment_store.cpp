@@ -270,10 +270,10 @@ Result<Enrolled> EnrollmentStore::enrol(const EnrolRequest& r) {
         state_name(token.auto_approve ? DeviceState::accepted : DeviceState::pending));
     const std::string tags = tags_text(token.tags);
     const long long now = r.now;
-    sql << "INSERT INTO devices (id, tenant_id, first_seen, last_seen, state, tags) VALUES "
-           "(:id, :tenant_id, :first_seen, :last_seen, :state, :tags)",
+    sql << "INSERT INTO devices (id, tenant_id, first_seen, last_seen, state, tags, changed_at) "
+           "VALUES (:id, :tenant_id, :first_seen, :last_seen, :state, :tags, :changed_at)",
         soci::use(r.device_id), soci::use(token.tenant_id), soci::use(now), soci::use(now),
-        soci::use(state), soci::use(tags);
+        soci::use(state), soci::use(tags), soci::use(now);
     soci::indicator decided = token.auto_approve ? soci::i_ok : soci::i_null;
     long long decided_at = now;
     sql << "INSERT INTO device_credentials (device_id, tenant_id, token_id, public_key_sha256, "
@@ -354,8 +354,8 @@ Result<Credential> EnrollmentStore::decide(const std::string& tenant_id,
     // will), so the revocation says it.
     const int online = to == DeviceState::revoked ? 0 : 1;
     sql << "UPDATE devices SET state = :state, online = CASE WHEN :online = 0 THEN 0 ELSE online "
-           "END WHERE id = :id",
-        soci::use(state), soci::use(online), soci::use(device_id);
+           "END, changed_at = :at WHERE id = :id",
+        soci::use(state), soci::use(online), soci::use(at), soci::use(device_id);
     sql << "UPDATE device_credentials SET decided_at = :at WHERE device_id = :id", soci::use(at),
         soci::use(device_id);
     current->state = to;

@@ -18,18 +18,22 @@ namespace {
 // set order, so a hello arriving after the will of its own session must not revive the device.
 constexpr const char* kHello =
     "INSERT INTO devices (id, tenant_id, hostname, online, session, first_seen, last_seen, "
-    "inventory) VALUES (:id, :tenant_id, :hostname, 0, :session, :first_seen, :last_seen, "
-    ":inventory) "
+    "inventory, changed_at) VALUES (:id, :tenant_id, :hostname, 0, :session, :first_seen, "
+    ":last_seen, :inventory, :changed_at) "
     "ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, "
+    "changed_at = CASE WHEN devices.hostname <> excluded.hostname THEN excluded.changed_at "
+    "ELSE devices.changed_at END, "
     "session = excluded.session, inventory = excluded.inventory, "
     "last_seen = CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen "
     "ELSE devices.last_seen END WHERE devices.tenant_id = excluded.tenant_id AND excluded.session "
     ">= devices.session";
 
 constexpr const char* kStatus =
-    "INSERT INTO devices (id, tenant_id, online, session, first_seen, last_seen) "
-    "VALUES (:id, :tenant_id, :online, :session, :first_seen, :last_seen) "
+    "INSERT INTO devices (id, tenant_id, online, session, first_seen, last_seen, changed_at) "
+    "VALUES (:id, :tenant_id, :online, :session, :first_seen, :last_seen, :changed_at) "
     "ON CONFLICT (id) DO UPDATE SET online = excluded.online, session = excluded.session, "
+    "changed_at = CASE WHEN devices.online <> excluded.online THEN excluded.changed_at "
+    "ELSE devices.changed_at END, "
     "last_seen = CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen "
     "ELSE devices.last_seen END WHERE devices.tenant_id = excluded.tenant_id AND excluded.session "
     ">= devices.session";
@@ -37,8 +41,9 @@ constexpr const char* kStatus =
 // Messages arrive out of order after an agent's offline period: the latest snapshot is the one
 // with the newest ts, not the last one stored.
 constexpr const char* kTelemetry =
-    "INSERT INTO devices (id, tenant_id, first_seen, last_seen, telemetry, telemetry_ts) "
-    "VALUES (:id, :tenant_id, :first_seen, :last_seen, :telemetry, :telemetry_ts) "
+    "INSERT INTO devices (id, tenant_id, first_seen, last_seen, telemetry, telemetry_ts, "
+    "changed_at) VALUES (:id, :tenant_id, :first_seen, :last_seen, :telemetry, :telemetry_ts, "
+    ":changed_at) "
     "ON CONFLICT (id) DO UPDATE SET "
     "last_seen = CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen "
     "ELSE devices.last_seen END, "
@@ -69,6 +74,7 @@ struct Values {
   std::string body;
   long long session = 0;
   long long received_at = 0;
+  long long changed_at = 0;  // received_at, for the changed_at column
   long long ts = 0;
   int online = 0;
 
@@ -80,6 +86,7 @@ struct Values {
     body = item.body;
     session = static_cast<long long>(item.session);
     received_at = item.received_at;
+    changed_at = item.received_at;
     ts = item.ts;
     online = item.online ? 1 : 0;
   }
@@ -94,21 +101,21 @@ class Statements {
     return run(hello_, [this] {
       return (sql_.prepare << kHello, soci::use(v_.device_id), soci::use(v_.tenant_id),
               soci::use(v_.hostname), soci::use(v_.session), soci::use(v_.received_at),
-              soci::use(v_.received_at), soci::use(v_.body));
+              soci::use(v_.received_at), soci::use(v_.body), soci::use(v_.changed_at));
     });
   }
   long long status() {
     return run(status_, [this] {
       return (sql_.prepare << kStatus, soci::use(v_.device_id), soci::use(v_.tenant_id),
               soci::use(v_.online), soci::use(v_.session), soci::use(v_.received_at),
-              soci::use(v_.received_at));
+              soci::use(v_.received_at), soci::use(v_.changed_at));
     });
   }
   long long telemetry() {
     return run(telemetry_, [this] {
       return (sql_.prepare << kTelemetry, soci::use(v_.device_id), soci::use(v_.tenant_id),
               soci::use(v_.received_at), soci::use(v_.received_at), soci::use(v_.body),
-              soci::use(v_.ts));
+              soci::use(v_.ts), soci::use(v_.changed_at));
     });
   }
   long long touch() {

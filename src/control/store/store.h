@@ -71,6 +71,24 @@ struct IngestStats {
   std::size_t rejected = 0;    // device id already held by another tenant, ignored
 };
 
+// What a device event carries (GET /api/v1/devices/events).
+struct DeviceChange {
+  std::string id;
+  std::string hostname;
+  bool online = false;
+  std::string state;
+  std::int64_t last_seen = 0;   // unix ms
+  std::int64_t changed_at = 0;  // unix ms: online, hostname or state last changed
+};
+
+// Online and offline count accepted devices only; pending ones wait for an operator.
+struct DeviceCounts {
+  std::uint64_t online = 0;
+  std::uint64_t offline = 0;
+  std::uint64_t pending = 0;
+  std::uint64_t total = 0;
+};
+
 class DeviceStore {
  public:
   explicit DeviceStore(db::Database& db) : db_(db) {}
@@ -86,6 +104,13 @@ class DeviceStore {
   Result<IngestStats> ingest(std::span<const IngestItem> batch);
   // Counts for /metrics.
   Result<std::uint64_t> count(std::optional<bool> online);
+  // The devices of a tenant whose online state, hostname or enrolment state changed after
+  // (after_at, after_id) in (changed_at, id) order, that order, at most `limit`. after_id ""
+  // takes every device changed at after_at too.
+  Result<std::vector<DeviceChange>> changed_since(const std::string& tenant_id,
+                                                  std::int64_t after_at,
+                                                  const std::string& after_id, std::size_t limit);
+  Result<DeviceCounts> counts(const std::string& tenant_id);
   // Replaces a device's tags (JSON array text of "key=value" strings, already validated).
   // Errc::not_found for a device of another tenant or none.
   Result<void> set_tags(const std::string& tenant_id, const std::string& device_id,

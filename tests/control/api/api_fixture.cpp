@@ -70,6 +70,7 @@ void ApiFixture::SetUp() {
   deps.task_store = &*task_store_;
   deps.groups = &*groups_;
   deps.schedules = &*schedules_;
+  deps.device_events = &device_events_;
   api_ = std::make_unique<Api>(std::move(deps));
 }
 

@@ -93,6 +93,7 @@ class ApiFixture : public ::testing::Test {
   std::unique_ptr<tasks::Service> tasks_;
   std::mutex sent_mutex_;
   std::vector<std::pair<std::string, std::string>> sent_;  // device, type
+  devices::Events device_events_;  // device streams; tests notify it as ingest would
   std::unique_ptr<Api> api_;
   Cred super_;  // the bootstrap superadmin key of tenant "default"
   std::string default_tenant_;

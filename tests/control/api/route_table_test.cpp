@@ -27,6 +27,7 @@ const std::map<std::string, std::string>& spec() {
       {"sessions.revoke", "viewer"},
       {"devices.list", "viewer"},
       {"devices.get", "viewer"},
+      {"devices.events", "viewer"},
       {"devices.telemetry", "viewer"},
       {"devices.accept", "admin"},
       {"devices.reject", "admin"},

@@ -113,6 +113,44 @@ TEST_P(Store, StoresHelloStatusAndTelemetryOfANewDevice) {
   EXPECT_EQ(stored.telemetry_ts, 1100);
 }
 
+// Device events (docs/api.md): changed_at moves when online, hostname or state change, not
+// for a repeated status, a same-name hello or telemetry; read per tenant in (changed_at, id).
+TEST_P(Store, MarksWhenADeviceChangedAndListsChangesAndCountsPerTenant) {
+  ingest({hello("dev-1", 1, 1000, "a"), status("dev-1", 1, true, 1000),
+          status("dev-2", 1, false, 1000), status("dev-b", 1, true, 1000, kTenantB)});
+  ingest({status("dev-1", 1, true, 2000), hello("dev-1", 1, 2000, "a"),
+          telemetry("dev-1", "m1", 2000, 2000)});
+  auto changes = devices_->changed_since(kTenantA, 1500, "", 100);
+  ASSERT_TRUE(changes) << changes.error().message;
+  EXPECT_TRUE(changes->empty());
+  ingest({status("dev-2", 1, true, 3000), hello("dev-1", 1, 3001, "renamed")});
+  changes = devices_->changed_since(kTenantA, 1500, "", 100);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 2U);
+  EXPECT_EQ((*changes)[0].id, "dev-2");
+  EXPECT_TRUE((*changes)[0].online);
+  EXPECT_EQ((*changes)[0].changed_at, 3000);
+  EXPECT_EQ((*changes)[1].id, "dev-1");
+  EXPECT_EQ((*changes)[1].hostname, "renamed");
+  // Paged after (changed_at, id).
+  changes = devices_->changed_since(kTenantA, 3000, "dev-2", 100);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 1U);
+  EXPECT_EQ((*changes)[0].id, "dev-1");
+  // Never another tenant's.
+  changes = devices_->changed_since(kTenantA, 0, "", 100);
+  ASSERT_TRUE(changes);
+  for (const auto& c : *changes) {
+    EXPECT_NE(c.id, "dev-b");
+  }
+  auto counts = devices_->counts(kTenantA);
+  ASSERT_TRUE(counts) << counts.error().message;
+  EXPECT_EQ(counts->online, 2U);
+  EXPECT_EQ(counts->offline, 0U);
+  EXPECT_EQ(counts->pending, 0U);
+  EXPECT_EQ(counts->total, 2U);
+}
+
 TEST_P(Store, KeepsLastSeenMovingForwardOnly) {
   ingest({hello("dev-1", 1, 5000)});
   ingest({telemetry("dev-1", "m1", 100, 4000)});  // a late batch of another consumer

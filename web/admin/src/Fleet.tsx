@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useState } from 'react';
-import { ApiClient, ApiError, Device } from './api';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApiClient, ApiError, applyDeviceEvent, Device, DeviceCounts, DeviceEvent, kDeviceEventsPath } from './api';
 
 export interface Counts {
   total: number;
@@ -29,34 +29,94 @@ function agentVersion(d: Device): string {
   return typeof v === 'string' ? v : '—';
 }
 
-const kRefreshMs = 10000;
+// Reconnecting the event stream after it dropped: 1 s, doubled each failure, at most 30 s.
+export const kRetryFirstMs = 1000;
+export const kRetryMaxMs = 30000;
+
+type Live = 'connecting' | 'live' | 'reconnecting';
 
 export function Fleet({ api }: { api: ApiClient }) {
   const [devices, setDevices] = useState<Device[] | null>(null);
+  const [serverCounts, setServerCounts] = useState<DeviceCounts | null>(null);
+  const [live, setLive] = useState<Live>('connecting');
   const [error, setError] = useState<string | null>(null);
+  const loading = useRef(false);
+  const shown = useRef<Device[] | null>(null);
+  shown.current = devices;
 
   const load = useCallback(async () => {
+    loading.current = true;
     try {
       setDevices(await api.allDevices());
       setError(null);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return; // the app shows the sign-in page
       setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      loading.current = false;
     }
   }, [api]);
 
+  // Live state: rows and counts change in place as the server pushes them (docs/api.md,
+  // "GET /api/v1/devices/events"); nothing is polled. The list is read once, and again after
+  // each reconnection (changes in between were not seen) or for a device it does not hold yet.
   useEffect(() => {
     void load();
-    // TODO: live state over server-sent events instead of polling (issue 7, point 2).
-    const timer = window.setInterval(() => void load(), kRefreshMs);
-    return () => window.clearInterval(timer);
+    if (typeof EventSource === 'undefined') return undefined;
+    let source: EventSource | null = null;
+    let retry: number | undefined;
+    let failures = 0;
+    let connections = 0;
+    let stopped = false;
+    const connect = () => {
+      const es = new EventSource(kDeviceEventsPath, { withCredentials: true });
+      source = es;
+      connections++;
+      let first = true;
+      es.addEventListener('counts', (m) => {
+        failures = 0;
+        setLive('live');
+        setServerCounts(JSON.parse((m as MessageEvent<string>).data) as DeviceCounts);
+        if (first && connections > 1) void load();
+        first = false;
+      });
+      es.addEventListener('device', (m) => {
+        const e = JSON.parse((m as MessageEvent<string>).data) as DeviceEvent;
+        const known = shown.current;
+        if (known !== null && !known.some((d) => d.id === e.id)) {
+          if (!loading.current) void load(); // a new device: the list has more to say of it
+          return;
+        }
+        setDevices((prev) => (prev === null ? prev : (applyDeviceEvent(prev, e) ?? prev)));
+      });
+      es.onerror = () => {
+        // The browser would retry by itself after a network error but not after an HTTP error
+        // (401, 503): retry both here, with backoff.
+        es.close();
+        if (stopped) return;
+        setLive('reconnecting');
+        const wait = Math.min(kRetryMaxMs, kRetryFirstMs * 2 ** failures);
+        failures++;
+        retry = window.setTimeout(connect, wait);
+      };
+    };
+    connect();
+    return () => {
+      stopped = true;
+      source?.close();
+      if (retry !== undefined) window.clearTimeout(retry);
+    };
   }, [load]);
 
-  const counts = devices ? countDevices(devices) : null;
+  // The server's counts once the stream sent them; until then those of the list.
+  const counts = serverCounts ?? (devices ? countDevices(devices) : null);
   return (
     <section aria-labelledby="fleet-title">
       <div className="page-head">
         <h1 id="fleet-title">Fleet</h1>
+        <span className={'live ' + live} data-testid="live">
+          {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+        </span>
         <button type="button" onClick={() => void load()}>
           Refresh
         </button>

@@ -43,6 +43,33 @@ export interface Device {
   telemetry_at: string | null;
 }
 
+// GET /api/v1/devices/events (text/event-stream): `counts`, then `device` for each change.
+export const kDeviceEventsPath = '/api/v1/devices/events';
+
+export interface DeviceCounts {
+  online: number;
+  offline: number;
+  pending: number;
+  total: number;
+}
+
+export interface DeviceEvent {
+  id: string;
+  hostname: string;
+  online: boolean;
+  state: Device['state'];
+  last_seen: string;
+}
+
+// A device as a `device` event says it is now; null when the list does not hold it yet.
+export function applyDeviceEvent(devices: Device[], e: DeviceEvent): Device[] | null {
+  const at = devices.findIndex((d) => d.id === e.id);
+  if (at < 0) return null;
+  const next = devices.slice();
+  next[at] = { ...devices[at], hostname: e.hostname, online: e.online, state: e.state, last_seen: e.last_seen };
+  return next;
+}
+
 export interface DevicePage {
   items: Device[];
   next_cursor: string | null;
