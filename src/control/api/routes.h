@@ -98,5 +98,7 @@ void add_schedule_routes(Router& router, State& state);
 // GET /api/v1/openapi.json, made from `router` at each call; register it last.
 void add_openapi_route(Router& router);
 boost::json::object openapi_document(const Router& router);
+// The document's components.schemas, as JSON text (openapi_schemas.cpp).
+std::string_view openapi_schemas();
 
 }  // namespace hecs::control::api
