@@ -1,7 +1,7 @@
 // GET /api/v1/openapi.json: an OpenAPI 3.1 document made from the route table itself, so a
 // route cannot exist without being described; the schemas its docs name are in
-// openapi_schemas.cpp. make test
-// lints the document with @redocly/cli and checks it against the routes (tests/openapi/).
+// openapi_schemas.cpp. make test lints the document with @redocly/cli and checks it against the
+// routes (tests/openapi/).
 #include <algorithm>
 #include <cctype>
 #include <string>
