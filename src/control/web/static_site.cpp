@@ -1,3 +1,4 @@
+// The admin panel's built files served from web_root (web.h): confined paths, types, cache headers.
 #include <array>
 #include <cerrno>
 #include <string>
