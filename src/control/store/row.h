@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <soci/soci.h>
 
@@ -43,6 +44,21 @@ soci::statement select_into(soci::session& sql, Row& row, const std::string& que
   (st.exchange(soci::use(params)), ...);
   st.define_and_bind();
   return st;
+}
+
+// Every row of `query` (select_into's Row, each taken into `out`), in one session.
+template <class Row, class Out, class... Params>
+Result<void> fetch_all(db::Database& db, const std::string& query, std::vector<Out>& out,
+                       const Params&... params) {
+  return db.with_session([&](soci::session& sql) -> Result<void> {
+    Row row;
+    auto st = select_into(sql, row, query, params...);
+    st.execute();
+    while (st.fetch()) {
+      out.push_back(row.take());
+    }
+    return {};
+  });
 }
 
 // In an open transaction (account_store.cpp).

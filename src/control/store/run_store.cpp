@@ -202,23 +202,15 @@ Result<std::vector<OutputRow>> TaskStore::output(const std::string& tenant_id,
                                                  const std::string& device_id, int stream,
                                                  std::int64_t after_id, std::size_t limit) {
   std::vector<OutputRow> out;
-  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
-    OutputSociRow row;
-    const long long after = after_id, n = static_cast<long long>(limit);
-    auto st = select_into(sql, row,
-                          "SELECT o.id, o.device_id, o.stream, o.pos, o.data FROM task_output o "
-                          "JOIN tasks t ON t.id = o.task_id WHERE t.tenant_id = :tenant AND "
-                          "o.task_id = :t AND o.device_id = :d AND o.stream = :s AND o.id > :after "
-                          "ORDER BY o.pos LIMIT :n",
-                          tenant_id, task_id, device_id, stream, after, n);
-    st.execute();
-    while (st.fetch()) {
-      out.push_back(row.take());
-    }
-    return {};
-  });
-  if (!read) {
-    return tl::unexpected(read.error());
+  const long long after = after_id, n = static_cast<long long>(limit);
+  if (auto r = fetch_all<OutputSociRow>(
+          db_,
+          "SELECT o.id, o.device_id, o.stream, o.pos, o.data FROM task_output o JOIN tasks t ON "
+          "t.id = o.task_id WHERE t.tenant_id = :tenant AND o.task_id = :t AND o.device_id = :d "
+          "AND o.stream = :s AND o.id > :after ORDER BY o.pos LIMIT :n",
+          out, tenant_id, task_id, device_id, stream, after, n);
+      !r) {
+    return tl::unexpected(r.error());
   }
   return out;
 }
@@ -228,26 +220,18 @@ Result<std::vector<OutputRow>> TaskStore::output_from(const std::string& tenant_
                                                       const std::string& device_id, int stream,
                                                       std::int64_t offset, std::size_t limit) {
   std::vector<OutputRow> out;
-  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
-    OutputSociRow row;
-    const long long at = offset, n = static_cast<long long>(limit);
-    // The piece that holds `offset` is the last one starting at or before it.
-    auto st = select_into(
-        sql, row,
-        "SELECT o.id, o.device_id, o.stream, o.pos, o.data FROM task_output o "
-        "JOIN tasks t ON t.id = o.task_id WHERE t.tenant_id = :tenant AND o.task_id = :t AND "
-        "o.device_id = :d AND o.stream = :s AND o.pos >= COALESCE((SELECT MAX(p.pos) FROM "
-        "task_output p WHERE p.task_id = :t2 AND p.device_id = :d2 AND p.stream = :s2 AND "
-        "p.pos <= :at), 0) ORDER BY o.pos LIMIT :n",
-        tenant_id, task_id, device_id, stream, task_id, device_id, stream, at, n);
-    st.execute();
-    while (st.fetch()) {
-      out.push_back(row.take());
-    }
-    return {};
-  });
-  if (!read) {
-    return tl::unexpected(read.error());
+  const long long at = offset, n = static_cast<long long>(limit);
+  // The piece that holds `offset` is the last one starting at or before it.
+  if (auto r = fetch_all<OutputSociRow>(
+          db_,
+          "SELECT o.id, o.device_id, o.stream, o.pos, o.data FROM task_output o "
+          "JOIN tasks t ON t.id = o.task_id WHERE t.tenant_id = :tenant AND o.task_id = :t AND "
+          "o.device_id = :d AND o.stream = :s AND o.pos >= COALESCE((SELECT MAX(p.pos) FROM "
+          "task_output p WHERE p.task_id = :t2 AND p.device_id = :d2 AND p.stream = :s2 AND "
+          "p.pos <= :at), 0) ORDER BY o.pos LIMIT :n",
+          out, tenant_id, task_id, device_id, stream, task_id, device_id, stream, at, n);
+      !r) {
+    return tl::unexpected(r.error());
   }
   return out;
 }
@@ -255,21 +239,13 @@ Result<std::vector<OutputRow>> TaskStore::output_from(const std::string& tenant_
 Result<std::vector<OutputRow>> TaskStore::output_since(const std::string& task_id,
                                                        std::int64_t after_id, std::size_t limit) {
   std::vector<OutputRow> out;
-  auto read = db_.with_session([&](soci::session& sql) -> Result<void> {
-    OutputSociRow row;
-    const long long after = after_id, n = static_cast<long long>(limit);
-    auto st = select_into(sql, row,
-                          "SELECT id, device_id, stream, pos, data FROM task_output WHERE task_id "
-                          "= :t AND id > :after ORDER BY id LIMIT :n",
-                          task_id, after, n);
-    st.execute();
-    while (st.fetch()) {
-      out.push_back(row.take());
-    }
-    return {};
-  });
-  if (!read) {
-    return tl::unexpected(read.error());
+  const long long after = after_id, n = static_cast<long long>(limit);
+  if (auto r = fetch_all<OutputSociRow>(db_,
+                                        "SELECT id, device_id, stream, pos, data FROM task_output "
+                                        "WHERE task_id = :t AND id > :after ORDER BY id LIMIT :n",
+                                        out, task_id, after, n);
+      !r) {
+    return tl::unexpected(r.error());
   }
   return out;
 }

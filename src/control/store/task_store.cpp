@@ -109,20 +109,6 @@ struct RunSociRow {
   }
 };
 
-template <class Row, class Out, class... Params>
-Result<void> fetch_all(db::Database& db, const std::string& query, std::vector<Out>& out,
-                       const Params&... params) {
-  return db.with_session([&](soci::session& sql) -> Result<void> {
-    Row row;
-    auto st = select_into(sql, row, query, params...);
-    st.execute();
-    while (st.fetch()) {
-      out.push_back(row.take());
-    }
-    return {};
-  });
-}
-
 }  // namespace
 
 Result<void> TaskStore::create(const TaskRow& task, std::span<const std::string> devices) {
