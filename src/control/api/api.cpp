@@ -275,6 +275,21 @@ Result<const std::string*> acting_tenant(const net::Request& req, const Route* r
   return header != nullptr ? header : param;
 }
 
+// Moves `who` into the tenant the call names, if any (X-HECS-Tenant, or ?tenant= on the event
+// streams).
+Result<void> enter_tenant(store::IdentityStore& identities, const net::Request& req,
+                          const Route* route, auth::Principal& who) {
+  auto acting = acting_tenant(req, route);
+  if (!acting) {
+    return tl::unexpected(acting.error());
+  }
+  if (*acting == nullptr) {
+    return {};
+  }
+  const bool header = req.header("x-hecs-tenant") != nullptr;
+  return act_in_tenant(identities, who, **acting, header ? "X-HECS-Tenant" : "tenant");
+}
+
 }  // namespace
 
 void record_audit(State& state, const Call& call, std::string_view action, int status,
@@ -360,17 +375,8 @@ net::Response Api::dispatch(const net::Request& req, const std::string& request_
     }
     who = std::move(*principal);
     call.who = &*who;
-    auto acting = acting_tenant(req, m.route);
-    if (!acting) {
+    if (auto acting = enter_tenant(deps.identities, req, m.route, *who); !acting) {
       return problem_from(acting.error());
-    }
-    if (*acting != nullptr) {
-      const bool header = req.header("x-hecs-tenant") != nullptr;
-      if (auto r =
-              act_in_tenant(deps.identities, *who, **acting, header ? "X-HECS-Tenant" : "tenant");
-          !r) {
-        return problem_from(r.error());
-      }
     }
   }
   if (m.route == nullptr) {
