@@ -77,7 +77,7 @@ describe('Schedules', () => {
   it('says what to do when there is no schedule', async () => {
     const { fetch } = scheduleFetch(() => []);
     render(<Schedules api={new ApiClient({ fetch })} role="operator" />);
-    expect((await screen.findByText(/No schedule yet/)).textContent).toMatch(/Fill in the form above/);
+    expect((await screen.findByText(/No schedule yet/)).textContent).toMatch(/Fill in the form below/);
     expect(screen.getByRole('form', { name: 'New schedule' })).toBeTruthy();
   });
 

@@ -1,13 +1,23 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiClient, ApiError, Role, roleAtLeast } from './api';
 import { ScheduleForm } from './ScheduleForm';
-import { deleteSchedule, listSchedules, Schedule, setScheduleEnabled, targetSummary } from './schedulesApi';
-import { commandSummary, when } from './tasksApi';
+import { deleteSchedule, listSchedules, Schedule, setScheduleEnabled, shortTime, targetSummary } from './schedulesApi';
+import { commandSummary } from './tasksApi';
 import './schedules.css';
 
 function message(e: unknown): string | null {
   if (e instanceof ApiError && e.status === 401) return null; // the app shows the sign-in page
   return e instanceof Error ? e.message : String(e);
+}
+
+function Instant({ iso }: { iso: string | null }) {
+  return iso ? (
+    <time dateTime={iso} title={iso}>
+      {shortTime(iso)}
+    </time>
+  ) : (
+    <>—</>
+  );
 }
 
 // The tenant's cron schedules (GET /api/v1/schedules): when each fires next and last fired,
@@ -56,8 +66,6 @@ export function Schedules({ api, role }: { api: ApiClient; role: Role }) {
       <div className="page-head">
         <h1 id="schedules-title">Schedules</h1>
       </div>
-      {canChange && <ScheduleForm api={api} onCreated={() => void load()} />}
-      <h2>Schedules of this tenant</h2>
       {error && (
         <p className="error" role="alert">
           {error}
@@ -73,7 +81,7 @@ export function Schedules({ api, role }: { api: ApiClient; role: Role }) {
         <p className="empty">
           No schedule yet.{' '}
           {canChange
-            ? 'Fill in the form above: a name, a cron expression, the devices and the command.'
+            ? 'Fill in the form below: a name, a cron expression, the devices and the command.'
             : 'An operator can create one here, or with POST /api/v1/schedules.'}
         </p>
       )}
@@ -84,10 +92,8 @@ export function Schedules({ api, role }: { api: ApiClient; role: Role }) {
             <thead>
               <tr>
                 <th scope="col">Name</th>
-                <th scope="col">Cron</th>
-                <th scope="col">Time zone</th>
-                <th scope="col">Target</th>
-                <th scope="col">Command</th>
+                <th scope="col">Cron, time zone</th>
+                <th scope="col">Target, command</th>
                 <th scope="col">State</th>
                 <th scope="col">Next fire</th>
                 <th scope="col">Last fire</th>
@@ -100,16 +106,20 @@ export function Schedules({ api, role }: { api: ApiClient; role: Role }) {
                   <td>{s.name}</td>
                   <td>
                     <code>{s.cron}</code>
+                    <div className="muted">{s.timezone}</div>
                   </td>
-                  <td>{s.timezone}</td>
-                  <td>{targetSummary(s.task)}</td>
-                  <td className="command">{commandSummary({ spec: s.task as Record<string, unknown> | null })}</td>
+                  <td>
+                    {targetSummary(s.task)}
+                    <div>
+                      <code>{commandSummary({ spec: s.task as Record<string, unknown> | null })}</code>
+                    </div>
+                  </td>
                   <td>
                     <span className={s.enabled ? 'badge online' : 'badge offline'}>{s.enabled ? 'active' : 'paused'}</span>
                   </td>
-                  <td>{s.enabled ? when(s.next_fire) : '—'}</td>
+                  <td className="when">{s.enabled ? <Instant iso={s.next_fire} /> : '—'}</td>
                   <td>
-                    {when(s.last_fire)}
+                    <Instant iso={s.last_fire} />
                     {s.last_error && <div className="run-error">{s.last_error}</div>}
                   </td>
                   {canChange && (
@@ -148,6 +158,7 @@ export function Schedules({ api, role }: { api: ApiClient; role: Role }) {
           </table>
         </div>
       )}
+      {canChange && <ScheduleForm api={api} onCreated={() => void load()} />}
     </section>
   );
 }

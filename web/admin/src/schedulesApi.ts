@@ -102,6 +102,14 @@ export function inZone(iso: string, zone: string): string {
   }
 }
 
+// A fire time in few characters, in the browser's zone: "Dec 6, 02:30"; "—" for none.
+export function shortTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
 // One line that says which devices a schedule's task reaches.
 export function targetSummary(task: ScheduleTask | null): string {
   const t = task?.target as Record<string, unknown> | undefined;
