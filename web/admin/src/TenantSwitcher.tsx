@@ -44,7 +44,7 @@ export function TenantSwitcher({
     <div className="tenant-switcher">
       <label>
         Tenant{' '}
-        <select value={acting?.id ?? ''} onChange={(e) => choose(e.target.value)} disabled={!tenants} aria-describedby="tenant-acting">
+        <select value={acting?.id ?? ''} onChange={(e) => choose(e.target.value)} disabled={!tenants && !error} aria-describedby="tenant-acting">
           <option value="">Own tenant ({homeName})</option>
           {rows.map((t) => (
             <option key={t.id} value={t.id} disabled={t.disabled_at !== null && t.id !== acting?.id}>
