@@ -228,26 +228,66 @@ namespace {
 
 // X-HECS-Tenant (docs/api.md, "Tenants"): a superadmin acts in another tenant, with its own
 // role and identity; the audit records go to that tenant's log. Anyone else is refused, so a
-// header cannot widen what a key or session reaches.
+// header cannot widen what a key or session reaches. `what` names the header or parameter.
 Result<void> act_in_tenant(store::IdentityStore& identities, auth::Principal& who,
-                           const std::string& tenant_id) {
+                           const std::string& tenant_id, std::string_view what) {
   if (who.role != auth::Role::superadmin) {
-    return fail(Errc::forbidden, "X-HECS-Tenant: only a superadmin acts in another tenant");
+    return fail(Errc::forbidden, fmt::format("{}: only a superadmin acts in another tenant", what));
   }
   if (!is_uuid(tenant_id)) {
-    return fail(Errc::invalid_input, "X-HECS-Tenant: expected a tenant id");
+    return fail(Errc::invalid_input, fmt::format("{}: expected a tenant id", what));
   }
   auto tenant = identities.get_tenant(tenant_id);
   if (!tenant) {
     return tenant.error().code == Errc::not_found
-               ? fail(Errc::invalid_input, "X-HECS-Tenant: no such tenant")
+               ? fail(Errc::invalid_input, fmt::format("{}: no such tenant", what))
                : tl::unexpected(tenant.error());
   }
   if (tenant->disabled_at) {
-    return fail(Errc::conflict, "X-HECS-Tenant: this tenant is disabled");
+    return fail(Errc::conflict, fmt::format("{}: this tenant is disabled", what));
   }
   who.tenant_id = tenant_id;
   return {};
+}
+
+// EventSource cannot send headers, so the event streams also take the tenant as `?tenant=`,
+// under the header's rules; no other route reads it.
+bool takes_tenant_query(const Route* route, std::string_view method) {
+  return route != nullptr && method == "GET" &&
+         (route->action == "devices.events" || route->action == "tasks.events");
+}
+
+// The tenant a call asks to act in (header, or the event streams' parameter), or nullptr.
+Result<const std::string*> acting_tenant(const net::Request& req, const Route* route) {
+  const std::string* header = req.header("x-hecs-tenant");
+  const std::string* param = nullptr;
+  if (takes_tenant_query(route, req.method)) {
+    for (const auto& [key, value] : req.query) {
+      if (key == "tenant" && param != nullptr) {
+        return fail(Errc::invalid_input, "tenant: given more than once");
+      }
+      param = key == "tenant" ? &value : param;
+    }
+  }
+  if (header != nullptr && param != nullptr && *header != *param) {
+    return fail(Errc::invalid_input, "tenant: the X-HECS-Tenant header and ?tenant= differ");
+  }
+  return header != nullptr ? header : param;
+}
+
+// Moves `who` into the tenant the call names, if any (X-HECS-Tenant, or ?tenant= on the event
+// streams).
+Result<void> enter_tenant(store::IdentityStore& identities, const net::Request& req,
+                          const Route* route, auth::Principal& who) {
+  auto acting = acting_tenant(req, route);
+  if (!acting) {
+    return tl::unexpected(acting.error());
+  }
+  if (*acting == nullptr) {
+    return {};
+  }
+  const bool header = req.header("x-hecs-tenant") != nullptr;
+  return act_in_tenant(identities, who, **acting, header ? "X-HECS-Tenant" : "tenant");
 }
 
 }  // namespace
@@ -335,10 +375,8 @@ net::Response Api::dispatch(const net::Request& req, const std::string& request_
     }
     who = std::move(*principal);
     call.who = &*who;
-    if (const auto* acting = req.header("x-hecs-tenant")) {
-      if (auto r = act_in_tenant(deps.identities, *who, *acting); !r) {
-        return problem_from(r.error());
-      }
+    if (auto acting = enter_tenant(deps.identities, req, m.route, *who); !acting) {
+      return problem_from(acting.error());
     }
   }
   if (m.route == nullptr) {

@@ -107,6 +107,8 @@ std::string_view openapi_schemas() {
       "last_fire": {"$ref": "#/components/schemas/MaybeTime"},
       "last_task": {"type": ["string", "null"]}, "last_error": {"type": "string"},
       "created_at": {"$ref": "#/components/schemas/Time"}, "created_by": {"type": "string"}}},
+  "SchedulePreview": {"type": "object", "required": ["next"],
+    "properties": {"next": {"type": "array", "items": {"$ref": "#/components/schemas/Time"}}}},
   "ScheduleList": {"type": "object", "required": ["items"],
     "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Schedule"}}}},
   "Tags": {"type": "object", "additionalProperties": false, "required": ["tags"],

@@ -1,5 +1,7 @@
 // Cron schedules (docs/tasks.md, "Schedules"): a task body fired at each time of a cron
 // expression in a time zone, with a policy for fires missed while the control plane was down.
+#include <charconv>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -116,6 +118,56 @@ Result<store::ScheduleRow> find_schedule(State& state, Call& call) {
   return state.deps.schedules->get(call.who->tenant_id, id);
 }
 
+constexpr std::int64_t kPreviewDefault = 5;
+constexpr std::int64_t kPreviewMax = 20;
+
+// GET /api/v1/schedules/preview: the next fires of a cron expression, by the code that
+// schedules use (Scheduler::next_fire), so that a form shows what the server will do.
+net::Response preview(State& state, const Call& call) {
+  std::string cron;
+  std::string timezone = "UTC";
+  std::int64_t count = kPreviewDefault;
+  bool has_cron = false;
+  for (const auto& [key, value] : call.req.query) {
+    if (key == "cron") {
+      cron = value;
+      has_cron = true;
+    } else if (key == "timezone") {
+      timezone = value;
+    } else if (key == "count") {
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), count);
+      if (ec != std::errc() || p != value.data() + value.size() || count < 1 ||
+          count > kPreviewMax) {
+        return problem_from(
+            Error{Errc::invalid_input, fmt::format("count: expected 1..{}", kPreviewMax)});
+      }
+    } else {
+      return problem_from(
+          Error{Errc::invalid_input, fmt::format("bad query parameter '{}'", key.substr(0, 64))});
+    }
+  }
+  if (!has_cron) {
+    return problem_from(Error{Errc::invalid_input, "cron: required"});
+  }
+  json::array next;
+  std::int64_t after = state.deps.clock.now_ms();
+  while (static_cast<std::int64_t>(next.size()) < count) {
+    auto fire = tasks::Scheduler::next_fire(cron, timezone, after);
+    if (!fire) {
+      return problem_from(fire.error());
+    }
+    if (!*fire) {
+      if (next.empty()) {
+        return problem_from(Error{Errc::invalid_input, "cron: never fires"});
+      }
+      break;
+    }
+    next.emplace_back(format_time(**fire));
+    after = **fire;
+  }
+  return json_response(json::object{{"next", std::move(next)}});
+}
+
 net::Response unavailable() {
   return net::problem(503, "unavailable", "schedules are not available on this server");
 }
@@ -123,6 +175,16 @@ net::Response unavailable() {
 }  // namespace
 
 void add_schedule_routes(Router& router, State& state) {
+  router.add({"GET",
+              "/api/v1/schedules/preview",
+              needs(auth::Role::viewer),
+              "schedules.preview",
+              [&state](Call& call) { return preview(state, call); },
+              {"The next fire times of a cron expression in a time zone",
+               "",
+               "SchedulePreview",
+               200,
+               {"cron", "timezone", "count"}}});
   router.add({"GET",
               "/api/v1/schedules",
               needs(auth::Role::viewer),

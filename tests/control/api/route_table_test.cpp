@@ -72,6 +72,7 @@ const std::map<std::string, std::string>& spec() {
       {"groups.update", "operator"},
       {"groups.delete", "operator"},
       {"schedules.list", "viewer"},
+      {"schedules.preview", "viewer"},
       {"schedules.create", "operator"},
       {"schedules.get", "viewer"},
       {"schedules.update", "operator"},

@@ -1,15 +1,19 @@
-import { useEffect, useMemo, useState } from 'react';
+import { Fragment, useEffect, useMemo, useState } from 'react';
 import { ApiClient, LoginReply, Me, Role } from './api';
 import { Fleet } from './Fleet';
 import { navigate, usePath } from './router';
+import { Schedules } from './Schedules';
 import { kNav, Shell } from './Shell';
 import { SignIn } from './SignIn';
 import { TaskDetail } from './TaskDetail';
 import { Tasks } from './Tasks';
+import { actingTenant, setActingTenant } from './tenant';
+import { TenantSwitcher } from './TenantSwitcher';
 
 interface Session {
   username: string;
   role: Role;
+  tenantId: string; // the user's own tenant
   tenantName: string;
 }
 
@@ -27,6 +31,7 @@ export function App() {
   const [notice, setNotice] = useState<string | undefined>();
   const path = usePath();
   const [restoring, setRestoring] = useState(true);
+  const [acting, setActing] = useState(() => actingTenant()?.id ?? ''); // remounts the page
   const api = useMemo(
     () =>
       new ApiClient({
@@ -44,10 +49,16 @@ export function App() {
       setRestoring(false);
       return;
     }
+    // Asked without the acting tenant, so that me names the user's own tenant.
+    const kept = actingTenant();
+    setActingTenant(null);
     api
       .me()
       .then((me) => {
-        if (me.kind === 'session' && me.username) setSession({ username: me.username, role: me.role, tenantName: me.tenant_name ?? me.tenant_id });
+        if (me.kind === 'session' && me.username) {
+          setSession({ username: me.username, role: me.role, tenantId: me.tenant_id, tenantName: me.tenant_name ?? me.tenant_id });
+          if (kept && me.role === 'superadmin') setActingTenant(kept);
+        }
       })
       .catch(() => {})
       .finally(() => setRestoring(false));
@@ -70,6 +81,7 @@ export function App() {
     setSession({
       username: reply.user.username,
       role: reply.user.role,
+      tenantId: reply.user.tenant_id,
       tenantName: me?.tenant_name ?? reply.user.tenant_id,
     });
   }
@@ -92,11 +104,28 @@ export function App() {
   if (item && item.path === '/fleet') page = <Fleet api={api} />;
   else if (item && item.path === '/tasks' && /^\/tasks\/?$/.test(path)) page = <Tasks api={api} role={session.role} />;
   else if (item && item.path === '/tasks') page = <TaskDetail key={path} api={api} role={session.role} id={decodeURIComponent(path.slice('/tasks/'.length))} />;
+  else if (item && item.path === '/schedules') page = <Schedules api={api} role={session.role} />;
   else if (item && item.path === '/admin') page = <Placeholder title="Administration" />;
   else page = <Placeholder title="Not found" />;
   return (
-    <Shell username={session.username} role={session.role} tenantName={session.tenantName} path={path} onLogout={() => void logout()}>
-      {page}
+    <Shell
+      username={session.username}
+      role={session.role}
+      tenantName={session.tenantName}
+      path={path}
+      tenantControl={
+        session.role === 'superadmin' ? (
+          <TenantSwitcher
+            api={api}
+            homeId={session.tenantId}
+            homeName={session.tenantName}
+            onSwitched={() => setActing(actingTenant()?.id ?? '')}
+          />
+        ) : undefined
+      }
+      onLogout={() => void logout()}
+    >
+      <Fragment key={acting}>{page}</Fragment>
     </Shell>
   );
 }

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiClient, ApiError, applyDeviceEvent, Device, DeviceCounts, DeviceEvent, kDeviceEventsPath } from './api';
+import { withTenant } from './tenant';
 
 export interface Counts {
   total: number;
@@ -69,7 +70,7 @@ export function Fleet({ api }: { api: ApiClient }) {
     let connections = 0;
     let stopped = false;
     const connect = () => {
-      const es = new EventSource(kDeviceEventsPath, { withCredentials: true });
+      const es = new EventSource(withTenant(kDeviceEventsPath), { withCredentials: true });
       source = es;
       connections++;
       let first = true;

@@ -11,6 +11,7 @@ export interface NavItem {
 export const kNav: NavItem[] = [
   { path: '/fleet', label: 'Fleet', least: 'viewer' },
   { path: '/tasks', label: 'Tasks', least: 'viewer' },
+  { path: '/schedules', label: 'Schedules', least: 'viewer' },
   { path: '/admin', label: 'Administration', least: 'admin' },
 ];
 
@@ -19,13 +20,14 @@ interface Props {
   role: Role;
   tenantName: string;
   path: string;
+  tenantControl?: ReactNode; // the superadmin's tenant switcher, in place of the tenant's name
   onLogout: () => void;
   children: ReactNode;
 }
 
 // The top bar and navigation around every page. Items the role may not use are not shown;
 // the API refuses those calls anyway.
-export function Shell({ username, role, tenantName, path, onLogout, children }: Props) {
+export function Shell({ username, role, tenantName, path, tenantControl, onLogout, children }: Props) {
   const items = kNav.filter((i) => roleAtLeast(role, i.least));
   const go = (e: MouseEvent<HTMLAnchorElement>, to: string) => {
     if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
@@ -36,9 +38,11 @@ export function Shell({ username, role, tenantName, path, onLogout, children }: 
     <div className="shell">
       <header className="topbar">
         <span className="brand">HECS</span>
-        <span className="tenant" title="Tenant">
-          Tenant: <strong>{tenantName}</strong>
-        </span>
+        {tenantControl ?? (
+          <span className="tenant" title="Tenant">
+            Tenant: <strong>{tenantName}</strong>
+          </span>
+        )}
         <span className="who">
           <span data-testid="username">{username}</span> <span className="role">({role})</span>
         </span>

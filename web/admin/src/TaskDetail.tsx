@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiClient, ApiError, Role, roleAtLeast } from './api';
 import { follow } from './Tasks';
+import { withTenant } from './tenant';
 import {
   allRuns, artifactUrl, cancelRun, cancelTask, commandSummary, eventsUrl, getTask, kFinalRunStates, progressOf, Run,
   RunState, Task, TaskState, when,
@@ -97,7 +98,7 @@ export function TaskDetail({ api, role, id, eventSource = defaultEventSource }: 
   useEffect(() => {
     setOutputs({});
     setLive('connecting');
-    const source = eventSource(eventsUrl(id));
+    const source = eventSource(withTenant(eventsUrl(id)));
     const parse = (e: Event): Record<string, unknown> | null => {
       try {
         return JSON.parse((e as MessageEvent<string>).data) as Record<string, unknown>;

@@ -2,6 +2,7 @@
 // session cookie. The CSRF token of the login answer is kept in this tab's sessionStorage (one
 // tab, this origin; gone when the tab closes), so a reload keeps the session; it is removed on
 // sign-out and when the API answers 401. The token alone is useless without the HttpOnly cookie.
+import { actingTenant, setActingTenant } from './tenant';
 
 export type Role = 'viewer' | 'operator' | 'admin' | 'owner' | 'superadmin';
 
@@ -162,6 +163,7 @@ export class ApiClient {
 
   private set csrf(token: string | null) {
     this.csrfToken = token;
+    setActingTenant(null); // a new or ended session starts in its own tenant
     try {
       if (token === null) storage()?.removeItem(kCsrfKey);
       else storage()?.setItem(kCsrfKey, token);
@@ -185,6 +187,8 @@ export class ApiClient {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && method !== 'HEAD' && this.csrf) headers['X-CSRF-Token'] = this.csrf;
+    const tenant = isLogin ? null : actingTenant();
+    if (tenant) headers['X-HECS-Tenant'] = tenant.id;
     let response: Response;
     try {
       response = await this.fetchFn(path, {
