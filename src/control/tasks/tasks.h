@@ -23,6 +23,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
 
+#include "common/change_hub.h"
 #include "common/clock.h"
 #include "common/metrics/metrics.h"
 #include "common/result.h"
@@ -68,30 +69,7 @@ using SendFn =
 using AckFn = std::function<void(const std::string& device, std::vector<std::string> ids)>;
 
 // Wakes live event streams (SSE) when a task's runs or output change.
-class Events {
- public:
-  using Wake = std::function<void(bool changed)>;
-  // The task's change counter now.
-  std::uint64_t version(const std::string& task) const;
-  // Calls `wake(true)` once the task's counter passes `seen` (at once if it has), or
-  // `wake(false)` from sweep() when it waited longer than `idle`. Returns a handle for cancel().
-  std::uint64_t wait(const std::string& task, std::uint64_t seen, Wake wake);
-  void cancel(std::uint64_t handle);
-  void notify(const std::vector<std::string>& tasks);
-  void sweep(std::chrono::milliseconds idle);
-
- private:
-  struct Waiter {
-    std::uint64_t handle;
-    std::string task;
-    std::chrono::steady_clock::time_point since;
-    Wake wake;
-  };
-  mutable std::mutex mutex_;
-  std::map<std::string, std::uint64_t> versions_;
-  std::vector<Waiter> waiters_;
-  std::uint64_t next_handle_ = 1;
-};
+using Events = ChangeHub;  // keyed by task id
 
 class Service {
  public:
