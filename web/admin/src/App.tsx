@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { ApiClient, LoginReply, Me, Role } from './api';
 import { Fleet } from './Fleet';
 import { navigate, usePath } from './router';
@@ -6,6 +6,9 @@ import { kNav, Shell } from './Shell';
 import { SignIn } from './SignIn';
 import { TaskDetail } from './TaskDetail';
 import { Tasks } from './Tasks';
+
+// Only admins open it: loaded when first shown, outside the initial bundle.
+const Admin = lazy(() => import('./Admin').then((m) => ({ default: m.Admin })));
 
 interface Session {
   username: string;
@@ -92,7 +95,7 @@ export function App() {
   if (item && item.path === '/fleet') page = <Fleet api={api} />;
   else if (item && item.path === '/tasks' && /^\/tasks\/?$/.test(path)) page = <Tasks api={api} role={session.role} />;
   else if (item && item.path === '/tasks') page = <TaskDetail key={path} api={api} role={session.role} id={decodeURIComponent(path.slice('/tasks/'.length))} />;
-  else if (item && item.path === '/admin') page = <Placeholder title="Administration" />;
+  else if (item && item.path === '/admin') page = <Suspense fallback={<p role="status">Loading…</p>}><Admin api={api} role={session.role} username={session.username} path={path} /></Suspense>;
   else page = <Placeholder title="Not found" />;
   return (
     <Shell username={session.username} role={session.role} tenantName={session.tenantName} path={path} onLogout={() => void logout()}>
