@@ -36,6 +36,8 @@ class Running {
   ~Running() { flag_.store(false); }
   Running(const Running&) = delete;
   Running& operator=(const Running&) = delete;
+  Running(Running&&) = delete;
+  Running& operator=(Running&&) = delete;
 
  private:
   std::atomic<bool>& flag_;
