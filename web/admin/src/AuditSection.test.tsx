@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from './api';
 import { AuditRecord, auditQuery, kNoAuditFilter } from './adminApi';
 import { json, problem, routeFetch } from './adminTestUtil';
-import { AuditSection } from './AuditSection';
+import { AuditSection, shortIds } from './AuditSection';
 
 afterEach(cleanup);
 
@@ -23,6 +23,13 @@ describe('audit query', () => {
     expect(auditQuery({ action: ' keys. ', actor: 'user:u1', outcome: 'denied', since, until: '' }, '17')).toBe(
       `/api/v1/audit?limit=100&action=keys.&actor=user%3Au1&outcome=denied&since=${new Date(since).getTime()}&cursor=17`);
     expect(() => auditQuery({ ...kNoAuditFilter, until: 'nonsense' }, null)).toThrow('Until: not a date and time.');
+  });
+});
+
+describe('audit cells', () => {
+  it('cuts UUIDs to 8 characters', () => {
+    expect(shortIds('user:e57d6f69-fa0c-426f-8bf9-963359115206')).toBe('user:e57d6f69…');
+    expect(shortIds('system')).toBe('system');
   });
 });
 
@@ -52,6 +59,11 @@ describe('AuditSection', () => {
     expect(calls[2].url).toBe(
       `/api/v1/audit?limit=100&action=keys.&actor=user%3Au1&outcome=denied&since=${new Date('2026-11-25T10:00').getTime()}`);
     expect(screen.queryByText('k1')).toBeNull();
+    // An actor's cell filters by it.
+    fireEvent.click(screen.getByRole('button', { name: 'Show only records of user:u1' }));
+    await waitFor(() => expect(calls).toHaveLength(4));
+    expect(calls[3].url).toContain('actor=user%3Au1');
+    expect((screen.getByLabelText('Actor') as HTMLInputElement).value).toBe('user:u1');
   });
 
   it('says the chain is OK with its counts', async () => {

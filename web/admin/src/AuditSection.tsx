@@ -4,6 +4,11 @@ import {
   AuditFilter, AuditRecord, auditQuery, errorText, kNoAuditFilter, listAudit, plural, Verification, verifyAudit,
 } from './adminApi';
 
+// UUIDs cut to their first 8 characters (the whole value is the cell's title).
+export function shortIds(text: string): string {
+  return text.replace(/\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, '$1…');
+}
+
 // The audit log (docs/api.md "Audit log"), oldest first, with filters and "Load more", and the
 // server's check of the chain against its signed checkpoints.
 export function AuditSection({ api }: { api: ApiClient }) {
@@ -103,7 +108,7 @@ export function AuditSection({ api }: { api: ApiClient }) {
         <p className="empty">{filtered ? 'No record matches these filters.' : 'No records yet: every change made through the API is recorded here.'}</p>
       )}
       {records !== null && records.length > 0 && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Audit records table">
           <table className="devices audit">
             <caption className="visually-hidden">Audit records, oldest first</caption>
             <thead>
@@ -124,11 +129,23 @@ export function AuditSection({ api }: { api: ApiClient }) {
                   <td>{r.seq}</td>
                   <td>{new Date(r.ts).toLocaleString()}</td>
                   <td>
-                    <code>{r.actor}</code>
+                    <button
+                      type="button"
+                      className="linkish"
+                      title={r.actor}
+                      aria-label={`Show only records of ${r.actor}`}
+                      onClick={() => {
+                        const next = { ...filter, actor: r.actor };
+                        setDraft(next);
+                        setFilter(next);
+                      }}
+                    >
+                      <code>{shortIds(r.actor)}</code>
+                    </button>
                   </td>
                   <td>{r.action}</td>
                   <td>
-                    <code>{r.target || '—'}</code>
+                    <code title={r.target}>{r.target ? shortIds(r.target) : '—'}</code>
                   </td>
                   <td>
                     <span className={'badge outcome-' + r.outcome}>{r.outcome}</span>

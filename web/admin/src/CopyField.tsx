@@ -1,8 +1,9 @@
 import { useId, useRef, useState } from 'react';
 
 // A secret or command shown once, with a Copy button: the Clipboard API where the browser
-// allows it (HTTPS or localhost), otherwise the text is selected for Ctrl+C.
-export function CopyField({ label, value, multiline = false }: { label: string; value: string; multiline?: boolean }) {
+// allows it (HTTPS or localhost), otherwise the text is selected for Ctrl+C. `rows` > 0: a
+// wrapping text area of that many rows, for long commands and files.
+export function CopyField({ label, value, rows = 0 }: { label: string; value: string; rows?: number }) {
   const id = useId();
   const field = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
   const [status, setStatus] = useState('');
@@ -27,8 +28,8 @@ export function CopyField({ label, value, multiline = false }: { label: string; 
     <div className="copy-field">
       <label htmlFor={id}>{label}</label>
       <div className="copy-row">
-        {multiline ? (
-          <textarea id={id} ref={field} readOnly value={value} rows={value.split('\n').length} onFocus={select} spellCheck={false} />
+        {rows > 0 ? (
+          <textarea id={id} ref={field} readOnly value={value} rows={rows} onFocus={select} spellCheck={false} />
         ) : (
           <input id={id} ref={field} type="text" readOnly value={value} onFocus={select} spellCheck={false} />
         )}

@@ -88,7 +88,7 @@ export function KeysSection({ api, role }: { api: ApiClient; role: Role }) {
       {keys === null && !error && <p role="status">Loading keys…</p>}
       {keys !== null && keys.length === 0 && <p className="empty">No API keys yet. Create one above for a script or for hecsctl.</p>}
       {keys !== null && keys.length > 0 && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="API keys table">
           <table className="devices">
             <caption className="visually-hidden">API keys of this tenant</caption>
             <thead>

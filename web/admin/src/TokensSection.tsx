@@ -61,7 +61,7 @@ export function TokensSection({ api, origin }: { api: ApiClient; origin: string 
         <p className="empty">No enrolment tokens yet. Create one above, then start the agent on the device with the command it shows.</p>
       )}
       {tokens !== null && tokens.length > 0 && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Enrolment tokens table">
           <table className="devices">
             <caption className="visually-hidden">Enrolment tokens of this tenant</caption>
             <thead>
@@ -203,7 +203,7 @@ function CreatedToken({ token, origin, onDone }: { token: NewEnrolmentToken; ori
         {token.max_uses === 1 ? 'device' : 'devices'} until {when(token.expires_at)}.
       </p>
       <CopyField label="Enrolment token" value={token.token} />
-      <CopyField label="Install command" value={installCommand(origin, token)} />
+      <CopyField label="Install command" value={installCommand(origin, token)} rows={3} />
       <p className="muted">
         Run it as root on the device (the agent keeps its key in <code>/var/lib/hecs-agent</code>; <code>--state-dir</code> picks
         another folder). The agent checks the control plane&apos;s CA against the SHA-256 before it sends the token.
@@ -211,7 +211,7 @@ function CreatedToken({ token, origin, onDone }: { token: NewEnrolmentToken; ori
       </p>
       <details>
         <summary>Or as hecs-enroll.yaml on the boot partition (keeps the token out of the process list)</summary>
-        <CopyField label="hecs-enroll.yaml" value={enrolFile(origin, token)} multiline />
+        <CopyField label="hecs-enroll.yaml" value={enrolFile(origin, token)} rows={3} />
       </details>
       <button type="button" onClick={onDone}>
         Done

@@ -67,7 +67,7 @@ export function UsersSection({ api, role, username }: { api: ApiClient; role: Ro
       {users === null && !error && <p role="status">Loading users…</p>}
       {users !== null && users.length === 0 && <p className="empty">No users yet. Create one above.</p>}
       {users !== null && users.length > 0 && (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Users table">
           <table className="devices">
             <caption className="visually-hidden">Users of this tenant</caption>
             <thead>
