@@ -152,6 +152,7 @@ void add_audit_routes(Router& router, State& state) {
                 return json_response(json::object{{"items", std::move(items)}});
               },
               {"The public keys that verify checkpoints, old ones included", "", "AuditKeyList"}});
+  add_audit_verify_route(router, state);
 }
 
 }  // namespace hecs::control::api

@@ -298,7 +298,14 @@ std::string_view openapi_schemas() {
   "AuditKeyList": {"type": "object", "required": ["items"],
     "properties": {"items": {"type": "array", "items": {"type": "object",
       "required": ["key_id", "public_key"], "properties": {"key_id": {"type": "string"},
-        "public_key": {"type": "string", "description": "Ed25519, base64url"}}}}}}
+        "public_key": {"type": "string", "description": "Ed25519, base64url"}}}}}},
+  "AuditVerification": {"type": "object",
+    "required": ["tenant_id", "ok", "records", "checkpoints", "first_bad_seq", "reason"],
+    "properties": {"tenant_id": {"type": "string"}, "ok": {"type": "boolean"},
+      "records": {"type": "integer", "minimum": 0, "description": "records examined, up to the first bad one"},
+      "checkpoints": {"type": "integer", "minimum": 0},
+      "first_bad_seq": {"type": ["integer", "null"], "description": "null when all records are good or only a checkpoint is bad"},
+      "reason": {"type": "string", "description": "one line, empty when ok"}}}
 })json";
   return kSchemas;
 }

@@ -87,7 +87,8 @@ void add_auth_routes(Router& router, State& state);
 void add_user_routes(Router& router, State& state);
 void add_key_routes(Router& router, State& state);
 void add_tenant_routes(Router& router, State& state);
-void add_audit_routes(Router& router, State& state);
+void add_audit_routes(Router& router, State& state);  // with add_audit_verify_route
+void add_audit_verify_route(Router& router, State& state);
 void add_task_routes(Router& router, State& state);  // with add_task_query_routes
 void add_task_query_routes(Router& router, State& state);
 void add_artifact_routes(Router& router, State& state);

@@ -55,6 +55,7 @@ const std::map<std::string, std::string>& spec() {
       {"audit.checkpoints", "admin"},
       {"audit.checkpoint", "admin"},
       {"audit.keys", "viewer"},
+      {"audit.verify", "admin"},
       {"tasks.create", "operator"},
       {"tasks.list", "viewer"},
       {"tasks.get", "viewer"},

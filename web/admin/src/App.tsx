@@ -1,4 +1,4 @@
-import { Fragment, useEffect, useMemo, useState } from 'react';
+import { Fragment, lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { ApiClient, LoginReply, Me, Role } from './api';
 import { Fleet } from './Fleet';
 import { navigate, usePath } from './router';
@@ -9,6 +9,9 @@ import { TaskDetail } from './TaskDetail';
 import { Tasks } from './Tasks';
 import { actingTenant, setActingTenant } from './tenant';
 import { TenantSwitcher } from './TenantSwitcher';
+
+// Only admins open it: loaded when first shown, outside the initial bundle.
+const Admin = lazy(() => import('./Admin').then((m) => ({ default: m.Admin })));
 
 interface Session {
   username: string;
@@ -105,7 +108,7 @@ export function App() {
   else if (item && item.path === '/tasks' && /^\/tasks\/?$/.test(path)) page = <Tasks api={api} role={session.role} />;
   else if (item && item.path === '/tasks') page = <TaskDetail key={path} api={api} role={session.role} id={decodeURIComponent(path.slice('/tasks/'.length))} />;
   else if (item && item.path === '/schedules') page = <Schedules api={api} role={session.role} />;
-  else if (item && item.path === '/admin') page = <Placeholder title="Administration" />;
+  else if (item && item.path === '/admin') page = <Suspense fallback={<p role="status">Loading…</p>}><Admin api={api} role={session.role} username={session.username} path={path} /></Suspense>;
   else page = <Placeholder title="Not found" />;
   return (
     <Shell
