@@ -1,12 +1,20 @@
 // The admin panel in Debian's Chromium, driven by playwright-core (no downloaded browser).
-// Started by admin_panel_test.cpp against a real hecs-control with one real agent online:
+// Started by admin_panel_test.cpp against a real hecs-control (HTTPS) with three real agents
+// online:
 //   node admin_panel.mjs URL ADMIN_USER ADMIN_PASSWORD VIEWER_USER VIEWER_PASSWORD [AGENT_PID]
-// (with AGENT_PID, the agent is stopped with SIGTERM while the Fleet page is open, and its row
-// must turn offline without a reload: the device event stream),
-// or, with HECS_E2E_FLOW=https-empty, against an HTTPS control plane without devices:
+// An operator's day: sign in, three devices online, `uname -a` on all three with each result
+// streaming in, a schedule with its next fire times, a token made in the panel enrolling a fourth
+// agent (HECS_E2E_AGENT started here with the install command the panel shows, state in
+// HECS_E2E_AGENT_DIR), an API key made and revoked in the panel and refused by the API after,
+// the audit chain verified; then the agent AGENT_PID stopped with SIGTERM while the Fleet page is
+// open, its row turning offline without a reload (the device event stream); a viewer without
+// mutating controls whose crafted requests are refused; sign-out and an expired session.
+// With HECS_E2E_FLOW=https-empty, against an HTTPS control plane without devices:
 //   node admin_panel.mjs URL ADMIN_USER ADMIN_PASSWORD
 // Environment: HECS_WEB_NODE_MODULES (playwright-core, axe-core), HECS_E2E_SCREENSHOTS (a
-// directory), HECS_CHROMIUM (default /usr/bin/chromium). Exit 0 when every check passed.
+// directory, screenshots of the main pages), HECS_CHROMIUM (default /usr/bin/chromium). Exit 0
+// when every check passed.
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -21,7 +29,9 @@ if (flow === 'fleet' ? !viewerPassword : !adminPassword) {
 const modules = process.env.HECS_WEB_NODE_MODULES;
 const shots = process.env.HECS_E2E_SCREENSHOTS ?? 'e2e-screenshots';
 const require = createRequire(join(modules, '..', 'e2e.cjs'));
-const { chromium } = require('playwright-core');
+const { chromium, request } = require('playwright-core');
+let fourth = null; // the agent adminFlow enrols, stopped at the end
+let fourthLog = '';
 const axeSource = require('axe-core').source;
 
 // DESIGN §11.
@@ -44,6 +54,15 @@ async function axe(page, name) {
     console.log(`axe ${name}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.length} nodes)`);
   }
   check(bad.length === 0, `axe finds no serious or critical violation on ${name}`);
+}
+
+// Waits until `locator` matches exactly `n` elements.
+async function waitCount(locator, n, timeout = kStepMs) {
+  const until = Date.now() + timeout;
+  while ((await locator.count()) !== n) {
+    if (Date.now() > until) throw new Error(`expected ${n} of ${locator}, found ${await locator.count()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function signIn(page, user, password) {
@@ -90,6 +109,102 @@ async function tasksFlow(page) {
   await page.getByRole('heading', { name: 'Fleet' }).waitFor();
 }
 
+// A schedule: the cron field shows the next five fire times as it is typed; then pause, delete.
+async function schedulesFlow(page) {
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Schedules' }).click();
+  await page.getByRole('heading', { name: 'Schedules', exact: true }).waitFor();
+  const form = page.getByRole('form', { name: 'New schedule' });
+  await form.getByLabel('Name').fill('e2e-nightly');
+  await form.getByLabel('Cron expression').fill('15 3 * * *');
+  const times = form.getByRole('list', { name: 'Next fire times' }).locator('time');
+  await waitCount(times, 5);
+  const first = await times.first().getAttribute('datetime');
+  check(/T\d\d:15:00/.test(first ?? ''), `the cron field previews five fire times (first ${first})`);
+  await form.getByLabel('Cron expression').fill('61 * * * *');
+  await form.getByText(/out of range/).waitFor();
+  check(true, 'a bad cron shows the server\'s message');
+  await form.getByLabel('Cron expression').fill('15 3 * * *');
+  await form.getByLabel('Selector').check();
+  await form.getByLabel('Tag selector').fill('!e2e-none');
+  await form.getByLabel('Command', { exact: true }).fill('uname -a');
+  await form.getByRole('button', { name: 'Create schedule' }).click();
+  await page.getByRole('cell', { name: 'e2e-nightly', exact: true }).waitFor();
+  await page.screenshot({ path: join(shots, 'schedules.png'), fullPage: true });
+  await axe(page, 'schedules');
+  await page.getByRole('button', { name: 'Pause e2e-nightly' }).click();
+  await page.getByRole('button', { name: 'Resume e2e-nightly' }).waitFor();
+  check(true, 'the schedule is paused');
+  await page.getByRole('button', { name: 'Delete e2e-nightly' }).click();
+  await page.getByRole('group', { name: 'Confirm deleting e2e-nightly' }).getByRole('button', { name: 'Yes, delete' }).click();
+  await page.getByRole('cell', { name: 'e2e-nightly', exact: true }).waitFor({ state: 'detached' });
+  check(true, 'the schedule is deleted');
+}
+
+// Administration: a token made in the panel enrols a fourth agent (this hecs-agent, started here
+// with the install command the panel shows); an API key made in the panel works until revoked
+// there; the audit chain verifies.
+async function adminFlow(page) {
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Administration' }).click();
+  await page.getByRole('heading', { name: 'Enrolment tokens' }).waitFor();
+  const tokenForm = page.getByRole('form', { name: 'Create an enrolment token' });
+  await tokenForm.getByLabel('Description').fill('e2e fourth agent');
+  await tokenForm.getByLabel('Max uses').fill('1');
+  await tokenForm.getByLabel('Accept devices at once (auto-approve)').check();
+  await tokenForm.getByRole('button', { name: 'Create token' }).click();
+  await page.getByRole('heading', { name: 'Token created: copy it now' }).waitFor();
+  const install = await page.getByRole('textbox', { name: 'Install command' }).inputValue();
+  const words = install.trim().split(/\s+/);
+  check(words[0] === 'hecs-agent' && words.includes('--enroll-token') && words.includes('--control-ca-sha256'),
+    `the panel shows the install command (${install.replace(/--enroll-token \S+/, '--enroll-token …')})`);
+  await page.screenshot({ path: join(shots, 'admin-token.png'), fullPage: true });
+  await axe(page, 'admin-token');
+  await page.getByRole('button', { name: 'Done' }).click();
+  fourth = spawn(process.env.HECS_E2E_AGENT, [...words.slice(1), '--state-dir', process.env.HECS_E2E_AGENT_DIR,
+    '--enroll-file', '', '--telemetry-interval', '1', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  fourth.stderr.on('data', (d) => { fourthLog += d; });
+  await nav.getByRole('link', { name: 'Fleet' }).click();
+  await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="count-online"]')?.textContent) === 4, null, { timeout: 30000 })
+    .catch((e) => { throw new Error(`${e.message}\nfourth agent's log:\n${fourthLog}`); });
+  check(true, 'the fourth agent, installed with the command the panel showed, is online');
+
+  // An API key made in the panel works until it is revoked there.
+  await nav.getByRole('link', { name: 'Administration' }).click();
+  await page.getByRole('navigation', { name: 'Administration sections' }).getByRole('link', { name: 'API keys' }).click();
+  const keyForm = page.getByRole('form', { name: 'Create an API key' });
+  await keyForm.getByLabel('Key name').fill('e2e-key');
+  await keyForm.getByLabel('Key role').selectOption('viewer');
+  await keyForm.getByRole('button', { name: 'Create key' }).click();
+  await page.getByRole('heading', { name: 'Key created: copy it now' }).waitFor();
+  const key = await page.getByRole('textbox', { name: 'API key' }).inputValue();
+  await page.getByRole('button', { name: 'Done' }).click();
+  const api = await request.newContext({ ignoreHTTPSErrors: true });
+  const withKey = async () => (await api.get(url + '/api/v1/devices?limit=1', { headers: { Authorization: 'Bearer ' + key } })).status();
+  check((await withKey()) === 200, 'the new key is accepted by the API');
+  await page.getByRole('button', { name: /^Revoke key e2e-key / }).click();
+  await page.getByRole('button', { name: 'Yes, revoke' }).click();
+  await page.getByText(/The key e2e-key .* is revoked/).waitFor();
+  check((await withKey()) === 401, 'once revoked in the panel, the key is refused by the API');
+  await api.dispose();
+  await page.screenshot({ path: join(shots, 'admin-keys.png'), fullPage: true });
+  await axe(page, 'admin-keys');
+
+  // The audit chain, with a signed checkpoint of its head, verifies.
+  const signed = await page.evaluate(async () => (await fetch('/api/v1/audit/checkpoints', {
+    method: 'POST', headers: { 'X-CSRF-Token': sessionStorage.getItem('hecs.csrf') ?? '' } })).status);
+  check(signed === 201 || signed === 200, `a checkpoint is signed (${signed})`);
+  await page.getByRole('navigation', { name: 'Administration sections' }).getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('button', { name: 'Verify chain' }).click();
+  const verdict = page.getByTestId('verify-result');
+  await verdict.filter({ hasText: /Chain/ }).waitFor();
+  const text = await verdict.textContent();
+  check(/^Chain OK: \d+ records and [1-9]\d* signed checkpoints? verified\./.test(text ?? ''), `audit verify shows OK (${text})`);
+  await page.screenshot({ path: join(shots, 'admin-audit.png'), fullPage: true });
+  await axe(page, 'admin-audit');
+}
+
 async function fleetFlow(page) {
   const nav = page.getByRole('navigation', { name: 'Main' });
   // Signed out, any page leads to the sign-in page.
@@ -109,11 +224,11 @@ async function fleetFlow(page) {
   check((await alert.textContent()) === 'Wrong user name or password.', 'a wrong password is said so');
   await page.screenshot({ path: join(shots, 'signin-error.png') });
 
-  // The superadmin signs in and sees the agent online.
+  // The superadmin signs in and sees the three agents online.
   await signIn(page, adminUser, adminPassword);
-  await page.locator('.badge.online').first().waitFor();
-  const online = Number(await page.getByTestId('count-online').textContent());
-  check(online >= 1, `the Fleet page counts ${online} device(s) online`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="count-online"]')?.textContent) === 3);
+  await page.locator('.badge.online').nth(2).waitFor();
+  check(true, 'the Fleet page counts 3 devices online and lists them online');
   check((await nav.getByRole('link', { name: 'Administration' }).count()) === 1, 'the admin sees Administration');
   check((await page.getByTestId('username').textContent()) === adminUser, 'the top bar names the user');
   await page.screenshot({ path: join(shots, 'fleet.png'), fullPage: true });
@@ -141,6 +256,8 @@ async function fleetFlow(page) {
   check(new URL(page.url()).pathname === '/fleet', 'a reload keeps the session');
 
   await tasksFlow(page);
+  await schedulesFlow(page);
+  await adminFlow(page);
 
   // Back to the Fleet page for the live state (the tasks above needed the agent running).
   await nav.getByRole('link', { name: 'Fleet' }).click();
@@ -174,6 +291,18 @@ async function fleetFlow(page) {
   check((await nav.getByRole('link', { name: 'Fleet' }).count()) === 1, 'a viewer sees Fleet');
   const users = await page.evaluate(async () => (await fetch('/api/v1/users')).status);
   check(users === 403, 'the API refuses the viewer the user list');
+  // A mutating request crafted from the viewer's own session (cookie and CSRF token both right)
+  // is refused by the API, and nothing is made.
+  const crafted = await page.evaluate(async () => {
+    const count = async () => (await (await fetch('/api/v1/tasks?limit=100')).json()).items.length;
+    const before = await count();
+    const headers = { 'Content-Type': 'application/json', 'X-CSRF-Token': sessionStorage.getItem('hecs.csrf') ?? '' };
+    const task = await fetch('/api/v1/tasks', { method: 'POST', headers, body: JSON.stringify({ target: { selector: 'x' }, command: { argv: ['true'] } }) });
+    const key = await fetch('/api/v1/keys', { method: 'POST', headers, body: JSON.stringify({ name: 'viewer-made', role: 'owner' }) });
+    return { task: task.status, key: key.status, made: (await count()) - before };
+  });
+  check(crafted.task === 403 && crafted.key === 403 && crafted.made === 0,
+    `the viewer's crafted POST /tasks and /keys are refused (${crafted.task}, ${crafted.key}) and no task is made`);
   await page.screenshot({ path: join(shots, 'fleet-viewer.png'), fullPage: true });
   await nav.getByRole('link', { name: 'Tasks' }).click();
   await page.locator('tr[data-task]').first().waitFor();
@@ -214,10 +343,10 @@ mkdirSync(shots, { recursive: true });
 let context;
 const problems = [];
 const deadline = setTimeout(() => {
-  console.error('e2e: over 80 s, giving up');
+  console.error('e2e: over 140 s, giving up');
   process.exitCode = 3;
   void context?.close().finally(() => process.exit(3));
-}, 80000);
+}, 140000);
 
 try {
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -231,7 +360,9 @@ try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(kStepMs);
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 40[13]/.test(m.text())) problems.push('console: ' + m.text());
+    // The refusals the script asks for (a bad cron 400, the expired session 401, the viewer 403)
+    // are logged by Chromium as failed loads; anything else is a problem.
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 40[013]/.test(m.text())) problems.push('console: ' + m.text());
   });
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
 
@@ -245,5 +376,6 @@ try {
 } finally {
   clearTimeout(deadline);
   await context?.close().catch(() => {});
+  fourth?.kill('SIGTERM');
   rmSync(userDataDir, { recursive: true, force: true });
 }
