@@ -274,7 +274,9 @@ export function DevicePage({ api, id, eventSource = defaultEventSource }: {
       {points !== null && points.length > 0 && (
         <div className="charts">
           {kCharts.map((c, i) => {
-            const caption = c.lines.map((l) => `${l.label} ${c.format(latest(points, l.pick))}`).join(', ');
+            const caption = c.lines.length === 1
+              ? c.format(latest(points, c.lines[0].pick))
+              : c.lines.map((l) => `${l.label} ${c.format(latest(points, l.pick))}`).join(', ');
             return (
               <figure key={c.key} className="chart-card">
                 <figcaption>
