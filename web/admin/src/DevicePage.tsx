@@ -158,8 +158,9 @@ export function DevicePage({ api, id, eventSource = defaultEventSource }: {
     setChartError(null);
     const read = async () => {
       const t = Date.now();
-      const first = lastRead.current === null;
-      const since = lastRead.current ?? t - r.spanMs;
+      // A read after a long pause (a tab hidden for hours) starts the range again.
+      const first = lastRead.current === null || lastRead.current < t - r.spanMs;
+      const since = first ? t - r.spanMs : (lastRead.current as number);
       try {
         const s = await getSeries(api, id, since, r.stepMs);
         if (stopped) return;
