@@ -15,7 +15,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::int64_t kDay = std::int64_t{24} * 3600 * 1000;
+constexpr std::int64_t kHour = std::int64_t{3600} * 1000;
+constexpr std::int64_t kDay = 24 * kHour;
 constexpr std::int64_t kMinStep = 10'000;
 constexpr std::int64_t kMaxStep = kDay;
 constexpr std::int64_t kDefaultStep = 60'000;
@@ -23,8 +24,8 @@ constexpr std::int64_t kMaxBuckets = 1500;
 constexpr std::size_t kMaxChanges = 1000;
 constexpr std::size_t kRowsPerRead = 500;
 
-net::Response bad_request(std::string detail) {
-  return net::problem(400, "invalid_input", "invalid request", std::move(detail));
+net::Response bad_request(const std::string& detail) {
+  return net::problem(400, "invalid_input", "invalid request", detail);
 }
 
 // A non-negative integer query value, or nullopt.
@@ -91,7 +92,7 @@ net::Response presence(State& state, Call& call) {
 net::Response series(State& state, Call& call) {
   const std::int64_t now = state.deps.clock.now_ms();
   const std::int64_t window = state.deps.telemetry_window_ms;
-  std::int64_t since = now - 3600 * 1000;
+  std::int64_t since = now - kHour;
   std::int64_t step = kDefaultStep;
   for (const auto& [key, value] : call.req.query) {
     if (key != "since" && key != "step") {
@@ -110,8 +111,8 @@ net::Response series(State& state, Call& call) {
     return bad_request("since is in the future");
   }
   if (since < now - window) {
-    return bad_request(fmt::format("since must be within the raw telemetry window ({} h)",
-                                   window / (3600 * 1000)));
+    return bad_request(
+        fmt::format("since must be within the raw telemetry window ({} h)", window / kHour));
   }
   const std::int64_t first = since / step * step;
   const std::int64_t count = now / step - since / step + 1;
