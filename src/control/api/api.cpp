@@ -198,6 +198,7 @@ Api::Api(Deps deps)
   add_enrol_routes(*router_, *state_);
   add_auth_routes(*router_, *state_);
   add_device_routes(*router_, *state_);
+  add_device_history_routes(*router_, *state_);
   add_user_routes(*router_, *state_);
   add_key_routes(*router_, *state_);
   add_tenant_routes(*router_, *state_);

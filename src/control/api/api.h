@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,7 +32,9 @@ struct Deps {
   metrics::Registry& metrics;
   const Clock& clock;
   std::function<bool()> ready;  // /readyz: database and broker reachable
-  bool tls = true;              // served over HTTPS: cookies are Secure and __Host-
+  // How long raw telemetry is kept (telemetry_window_hours): the oldest `since` of a series.
+  std::int64_t telemetry_window_ms = std::int64_t{48} * 3600 * 1000;
+  bool tls = true;  // served over HTTPS: cookies are Secure and __Host-
   auth::SessionPolicy sessions{};
   auth::LoginThrottle::Limits login_limits{};
   checkpoints::Signer* checkpoints = nullptr;  // none: checkpoint routes answer 503

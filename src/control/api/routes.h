@@ -82,6 +82,7 @@ boost::json::object artifact_json(const store::ArtifactRow& artifact);
 // Each registers the routes of one area.
 void add_health_routes(Router& router, State& state);
 void add_device_routes(Router& router, State& state);
+void add_device_history_routes(Router& router, State& state);  // presence, telemetry series
 void add_enrol_routes(Router& router, State& state);
 void add_auth_routes(Router& router, State& state);
 void add_user_routes(Router& router, State& state);

@@ -272,6 +272,7 @@ int run(const Config& config) {
         return (*mqtt)->connected() && devices.count(std::nullopt).has_value();
       }};
   api_deps.tls = security->https.has_value();
+  api_deps.telemetry_window_ms = std::int64_t{config.telemetry_window_hours} * 3600 * 1000;
   api_deps.checkpoints = signer->get();
   api_deps.tasks = &task_service;
   api_deps.task_store = &task_store;

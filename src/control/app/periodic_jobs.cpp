@@ -12,6 +12,10 @@
 namespace hecs::control::app {
 namespace asio = boost::asio;
 
+namespace {
+constexpr std::int64_t kPresenceRetentionMs = std::int64_t{30} * 24 * 3600 * 1000;
+}  // namespace
+
 PeriodicJobs::PeriodicJobs(JobDeps deps)
     : d_(std::move(deps)),
       scheduler_(d_.schedules, d_.task_service, d_.clock, api::parse_task_request),
@@ -53,6 +57,11 @@ void PeriodicJobs::schedule_prune() {
           d_.clock.now_ms() - std::int64_t{d_.config.telemetry_window_hours} * 3600 * 1000;
       if (auto n = d_.telemetry.prune(cutoff); !n) {
         d_.log->warn("telemetry.prune_failed error={}", log::quoted(n.error().message));
+      }
+      // Online changes are a few rows a day per device: kept a fixed 30 days, longer than
+      // the raw window, so the device page's history outlives its charts.
+      if (auto n = d_.telemetry.prune_presence(d_.clock.now_ms() - kPresenceRetentionMs); !n) {
+        d_.log->warn("presence.prune_failed error={}", log::quoted(n.error().message));
       }
     });
     schedule_prune();

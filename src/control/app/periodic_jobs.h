@@ -55,7 +55,8 @@ class PeriodicJobs {
   void cancel();
 
  private:
-  // Raw telemetry older than the window goes, once a minute.
+  // Raw telemetry older than the window, and online changes older than 30 days, go once a
+  // minute.
   void schedule_prune();
   // Cron schedules (docs/tasks.md): due ones fire their task, once a second.
   void schedule_schedules();

@@ -65,6 +65,15 @@ constexpr const char* kRaw =
     "VALUES (:tenant_id, :device_id, :message_id, :ts, :received_at, :body) "
     "ON CONFLICT (device_id, message_id) DO NOTHING";
 
+// Online history (migration 0011): the stored online state before a status, and a row for each
+// change of it. A device without a row counts as offline, as the column's default.
+constexpr const char* kOnlineBefore =
+    "SELECT online FROM devices WHERE id = :id AND tenant_id = :tenant_id";
+
+constexpr const char* kPresence =
+    "INSERT INTO device_presence (tenant_id, device_id, ts, online) "
+    "VALUES (:tenant_id, :device_id, :ts, :online)";
+
 // The values the statements are bound to, reassigned for each item.
 struct Values {
   std::string tenant_id;
@@ -124,6 +133,20 @@ class Statements {
               soci::use(v_.device_id), soci::use(v_.tenant_id));
     });
   }
+  int online_before() {
+    auto& statement = online_before_;
+    if (!statement) {
+      statement.emplace((sql_.prepare << kOnlineBefore, soci::use(v_.device_id),
+                         soci::use(v_.tenant_id), soci::into(online_before_value_)));
+    }
+    return statement->execute(true) ? online_before_value_ : 0;
+  }
+  long long presence() {
+    return run(presence_, [this] {
+      return (sql_.prepare << kPresence, soci::use(v_.tenant_id), soci::use(v_.device_id),
+              soci::use(v_.received_at), soci::use(v_.online));
+    });
+  }
   long long raw() {
     return run(raw_, [this] {
       return (sql_.prepare << kRaw, soci::use(v_.tenant_id), soci::use(v_.device_id),
@@ -149,6 +172,9 @@ class Statements {
   std::optional<soci::statement> telemetry_;
   std::optional<soci::statement> touch_;
   std::optional<soci::statement> raw_;
+  std::optional<soci::statement> online_before_;
+  std::optional<soci::statement> presence_;
+  int online_before_value_ = 0;  // kOnlineBefore reads into it
 };
 
 Result<void> validate(const IngestItem& item) {
@@ -169,7 +195,11 @@ void apply(const IngestItem& item, Statements& statements, IngestStats& stats) {
     case IngestItem::Kind::hello:
     case IngestItem::Kind::status: {
       const bool hello = item.kind == IngestItem::Kind::hello;
+      const int before = hello ? 0 : statements.online_before();
       if ((hello ? statements.hello() : statements.status()) > 0) {
+        if (!hello && before != (item.online ? 1 : 0)) {
+          statements.presence();
+        }
         ++stats.applied;
       } else if (statements.touch() > 0) {
         ++stats.stale;

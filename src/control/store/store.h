@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -139,6 +140,19 @@ struct TelemetryPoint {
   std::string body;  // JSON text
 };
 
+// A change of a device's online state, as ingest recorded it (migration 0011).
+struct PresenceChange {
+  std::int64_t ts = 0;  // unix ms, when the control plane received the status
+  bool online = false;
+};
+
+struct PresenceHistory {
+  std::optional<bool> online_at_since;  // the state in effect at `since`, if a change before
+  std::vector<PresenceChange> items;    // ts >= since, oldest first (ts, then order written)
+  bool more = false;                    // more than `limit` changes follow since
+};
+
+// A device's history: raw telemetry and online changes.
 class TelemetryStore {
  public:
   explicit TelemetryStore(db::Database& db) : db_(db) {}
@@ -146,6 +160,16 @@ class TelemetryStore {
   Result<std::vector<TelemetryPoint>> window(const std::string& tenant_id,
                                              const std::string& device_id, std::int64_t from,
                                              std::int64_t to, std::size_t limit);
+  // The same window whole, handed to `each` in order, read `chunk` rows per query so that
+  // memory stays bounded however long the window. Stops at the first error of `each`.
+  Result<void> scan(const std::string& tenant_id, const std::string& device_id, std::int64_t from,
+                    std::int64_t to, std::size_t chunk,
+                    const std::function<Result<void>(const TelemetryPoint&)>& each);
+  // Online changes of one device from `since` on, at most `limit`.
+  Result<PresenceHistory> presence(const std::string& tenant_id, const std::string& device_id,
+                                   std::int64_t since, std::size_t limit);
+  // Deletes online changes older than `before` (unix ms); returns how many went.
+  Result<std::size_t> prune_presence(std::int64_t before);
   // Deletes raw rows older than `before` (unix ms); returns how many went.
   Result<std::size_t> prune(std::int64_t before);
   Result<std::uint64_t> count(const std::string& tenant_id, const std::string& device_id);

@@ -29,6 +29,8 @@ const std::map<std::string, std::string>& spec() {
       {"devices.get", "viewer"},
       {"devices.events", "viewer"},
       {"devices.telemetry", "viewer"},
+      {"devices.telemetry_series", "viewer"},
+      {"devices.presence", "viewer"},
       {"devices.accept", "admin"},
       {"devices.reject", "admin"},
       {"devices.revoke", "admin"},
