@@ -89,7 +89,7 @@ export function App() {
 
   const item = kNav.find((i) => path.startsWith(i.path));
   let page;
-  if (item && item.path === '/fleet') page = <Fleet api={api} />;
+  if (item && item.path === '/fleet') page = <Fleet api={api} role={session.role} />;
   else if (item && item.path === '/tasks' && /^\/tasks\/?$/.test(path)) page = <Tasks api={api} role={session.role} />;
   else if (item && item.path === '/tasks') page = <TaskDetail key={path} api={api} role={session.role} id={decodeURIComponent(path.slice('/tasks/'.length))} />;
   else if (item && item.path === '/admin') page = <Placeholder title="Administration" />;
