@@ -87,7 +87,8 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
   const shown = useRef<List | null>(null);
   shown.current = list;
 
-  const loadFirst = useCallback(async () => {
+  // keepScroll: a refresh of the same query in the background (events, reconnection).
+  const loadFirst = useCallback(async (keepScroll = false) => {
     const gen = ++generation.current;
     fetching.current = true;
     try {
@@ -95,6 +96,7 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
       if (gen !== generation.current) return;
       setList({ items: page.items, next: page.next_cursor, total: page.total });
       setError(null);
+      if (keepScroll) return;
       if (scroller.current) scroller.current.scrollTop = 0;
       setScrollTop(0);
     } catch (e) {
@@ -139,8 +141,8 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
     void loadFirst();
   }, [loadFirst]);
   useEffect(loadFacets, [loadFacets]);
-  const reload = useRef(loadFirst);
-  reload.current = loadFirst;
+  const reload = useRef(() => loadFirst(true));
+  reload.current = () => loadFirst(true);
 
   // Live state: loaded rows and the counts change in place as the server pushes them
   // (docs/api.md, "GET /api/v1/devices/events"); nothing is polled. The first page is read again
