@@ -202,14 +202,13 @@ Result<void> sql_page(soci::session& sql, const std::string& tenant_id, const De
   return {};
 }
 
-// With a C++ filter: the light columns (id, tags, sort key) in chunks of kChunk until a page
-// and one more row passed it, then the full rows of the page; the total reads id and tags of
-// every row the SQL filter keeps.
-Result<void> filtered_page(soci::session& sql, const std::string& tenant_id,
-                           const DeviceFilter& filter, bool fold_case, DevicePage& page) {
+// With a C++ filter: the light columns (id, tags, sort key) of the rows after the cursor, in
+// chunks of kChunk, until a page and one more row passed the filter. Appends the page's ids to
+// `ids`; sets page.more.
+Result<void> filtered_ids(soci::session& sql, const std::string& tenant_id,
+                          const DeviceFilter& filter, bool fold_case, std::vector<std::string>& ids,
+                          DevicePage& page) {
   const bool by_ms = filter.sort == DeviceSort::last_seen;
-  const std::string key_column = sort_column(filter.sort);
-  std::vector<std::string> ids;
   std::string after_key = filter.after_key;
   std::string after_id = filter.after_id;
   for (bool done = false; !done;) {
@@ -232,28 +231,32 @@ Result<void> filtered_page(soci::session& sql, const std::string& tenant_id,
     where.bind(select);
     select.exchange(soci::use(kChunk));
     select.alloc();
-    select.prepare(fmt::format("SELECT id, tags, {} FROM devices{}{} LIMIT :chunk", key_column,
-                               where.sql(), order_by(filter.sort, filter.descending)));
+    select.prepare(fmt::format("SELECT id, tags, {} FROM devices{}{} LIMIT :chunk",
+                               sort_column(filter.sort), where.sql(),
+                               order_by(filter.sort, filter.descending)));
     select.define_and_bind();
     select.execute();
     long long read = 0;
-    while (select.fetch()) {
+    while (!done && select.fetch()) {
       ++read;
       after_id = id;
       after_key = by_ms ? std::to_string(key_ms) : key_text;
-      if (!filter.keep(id, tags)) {
-        continue;
+      if (filter.keep(id, tags)) {
+        page.more = ids.size() == filter.limit;
+        done = page.more;
+        if (!done) {
+          ids.push_back(id);
+        }
       }
-      if (ids.size() == filter.limit) {
-        page.more = true;
-        done = true;
-        break;
-      }
-      ids.push_back(id);
     }
     done = done || read < kChunk;
   }
+  return {};
+}
 
+// The full rows of `ids`, in that order, one prepared statement for all.
+void read_rows(soci::session& sql, const std::string& tenant_id,
+               const std::vector<std::string>& ids, DevicePage& page) {
   detail::DeviceRow row;
   std::string wanted;
   soci::statement full(sql);
@@ -269,7 +272,11 @@ Result<void> filtered_page(soci::session& sql, const std::string& tenant_id,
       page.items.push_back(row.get());
     }
   }
+}
 
+// The total with a C++ filter: the id and tags of every row the SQL filter keeps.
+std::uint64_t count_kept(soci::session& sql, const std::string& tenant_id,
+                         const DeviceFilter& filter, bool fold_case) {
   Where where(tenant_id, filter, fold_case);
   std::string id, tags;
   soci::statement all(sql);
@@ -280,11 +287,21 @@ Result<void> filtered_page(soci::session& sql, const std::string& tenant_id,
   all.prepare("SELECT id, tags FROM devices" + where.sql());
   all.define_and_bind();
   all.execute();
+  std::uint64_t total = 0;
   while (all.fetch()) {
-    if (filter.keep(id, tags)) {
-      ++page.total;
-    }
+    total += filter.keep(id, tags) ? 1 : 0;
   }
+  return total;
+}
+
+Result<void> filtered_page(soci::session& sql, const std::string& tenant_id,
+                           const DeviceFilter& filter, bool fold_case, DevicePage& page) {
+  std::vector<std::string> ids;
+  if (auto ok = filtered_ids(sql, tenant_id, filter, fold_case, ids, page); !ok) {
+    return ok;
+  }
+  read_rows(sql, tenant_id, ids, page);
+  page.total = count_kept(sql, tenant_id, filter, fold_case);
   return {};
 }
 
