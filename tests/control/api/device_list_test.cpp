@@ -141,6 +141,7 @@ class DeviceList : public ApiFixture {
       std::reverse(rows.begin(), rows.end());
     }
     std::vector<std::string> out;
+    out.reserve(rows.size());
     for (auto i : rows) {
       out.push_back(id_of('a', i));
     }

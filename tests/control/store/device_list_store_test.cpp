@@ -95,13 +95,35 @@ TEST_P(DeviceLists, FiltersByAnyOfSeveralStatesAndByVersion) {
   EXPECT_THAT(ids(list(none)), ElementsAre("dev-4"));
 }
 
+struct SortCase {
+  DeviceSort sort;
+  std::function<std::string(const Seed&)> seed_key;
+  std::function<std::string(const Device&)> key;
+};
+
+// The ids of kSeeds (those with tags when `filtered`) in the order of `c`.
+std::vector<std::string> expected(const SortCase& c, bool descending, bool filtered) {
+  std::vector<Seed> want;
+  std::copy_if(kSeeds.begin(), kSeeds.end(), std::back_inserter(want),
+               [&](const Seed& s) { return !filtered || s.tags != "[]"; });
+  std::sort(want.begin(), want.end(), [&](const Seed& a, const Seed& b) {
+    auto ka = c.seed_key(a);
+    auto kb = c.seed_key(b);
+    if (ka != kb) {
+      return descending ? ka > kb : ka < kb;
+    }
+    return descending ? a.id > b.id : a.id < b.id;
+  });
+  std::vector<std::string> out;
+  out.reserve(want.size());
+  for (const auto& s : want) {
+    out.push_back(s.id);
+  }
+  return out;
+}
+
 TEST_P(DeviceLists, PagesEverySortBothWaysWithAndWithoutACppFilter) {
-  struct Case {
-    DeviceSort sort;
-    std::function<std::string(const Seed&)> seed_key;
-    std::function<std::string(const Device&)> key;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<SortCase> cases = {
       {DeviceSort::id, [](const Seed& s) { return s.id; }, [](const Device& d) { return d.id; }},
       {DeviceSort::hostname, [](const Seed& s) { return s.hostname; },
        [](const Device& d) { return d.hostname; }},
@@ -113,35 +135,22 @@ TEST_P(DeviceLists, PagesEverySortBothWaysWithAndWithoutACppFilter) {
        [](const Device& d) { return d.state; }},
   };
   for (const auto& c : cases) {
-    for (bool descending : {false, true}) {
-      for (bool filtered : {false, true}) {
-        std::vector<Seed> want;
-        std::copy_if(kSeeds.begin(), kSeeds.end(), std::back_inserter(want),
-                     [&](const Seed& s) { return !filtered || s.tags != "[]"; });
-        std::sort(want.begin(), want.end(), [&](const Seed& a, const Seed& b) {
-          auto ka = c.seed_key(a);
-          auto kb = c.seed_key(b);
-          return ka != kb ? (descending ? ka > kb : ka < kb)
-                          : (descending ? a.id > b.id : a.id < b.id);
-        });
-        std::vector<std::string> want_ids;
-        for (const auto& s : want) {
-          want_ids.push_back(s.id);
-        }
-        DeviceFilter f;
-        f.sort = c.sort;
-        f.descending = descending;
-        if (filtered) {
-          f.keep = [](const std::string&, const std::string& tags) { return tags != "[]"; };
-        }
-        for (std::size_t limit : {1U, 2U, 3U, 10U}) {
-          EXPECT_EQ(walk(f, limit, c.key), want_ids)
-              << static_cast<int>(c.sort) << (descending ? " desc" : " asc")
-              << (filtered ? " filtered" : "") << " limit " << limit;
-        }
-        f.limit = 2;
-        EXPECT_EQ(list(f).total, want_ids.size());
+    for (int variant = 0; variant < 4; ++variant) {
+      const bool descending = (variant & 1) != 0;
+      const bool filtered = (variant & 2) != 0;
+      const auto want = expected(c, descending, filtered);
+      DeviceFilter f;
+      f.sort = c.sort;
+      f.descending = descending;
+      if (filtered) {
+        f.keep = [](const std::string&, const std::string& tags) { return tags != "[]"; };
       }
+      for (std::size_t limit : {1U, 2U, 3U, 10U}) {
+        EXPECT_EQ(walk(f, limit, c.key), want)
+            << static_cast<int>(c.sort) << " variant " << variant << " limit " << limit;
+      }
+      f.limit = 2;
+      EXPECT_EQ(list(f).total, want.size());
     }
   }
 }
