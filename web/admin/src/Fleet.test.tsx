@@ -351,12 +351,20 @@ describe('Fleet at fleet scale', () => {
   });
 
   it('says when no device matches the filters, and clears them', async () => {
-    const fetch = fleetFetch((url) => (url.includes('state=') ? page([]) : page([device('a', true)])));
+    const fetch = fleetFetch((url) => (url.includes('state=') || url.includes('q=') ? page([]) : page([device('a', true)])));
     render(<Fleet api={new ApiClient({ fetch })} />);
     expect(await screen.findByText('host-a')).toBeTruthy();
     fireEvent.click(screen.getByRole('checkbox', { name: 'revoked' }));
     expect(await screen.findByText('No device matches these filters.')).toBeTruthy();
+    fireEvent.change(screen.getByRole('searchbox', { name: 'Search' }), { target: { value: 'zzz' } });
+    await waitFor(() => expect(lastQuery(fetch).get('q')).toBe('zzz'));
     fireEvent.click(screen.getByRole('button', { name: 'Clear filters' }));
     expect(await screen.findByText('host-a')).toBeTruthy();
+    expect((screen.getByRole('searchbox', { name: 'Search' }) as HTMLInputElement).value).toBe('');
+    expect((screen.getByRole('checkbox', { name: 'revoked' }) as HTMLInputElement).checked).toBe(false);
+    // What was typed does not come back once the typing delay has passed.
+    await new Promise((r) => setTimeout(r, kTypingMs * 2));
+    expect(lastQuery(fetch).has('q')).toBe(false);
+    expect(screen.getByText('host-a')).toBeTruthy();
   });
 });

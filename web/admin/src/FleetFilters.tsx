@@ -26,6 +26,9 @@ export function FleetFilters({ query, onChange, facets, groups }: Props) {
   const [selector, setSelector] = useState(query.selector);
   const latest = useRef(query);
   latest.current = query;
+  // A change from outside (Clear filters) replaces what was typed.
+  useEffect(() => setQ(query.q), [query.q]);
+  useEffect(() => setSelector(query.selector), [query.selector]);
 
   // Typed text reaches the query once the user pauses.
   useEffect(() => {
