@@ -133,7 +133,7 @@ void add_device_routes(Router& router, State& state) {
          const std::string& id = call.param("id");
          // Raw telemetry window: ?since=<unix ms>&limit=N, oldest first.
          std::int64_t now = state.deps.clock.now_ms();
-         std::int64_t since = now - 3600 * 1000;
+         std::int64_t since = now - std::int64_t{3600} * 1000;
          std::size_t limit = 500;
          for (const auto& [key, value] : call.req.query) {
            std::int64_t n = 0;

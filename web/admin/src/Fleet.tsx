@@ -65,6 +65,9 @@ const kColumns: { key: SortKey | null; label: string }[] = [
   { key: 'id', label: 'Device id' },
 ];
 
+// The Actions column follows this one (State).
+const kActionsAfter = 2;
+
 type Dialog = { kind: 'revoke' | 'tags'; device: Device } | null;
 
 // The devices list (docs/admin-panel.md, "Fleet"): filters and sorts run on the server, pages of
@@ -253,6 +256,7 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
 
   const canDecide = roleAtLeast(role, 'admin');
   const canTag = roleAtLeast(role, 'operator');
+  const showActions = canDecide || canTag;
   const filtered = isFiltered(query);
   // The server's counts once the stream sent them; until then those of a complete, unfiltered list.
   const counts = serverCounts ?? (list && list.next === null && !filtered ? countDevices(list.items) : null);
@@ -332,9 +336,9 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
               <caption className="visually-hidden">Devices</caption>
               <thead>
                 <tr aria-rowindex={1}>
-                  {kColumns.map((c) => {
+                  {kColumns.map((c, at) => {
                     const sorted = c.key !== null && query.sort.key === c.key;
-                    return (
+                    const head = (
                       <th
                         key={c.label}
                         scope="col"
@@ -352,8 +356,9 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
                         )}
                       </th>
                     );
+                    // Actions right after State: visible without scrolling sideways at 1280 px.
+                    return at === kActionsAfter && showActions ? [head, <th key="actions" scope="col">Actions</th>] : head;
                   })}
-                  {(canDecide || canTag) && <th scope="col">Actions</th>}
                 </tr>
               </thead>
               <tbody>
@@ -373,15 +378,7 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
                       <span className={d.online ? 'badge online' : 'badge offline'}>{d.online ? 'online' : 'offline'}</span>
                     </td>
                     <td>{d.state}</td>
-                    <td>{agentVersion(d)}</td>
-                    <td>{when(d.last_seen)}</td>
-                    <td className="tags" title={d.tags.join(', ')}>
-                      {d.tags.join(', ') || '—'}
-                    </td>
-                    <td>
-                      <code>{d.id}</code>
-                    </td>
-                    {(canDecide || canTag) && (
+                    {showActions && (
                       <td className="actions">
                         {canDecide && d.state === 'pending' && (
                           <>
@@ -405,6 +402,14 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
                         )}
                       </td>
                     )}
+                    <td>{agentVersion(d)}</td>
+                    <td>{when(d.last_seen)}</td>
+                    <td className="tags" title={d.tags.join(', ')}>
+                      {d.tags.join(', ') || '—'}
+                    </td>
+                    <td>
+                      <code>{d.id}</code>
+                    </td>
                   </tr>
                 ))}
                 {win.after > 0 && (
