@@ -11,3 +11,5 @@ UPDATE devices SET agent_version = COALESCE(CAST(inventory AS jsonb) ->> 'agent_
 CREATE INDEX devices_by_hostname ON devices (tenant_id, hostname, id);
 CREATE INDEX devices_by_version ON devices (tenant_id, agent_version, id);
 CREATE INDEX devices_by_state ON devices (tenant_id, state, id);
+-- No (tenant_id, id, tags) index here, unlike SQLite: a device's tags (up to 64 of 127 bytes)
+-- can exceed the size of a B-tree entry, and such a device could then not be tagged.
