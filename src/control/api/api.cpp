@@ -93,7 +93,7 @@ std::string encode_cursor(const std::string& last_id) {
   return out;
 }
 
-Result<std::string> decode_cursor(const std::string& cursor) {
+Result<std::string> decode_cursor_text(const std::string& cursor, std::size_t max_chars) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -105,7 +105,7 @@ Result<std::string> decode_cursor(const std::string& cursor) {
   std::string out;
   std::uint32_t buf = 0;
   int bits = 0;
-  if (cursor.size() > 128) {
+  if (cursor.size() > max_chars) {
     return fail(Errc::invalid_input, "invalid cursor");
   }
   for (char c : cursor) {
@@ -120,7 +120,12 @@ Result<std::string> decode_cursor(const std::string& cursor) {
       out += static_cast<char>((buf >> bits) & 0xff);
     }
   }
-  if (!is_uuid(out)) {
+  return out;
+}
+
+Result<std::string> decode_cursor(const std::string& cursor) {
+  auto out = decode_cursor_text(cursor, 128);
+  if (out && !is_uuid(*out)) {
     return fail(Errc::invalid_input, "invalid cursor");
   }
   return out;

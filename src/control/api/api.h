@@ -87,5 +87,7 @@ Result<tasks::TaskRequest> parse_task_request(const std::string& body);
 // Opaque page cursors: base64url of the last id of the previous page.
 std::string encode_cursor(const std::string& last_id);
 Result<std::string> decode_cursor(const std::string& cursor);
+// Any text encode_cursor made, from at most max_chars characters; Errc::invalid_input.
+Result<std::string> decode_cursor_text(const std::string& cursor, std::size_t max_chars);
 
 }  // namespace hecs::control::api

@@ -12,10 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t kDefaultLimit = 50;
-constexpr std::size_t kMaxLimit = 500;
-constexpr std::size_t kMaxQuery = 200;
-
 json::value parse_stored(const std::string& text) {
   if (text.empty()) {
     return nullptr;
@@ -23,58 +19,6 @@ json::value parse_stored(const std::string& text) {
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
   return ec ? json::value(nullptr) : v;
-}
-
-json::object device_json(const store::Device& d) {
-  json::object o;
-  o["id"] = d.id;
-  o["tenant_id"] = d.tenant_id;
-  o["hostname"] = d.hostname;
-  o["online"] = d.online;
-  o["session"] = d.session;
-  o["first_seen"] = format_rfc3339_ms(d.first_seen);
-  o["last_seen"] = format_rfc3339_ms(d.last_seen);
-  o["inventory"] = parse_stored(d.inventory);
-  o["telemetry"] = parse_stored(d.telemetry);
-  o["telemetry_at"] =
-      d.telemetry_ts ? json::value(format_rfc3339_ms(*d.telemetry_ts)) : json::value(nullptr);
-  o["state"] = d.state;
-  o["tags"] = parse_stored(d.tags);
-  return o;
-}
-
-Result<store::DeviceFilter> device_filter(const net::Request& req) {
-  store::DeviceFilter f;
-  f.limit = kDefaultLimit;
-  for (const auto& [key, value] : req.query) {
-    if (key == "limit") {
-      std::size_t n = 0;
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || p != value.data() + value.size() || n < 1 || n > kMaxLimit) {
-        return fail(Errc::invalid_input, fmt::format("limit must be 1..{}", kMaxLimit));
-      }
-      f.limit = n;
-    } else if (key == "cursor") {
-      auto after = decode_cursor(value);
-      if (!after) {
-        return tl::unexpected(after.error());
-      }
-      f.after_id = *after;
-    } else if (key == "online") {
-      if (value != "true" && value != "false") {
-        return fail(Errc::invalid_input, "online must be true or false");
-      }
-      f.online = value == "true";
-    } else if (key == "q") {
-      if (value.size() > kMaxQuery) {
-        return fail(Errc::invalid_input, fmt::format("q is limited to {} characters", kMaxQuery));
-      }
-      f.q = value;
-    } else {
-      return fail(Errc::invalid_input, fmt::format("unknown query parameter '{}'", key));
-    }
-  }
-  return f;
 }
 
 net::Response not_a_device() {
@@ -96,6 +40,25 @@ std::variant<store::Device, net::Response> tenant_device(State& state, const Cal
 }
 
 }  // namespace
+
+boost::json::object device_json(const store::Device& d) {
+  json::object o;
+  o["id"] = d.id;
+  o["tenant_id"] = d.tenant_id;
+  o["hostname"] = d.hostname;
+  o["online"] = d.online;
+  o["session"] = d.session;
+  o["first_seen"] = format_rfc3339_ms(d.first_seen);
+  o["last_seen"] = format_rfc3339_ms(d.last_seen);
+  o["inventory"] = parse_stored(d.inventory);
+  o["telemetry"] = parse_stored(d.telemetry);
+  o["telemetry_at"] =
+      d.telemetry_ts ? json::value(format_rfc3339_ms(*d.telemetry_ts)) : json::value(nullptr);
+  o["state"] = d.state;
+  o["tags"] = parse_stored(d.tags);
+  o["agent_version"] = d.agent_version;
+  return o;
+}
 
 void add_health_routes(Router& router, State& state) {
   // Unauthenticated: an explicit list of paths and methods (S25).
@@ -144,33 +107,7 @@ void add_health_routes(Router& router, State& state) {
 }
 
 void add_device_routes(Router& router, State& state) {
-  router.add(
-      {"GET",
-       "/api/v1/devices",
-       needs(auth::Role::viewer),
-       "devices.list",
-       [&state](Call& call) {
-         auto filter = device_filter(call.req);
-         if (!filter) {
-           return problem_from(filter.error());
-         }
-         auto page = state.deps.devices.list(call.who->tenant_id, *filter);
-         if (!page) {
-           return problem_from(page.error());
-         }
-         json::array items;
-         for (const auto& d : page->items) {
-           items.push_back(device_json(d));
-         }
-         json::object body;
-         body["items"] = std::move(items);
-         body["next_cursor"] = page->more && !page->items.empty()
-                                   ? json::value(encode_cursor(page->items.back().id))
-                                   : json::value(nullptr);
-         body["total"] = page->total;
-         return json_response(body);
-       },
-       {"List the tenant's devices", "", "DevicePage", 200, {"limit", "cursor", "online", "q"}}});
+  add_device_list_routes(router, state);
   router.add({"GET",
               "/api/v1/devices/{id}",
               needs(auth::Role::viewer),
@@ -196,7 +133,7 @@ void add_device_routes(Router& router, State& state) {
          const std::string& id = call.param("id");
          // Raw telemetry window: ?since=<unix ms>&limit=N, oldest first.
          std::int64_t now = state.deps.clock.now_ms();
-         std::int64_t since = now - 3600 * 1000;
+         std::int64_t since = now - std::int64_t{3600} * 1000;
          std::size_t limit = 500;
          for (const auto& [key, value] : call.req.query) {
            std::int64_t n = 0;

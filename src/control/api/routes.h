@@ -79,9 +79,13 @@ Result<store::TaskRow> find_task(State& state, Call& call);
 // A run's artifact as the API shows it: name, size, sha256, state, error.
 boost::json::object artifact_json(const store::ArtifactRow& artifact);
 
+// A device as the API shows it (docs/api.md, "Device object").
+boost::json::object device_json(const store::Device& d);
+
 // Each registers the routes of one area.
 void add_health_routes(Router& router, State& state);
-void add_device_routes(Router& router, State& state);
+void add_device_routes(Router& router, State& state);  // with add_device_list_routes
+void add_device_list_routes(Router& router, State& state);
 void add_device_history_routes(Router& router, State& state);  // presence, telemetry series
 void add_enrol_routes(Router& router, State& state);
 void add_auth_routes(Router& router, State& state);

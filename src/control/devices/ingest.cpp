@@ -138,6 +138,7 @@ struct Ingest::Impl : std::enable_shared_from_this<Impl> {
         item.kind = IngestItem::Kind::hello;
         item.session = hello->session;
         item.hostname = hello->hostname;
+        item.agent_version = hello->agent_version;
         item.body = boost::json::serialize(proto::to_json(*hello));
         break;
       }

@@ -1,160 +1,17 @@
-#include <cctype>
-#include <functional>
+// DeviceStore: one device, counts, changes, tags and targets (the list is in device_list.cpp).
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <soci/soci.h>
 
+#include "control/store/device_row.h"
 #include "control/store/store.h"
 
 namespace hecs::control::store {
-namespace {
 
-constexpr const char* kDeviceColumns =
-    "SELECT tenant_id, id, hostname, online, session, first_seen, last_seen, inventory, "
-    "telemetry, telemetry_ts, state, tags FROM devices";
-
-// One row as SOCI reads it: integers as long long, a nullable column with its indicator.
-struct DeviceRow {
-  Device device;
-  int online = 0;
-  long long session = 0;
-  long long first_seen = 0;
-  long long last_seen = 0;
-  long long telemetry_ts = 0;
-  soci::indicator telemetry_ts_ind = soci::i_null;
-
-  void bind(soci::statement& statement) {
-    statement.exchange(soci::into(device.tenant_id));
-    statement.exchange(soci::into(device.id));
-    statement.exchange(soci::into(device.hostname));
-    statement.exchange(soci::into(online));
-    statement.exchange(soci::into(session));
-    statement.exchange(soci::into(first_seen));
-    statement.exchange(soci::into(last_seen));
-    statement.exchange(soci::into(device.inventory));
-    statement.exchange(soci::into(device.telemetry));
-    statement.exchange(soci::into(telemetry_ts, telemetry_ts_ind));
-    statement.exchange(soci::into(device.state));
-    statement.exchange(soci::into(device.tags));
-  }
-
-  Device get() const {
-    Device out = device;
-    out.online = online != 0;
-    out.session = static_cast<std::uint64_t>(session);
-    out.first_seen = first_seen;
-    out.last_seen = last_seen;
-    if (telemetry_ts_ind == soci::i_ok) {
-      out.telemetry_ts = telemetry_ts;
-    }
-    return out;
-  }
-};
-
-// "%" + q with LIKE's wildcards escaped + "%", lower-cased like LOWER() on the column side.
-std::string like_pattern(const std::string& q) {
-  std::string pattern = "%";
-  for (char c : q) {
-    if (c == '%' || c == '_' || c == '\\') {
-      pattern += '\\';
-    }
-    pattern += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  pattern += '%';
-  return pattern;
-}
-
-// Appends the filter's WHERE clause to sql, and to binds the bindings of its values in
-// placeholder order; they bind references, which must outlive the statement. Placeholder names
-// are all distinct on purpose: SQLite gives equal names one slot, and positional binding would
-// then go wrong.
-// fold_case: LOWER() both sides for PostgreSQL, whose LIKE is case-sensitive; SQLite's LIKE
-// already ignores ASCII case, and LOWER() there doubled the cost of a filtered count (one string
-// copy per row and column; bench/RESULTS.md, api).
-void build_where(const std::string& tenant_id, const DeviceFilter& filter, bool with_cursor,
-                 bool fold_case, const int& online, const std::string& pattern, std::string& sql,
-                 std::vector<std::function<void(soci::statement&)>>& binds) {
-  sql += " WHERE tenant_id = :tenant_id";
-  binds.emplace_back([&tenant_id](soci::statement& s) { s.exchange(soci::use(tenant_id)); });
-  if (filter.online) {
-    sql += " AND online = :online";
-    binds.emplace_back([&online](soci::statement& s) { s.exchange(soci::use(online)); });
-  }
-  if (!filter.q.empty()) {
-    sql += fold_case ? " AND (LOWER(id) LIKE :q_id ESCAPE '\\' OR LOWER(hostname) LIKE :q_hostname "
-                       "ESCAPE '\\')"
-                     : " AND (id LIKE :q_id ESCAPE '\\' OR hostname LIKE :q_hostname ESCAPE '\\')";
-    binds.emplace_back([&pattern](soci::statement& s) { s.exchange(soci::use(pattern)); });
-    binds.emplace_back([&pattern](soci::statement& s) { s.exchange(soci::use(pattern)); });
-  }
-  if (with_cursor && !filter.after_id.empty()) {
-    sql += " AND id > :after_id";
-    binds.emplace_back([&filter](soci::statement& s) { s.exchange(soci::use(filter.after_id)); });
-  }
-}
-
-}  // namespace
-
-Result<DevicePage> DeviceStore::list(const std::string& tenant_id, const DeviceFilter& filter) {
-  if (filter.limit == 0) {
-    return fail(Errc::invalid_input, "list devices: limit must be at least 1");
-  }
-  DevicePage page;
-  const bool fold_case = db_.backend() == db::Backend::postgresql;
-  // One snapshot for the page and its total, so they agree while devices come and go.
-  auto read = db_.read([&](soci::session& sql) -> Result<void> {
-    const int online = filter.online.value_or(false) ? 1 : 0;
-    const std::string pattern = like_pattern(filter.q);
-    // One row past the page tells whether another page follows.
-    const long long fetch = static_cast<long long>(filter.limit) + 1;
-
-    std::string query = kDeviceColumns;
-    std::vector<std::function<void(soci::statement&)>> binds;
-    build_where(tenant_id, filter, /*with_cursor=*/true, fold_case, online, pattern, query, binds);
-    query += " ORDER BY id LIMIT :fetch";
-    DeviceRow row;
-    soci::statement select(sql);
-    row.bind(select);
-    for (const auto& bind : binds) {
-      bind(select);
-    }
-    select.exchange(soci::use(fetch));
-    select.alloc();
-    select.prepare(query);
-    select.define_and_bind();
-    select.execute();
-    while (select.fetch()) {
-      if (page.items.size() == filter.limit) {
-        page.more = true;
-        break;
-      }
-      page.items.push_back(row.get());
-    }
-
-    std::string count_query = "SELECT COUNT(*) FROM devices";
-    binds.clear();
-    build_where(tenant_id, filter, /*with_cursor=*/false, fold_case, online, pattern, count_query,
-                binds);
-    long long total = 0;
-    soci::statement count(sql);
-    count.exchange(soci::into(total));
-    for (const auto& bind : binds) {
-      bind(count);
-    }
-    count.alloc();
-    count.prepare(count_query);
-    count.define_and_bind();
-    count.execute(true);
-    page.total = static_cast<std::uint64_t>(total);
-    return {};
-  });
-  if (!read) {
-    return fail(std::move(read.error()), "list devices");
-  }
-  return page;
-}
+using detail::DeviceRow;
+using detail::kDeviceColumns;
 
 Result<Device> DeviceStore::get(const std::string& tenant_id, const std::string& device_id) {
   std::optional<Device> found;

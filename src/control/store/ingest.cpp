@@ -18,12 +18,13 @@ namespace {
 // set order, so a hello arriving after the will of its own session must not revive the device.
 constexpr const char* kHello =
     "INSERT INTO devices (id, tenant_id, hostname, online, session, first_seen, last_seen, "
-    "inventory, changed_at) VALUES (:id, :tenant_id, :hostname, 0, :session, :first_seen, "
-    ":last_seen, :inventory, :changed_at) "
+    "inventory, agent_version, changed_at) VALUES (:id, :tenant_id, :hostname, 0, :session, "
+    ":first_seen, :last_seen, :inventory, :agent_version, :changed_at) "
     "ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, "
     "changed_at = CASE WHEN devices.hostname <> excluded.hostname THEN excluded.changed_at "
     "ELSE devices.changed_at END, "
     "session = excluded.session, inventory = excluded.inventory, "
+    "agent_version = excluded.agent_version, "
     "last_seen = CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen "
     "ELSE devices.last_seen END WHERE devices.tenant_id = excluded.tenant_id AND excluded.session "
     ">= devices.session";
@@ -80,6 +81,7 @@ struct Values {
   std::string device_id;
   std::string message_id;
   std::string hostname;
+  std::string agent_version;
   std::string body;
   long long session = 0;
   long long received_at = 0;
@@ -92,6 +94,7 @@ struct Values {
     device_id = item.device_id;
     message_id = item.message_id;
     hostname = item.hostname;
+    agent_version = item.agent_version;
     body = item.body;
     session = static_cast<long long>(item.session);
     received_at = item.received_at;
@@ -110,7 +113,8 @@ class Statements {
     return run(hello_, [this] {
       return (sql_.prepare << kHello, soci::use(v_.device_id), soci::use(v_.tenant_id),
               soci::use(v_.hostname), soci::use(v_.session), soci::use(v_.received_at),
-              soci::use(v_.received_at), soci::use(v_.body), soci::use(v_.changed_at));
+              soci::use(v_.received_at), soci::use(v_.body), soci::use(v_.agent_version),
+              soci::use(v_.changed_at));
     });
   }
   long long status() {

@@ -35,18 +35,32 @@ struct Device {
   std::optional<std::int64_t> telemetry_ts;
   std::string state = "accepted";  // pending, accepted, rejected, revoked
   std::string tags = "[]";         // JSON array text
+  std::string agent_version;       // from the latest hello; empty before it
 };
+
+enum class DeviceSort { id, hostname, last_seen, version, state };
 
 struct DeviceFilter {
   std::optional<bool> online;
-  std::string q;         // case-insensitive substring of id or hostname; "" = any
-  std::string after_id;  // cursor: ids strictly greater; "" = from the start
+  std::string q;                       // case-insensitive substring of id or hostname; "" = any
+  std::vector<std::string> states;     // any of these enrolment states; empty = any
+  std::optional<std::string> version;  // exactly this agent version ("" = none reported yet)
+  // Checked in C++ on the rows the SQL filter kept, given their id and tags (JSON array text):
+  // tag selectors and groups. Unset = every row.
+  std::function<bool(const std::string& id, const std::string& tags)> keep;
+  DeviceSort sort = DeviceSort::id;
+  bool descending = false;
+  // Cursor: the rows strictly after (after_key, after_id) in the sort order. after_key is the
+  // last row's sort key (decimal unix ms for last_seen; ignored for id); after_id "" = from the
+  // start.
+  std::string after_key;
+  std::string after_id;
   std::size_t limit = 50;
 };
 
 struct DevicePage {
-  std::vector<Device> items;  // ordered by id
-  bool more = false;          // another page follows items.back().id
+  std::vector<Device> items;  // in the filter's sort order, ties by id
+  bool more = false;          // another page follows items.back()
   std::uint64_t total = 0;    // how many devices match the filter, all pages together
 };
 
@@ -62,6 +76,7 @@ struct IngestItem {
   std::uint64_t session = 0;     // hello and status
   bool online = false;           // status
   std::string hostname;          // hello
+  std::string agent_version;     // hello
   std::string body;              // JSON text of the body (hello, telemetry)
 };
 
@@ -93,8 +108,12 @@ struct DeviceCounts {
 class DeviceStore {
  public:
   explicit DeviceStore(db::Database& db) : db_(db) {}
-  // Errc::invalid_input when filter.limit is 0.
+  // Errc::invalid_input when filter.limit is 0 or after_key is not a number for last_seen.
+  // With filter.keep set, it reads the id and tags of every row the SQL filter keeps (for the
+  // total), then the full rows of the page alone (device_list.cpp).
   Result<DevicePage> list(const std::string& tenant_id, const DeviceFilter& filter);
+  // The tenant's distinct non-empty agent versions, sorted, at most `limit`.
+  Result<std::vector<std::string>> versions(const std::string& tenant_id, std::size_t limit);
   Result<Device> get(const std::string& tenant_id, const std::string& device_id);  // not_found
   // Applies a whole batch in ONE transaction (DESIGN §5): device upserts, status with the
   // session rule of S28 (a status or hello whose session is below the stored one is ignored),

@@ -28,6 +28,7 @@ const std::map<std::string, std::string>& spec() {
       {"devices.list", "viewer"},
       {"devices.get", "viewer"},
       {"devices.events", "viewer"},
+      {"devices.facets", "viewer"},
       {"devices.telemetry", "viewer"},
       {"devices.telemetry_series", "viewer"},
       {"devices.presence", "viewer"},

@@ -58,6 +58,7 @@ class IngestWriter : public ::testing::Test {
     proto::Hello h;
     h.session = session;
     h.hostname = "gateway-b";
+    h.agent_version = "0.3.1";
     return proto::serialize(proto::make_envelope("hello", ts, proto::to_json(h)));
   }
 
@@ -141,6 +142,7 @@ TEST_F(IngestWriter, MessagesOfADeviceEnrolledIntoAnotherTenantLandInThatTenant)
   auto device = devices_->get(kTenantB, kDeviceB);
   ASSERT_TRUE(device) << device.error().message;
   EXPECT_EQ(device->hostname, "gateway-b");
+  EXPECT_EQ(device->agent_version, "0.3.1");  // in its own column, for the device list
   EXPECT_FALSE(devices_->get(kTenant, kDeviceB));
   auto leaked = telemetry_->count(kTenant, kDeviceB);
   EXPECT_TRUE(leaked && *leaked == 0);

@@ -106,7 +106,7 @@ export function App() {
   const item = kNav.find((i) => path.startsWith(i.path));
   let page;
   if (item && item.path === '/fleet' && /^\/fleet\/[^/]+$/.test(path)) page = <DevicePage key={path} api={api} id={decodeURIComponent(path.slice('/fleet/'.length))} />;
-  else if (item && item.path === '/fleet') page = <Fleet api={api} />;
+  else if (item && item.path === '/fleet') page = <Fleet api={api} role={session.role} />;
   else if (item && item.path === '/tasks' && /^\/tasks\/?$/.test(path)) page = <Tasks api={api} role={session.role} />;
   else if (item && item.path === '/tasks') page = <TaskDetail key={path} api={api} role={session.role} id={decodeURIComponent(path.slice('/tasks/'.length))} />;
   else if (item && item.path === '/schedules') page = <Schedules api={api} role={session.role} />;

@@ -42,6 +42,7 @@ export interface Device {
   inventory: Record<string, unknown> | null;
   telemetry: Record<string, unknown> | null;
   telemetry_at: string | null;
+  agent_version?: string; // from the latest hello; "" before one
 }
 
 // GET /api/v1/devices/events (text/event-stream): `counts`, then `device` for each change.
