@@ -229,6 +229,9 @@ async function fleetFlow(page) {
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="count-online"]')?.textContent) === 3);
   await page.locator('.badge.online').nth(2).waitFor();
   check(true, 'the Fleet page counts 3 devices online and lists them online');
+  // The virtual list's arithmetic counts on rows of one height (kRowHeight, 40 px): no cell wraps.
+  const heights = await page.evaluate(() => [...document.querySelectorAll('tr[data-device]')].map((r) => r.getBoundingClientRect().height));
+  check(heights.length === 3 && heights.every((h) => Math.abs(h - 40) < 0.5), `every device row is 40 px high (${heights.join(', ')})`);
   check((await nav.getByRole('link', { name: 'Administration' }).count()) === 1, 'the admin sees Administration');
   check((await page.getByTestId('username').textContent()) === adminUser, 'the top bar names the user');
   await page.screenshot({ path: join(shots, 'fleet.png'), fullPage: true });

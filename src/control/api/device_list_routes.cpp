@@ -164,6 +164,7 @@ struct ListQuery {
   std::string cursor;
   std::string group;
   std::optional<targets::Selector> selector;
+  bool summary = false;  // view=summary: no inventory or telemetry bodies
 };
 
 Result<std::size_t> read_limit(const std::string& value) {
@@ -243,6 +244,13 @@ Result<void> read_param(const std::string& key, const std::string& value, ListQu
   if (key == "sort") {
     return read_sort(value, out);
   }
+  if (key == "view") {
+    if (value != "full" && value != "summary") {
+      return fail(Errc::invalid_input, "view must be full or summary");
+    }
+    out.summary = value == "summary";
+    return {};
+  }
   return fail(Errc::invalid_input, fmt::format("unknown query parameter '{}'", key));
 }
 
@@ -288,7 +296,13 @@ net::Response list_devices(State& state, const Call& call) {
   }
   json::array items;
   for (const auto& d : page->items) {
-    items.push_back(device_json(d));
+    auto item = device_json(d);
+    if (query->summary) {
+      item.erase("inventory");
+      item.erase("telemetry");
+      item.erase("telemetry_at");
+    }
+    items.push_back(std::move(item));
   }
   json::object body;
   body["items"] = std::move(items);
@@ -352,17 +366,17 @@ net::Response device_facets(State& state, const Call& call) {
 }  // namespace
 
 void add_device_list_routes(Router& router, State& state) {
-  router.add(
-      {"GET",
-       "/api/v1/devices",
-       needs(auth::Role::viewer),
-       "devices.list",
-       [&state](Call& call) { return list_devices(state, call); },
-       {"List the tenant's devices",
-        "",
-        "DevicePage",
-        200,
-        {"limit", "cursor", "online", "q", "state", "selector", "group", "version", "sort"}}});
+  router.add({"GET",
+              "/api/v1/devices",
+              needs(auth::Role::viewer),
+              "devices.list",
+              [&state](Call& call) { return list_devices(state, call); },
+              {"List the tenant's devices",
+               "",
+               "DevicePage",
+               200,
+               {"limit", "cursor", "online", "q", "state", "selector", "group", "version", "sort",
+                "view"}}});
   router.add({"GET",
               "/api/v1/devices/facets",
               needs(auth::Role::viewer),

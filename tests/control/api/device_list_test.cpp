@@ -289,6 +289,27 @@ TEST_F(DeviceList, KeepsOnlineAndQueryFiltersWithTheNewOnes) {
   EXPECT_THAT(ids_of(list("online=true", a_.viewer)), ElementsAre());
 }
 
+TEST_F(DeviceList, TheSummaryViewLeavesOutTheBodiesAndOtherViewsAreRefused) {
+  auto full = list("version=1.1.0", a_.viewer);
+  ASSERT_EQ(full.status, 200) << full.raw.body;
+  const auto& first = full.body.at("items").at(0).as_object();
+  ASSERT_TRUE(first.contains("inventory"));
+  EXPECT_TRUE(first.at("inventory").is_object()) << "a device with a hello has its inventory";
+  auto summary = list("version=1.1.0&view=summary", a_.viewer);
+  ASSERT_EQ(summary.status, 200) << summary.raw.body;
+  EXPECT_EQ(ids_of(summary), ids_of(full));
+  for (const auto& item : summary.body.at("items").as_array()) {
+    const auto& o = item.as_object();
+    EXPECT_FALSE(o.contains("inventory") || o.contains("telemetry") || o.contains("telemetry_at"));
+    EXPECT_EQ(o.at("agent_version"), "1.1.0");
+    EXPECT_TRUE(o.contains("hostname") && o.contains("online") && o.contains("state"));
+  }
+  EXPECT_EQ(list("view=full", a_.viewer).status, 200);
+  auto bad = list("view=everything", a_.viewer);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(detail(bad), HasSubstr("view must be"));
+}
+
 TEST_F(DeviceList, NeverListsAnotherTenantsDevicesWhateverTheFilter) {
   std::uint64_t total = 0;
   for (const auto* query :

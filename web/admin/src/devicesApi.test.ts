@@ -4,7 +4,7 @@ import { kFallbackViewport, rowWindow } from './virtualRows';
 
 describe('deviceQueryString', () => {
   it('sends only the filters in use', () => {
-    expect(deviceQueryString(kNoFilter, null)).toBe('limit=250');
+    expect(deviceQueryString(kNoFilter, null)).toBe('limit=250&view=summary');
   });
 
   it('sends every filter, the sort and the cursor', () => {
@@ -14,7 +14,7 @@ describe('deviceQueryString', () => {
       300,
     );
     expect(Object.fromEntries(new URLSearchParams(q))).toEqual({
-      limit: '300', q: 'pi-', state: 'pending,accepted', online: 'true', selector: 'site in (a,b)', group: 'g', version: '1.2.0',
+      limit: '300', view: 'summary', q: 'pi-', state: 'pending,accepted', online: 'true', selector: 'site in (a,b)', group: 'g', version: '1.2.0',
       sort: '-last_seen', cursor: 'abc',
     });
   });
