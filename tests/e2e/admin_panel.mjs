@@ -258,6 +258,26 @@ async function fleetFlow(page) {
   await page.getByRole('heading', { name: 'Fleet' }).waitFor();
   check(new URL(page.url()).pathname === '/fleet', 'a reload keeps the session');
 
+  // Filters go to the server: no device is pending, then the filter is cleared.
+  await page.getByRole('group', { name: 'State' }).getByLabel('pending').check();
+  await page.getByText('No device matches these filters.').waitFor();
+  check((await page.locator('tr[data-device]').count()) === 0, 'the pending filter lists no device');
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await waitCount(page.locator('tr[data-device]'), 3);
+
+  // A device's page: its inventory and live charts of the last hour.
+  await page.locator('tr[data-device] a').first().click();
+  await page.getByRole('heading', { name: 'Telemetry' }).waitFor();
+  await page.getByRole('img', { name: /^CPU, last hour; latest / }).waitFor({ timeout: 20000 });
+  check((await page.getByTestId('device-online').textContent()) === 'online', 'the device page shows the device online');
+  await page.getByRole('button', { name: 'Last day' }).click();
+  await page.getByRole('img', { name: /^CPU, last day; latest / }).waitFor({ timeout: 20000 });
+  check(true, 'the device page charts the last hour and the last day');
+  await page.screenshot({ path: join(shots, 'device.png'), fullPage: true });
+  await axe(page, 'device');
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+
   await tasksFlow(page);
   await schedulesFlow(page);
   await adminFlow(page);

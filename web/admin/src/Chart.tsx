@@ -15,6 +15,7 @@ export interface ChartProps {
   lines: ChartLine[];
   format: (v: number | null) => string; // axis and legend values
   yMax?: number; // a fixed top (percent charts: 100)
+  spanS?: number; // the x axis always shows this many seconds up to now (else: the data's extent)
   height?: number;
 }
 
@@ -26,11 +27,17 @@ function loadUPlot(): Promise<UPlot> {
   return loading;
 }
 
-export function Chart({ title, x, lines, format, yMax, height = 180 }: ChartProps) {
+// The x scale of a chart that shows the last `spanS` seconds, whatever the data's extent (one
+// sample alone would otherwise stretch the axis over years).
+export function timeWindow(spanS: number, nowS = Date.now() / 1000): [number, number] {
+  return [nowS - spanS, nowS];
+}
+
+export function Chart({ title, x, lines, format, yMax, spanS, height = 180 }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlotType | null>(null);
   const [failed, setFailed] = useState<string | null>(null);
-  const shape = lines.map((l) => l.label).join('|') + (yMax ?? '');
+  const shape = lines.map((l) => l.label).join('|') + (yMax ?? '') + '/' + (spanS ?? '');
 
   const data = useMemo(() => [x, ...lines.map((l) => l.values)] as uPlotType.AlignedData, [x, lines]);
   const latestData = useRef(data);
@@ -47,7 +54,7 @@ export function Chart({ title, x, lines, format, yMax, height = 180 }: ChartProp
           width,
           height,
           legend: { show: true },
-          scales: { x: { time: true }, y: yMax === undefined ? { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } : { range: [0, yMax] } },
+          scales: { x: spanS === undefined ? { time: true } : { time: true, range: () => timeWindow(spanS) }, y: yMax === undefined ? { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } : { range: [0, yMax] } },
           axes: [{}, { values: (_u, ticks) => ticks.map((t) => format(t)), size: 70 }],
           series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.colour, width: 2, value: (_u: uPlotType, v: number | null) => format(v) }))],
         };

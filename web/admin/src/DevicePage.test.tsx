@@ -7,8 +7,8 @@ import { mergeSeries, presenceSpans } from './deviceHistoryApi';
 // uPlot needs a canvas, which jsdom has not: the chart module is replaced by a stand-in that
 // shows the accessible name and the points it was given.
 vi.mock('./Chart', () => ({
-  Chart: ({ title, x }: { title: string; x: number[] }) => (
-    <div role="img" aria-label={title} data-points={x.length} />
+  Chart: ({ title, x, spanS }: { title: string; x: number[]; spanS?: number }) => (
+    <div role="img" aria-label={title} data-points={x.length} data-span={spanS} />
   ),
 }));
 
@@ -124,7 +124,8 @@ describe('DevicePage', () => {
   it('asks for the last hour in 30 s buckets, then the last day in 5 min buckets (with uPlot faked)', async () => {
     const { fetch, urls } = stubFetch();
     renderPage(fetch);
-    await screen.findByRole('img', { name: /^CPU, last hour/ });
+    const hour = await screen.findByRole('img', { name: /^CPU, last hour/ });
+    expect(hour.getAttribute('data-span')).toBe('3600'); // the axis shows the whole hour, not the data's extent
     expect(urls).toContain(`/api/v1/devices/${kId}/telemetry/series?since=${kNow - 3_600_000}&step=30000`);
     expect(urls).toContain(`/api/v1/devices/${kId}/presence?since=${kNow - 86_400_000}`);
     const day = screen.getByRole('button', { name: 'Last day' });
@@ -132,7 +133,7 @@ describe('DevicePage', () => {
     fireEvent.click(day);
     await waitFor(() => expect(urls).toContain(`/api/v1/devices/${kId}/telemetry/series?since=${kNow - 86_400_000}&step=300000`));
     expect(screen.getByRole('button', { name: 'Last day' }).getAttribute('aria-pressed')).toBe('true');
-    expect(await screen.findByRole('img', { name: /^CPU, last day/ })).toBeTruthy();
+    expect((await screen.findByRole('img', { name: /^CPU, last day/ })).getAttribute('data-span')).toBe('86400');
   });
 
   it('reads only the newest buckets again every 10 s while visible (with uPlot faked)', async () => {

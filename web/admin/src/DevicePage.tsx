@@ -285,7 +285,7 @@ export function DevicePage({ api, id, eventSource = defaultEventSource }: {
                   <strong>{c.title}</strong> <span className="muted">latest: {caption}</span>
                 </figcaption>
                 <Suspense fallback={<p role="status">Loading chart…</p>}>
-                  <Chart title={`${c.title}, ${rangeName}; latest ${caption}`} x={x} lines={lines[i]} format={c.format} yMax={c.yMax} />
+                  <Chart title={`${c.title}, ${rangeName}; latest ${caption}`} x={x} lines={lines[i]} format={c.format} yMax={c.yMax} spanS={kRanges[range].spanMs / 1000} />
                 </Suspense>
               </figure>
             );
