@@ -23,6 +23,7 @@ constexpr std::int64_t kDefaultStep = 60'000;
 constexpr std::int64_t kMaxBuckets = 1500;
 constexpr std::size_t kMaxChanges = 1000;
 constexpr std::size_t kRowsPerRead = 500;
+constexpr std::int64_t kRateLookback = 10 * 60 * 1000;  // how far back the base of the rates may be
 
 net::Response bad_request(const std::string& detail) {
   return net::problem(400, "invalid_input", "invalid request", detail);
@@ -67,6 +68,9 @@ net::Response presence(State& state, Call& call) {
       return bad_request("since must be unix milliseconds");
     }
     since = *n;
+  }
+  if (since > now) {
+    return bad_request("since is in the future");
   }
   if (auto refused = check_device(state, call)) {
     return std::move(*refused);
@@ -123,8 +127,11 @@ net::Response series(State& state, Call& call) {
     return std::move(*refused);
   }
   TelemetrySeries buckets(first, step, static_cast<std::size_t>(count));
+  // From a little before the first bucket: the sample before it is the base of its rates, so
+  // that a refresh of the newest bucket alone has them too.
+  const std::int64_t from = std::max<std::int64_t>(0, first - std::max(step, kRateLookback));
   auto scanned = state.deps.telemetry.scan(
-      call.who->tenant_id, call.param("id"), first, now + 1, kRowsPerRead,
+      call.who->tenant_id, call.param("id"), from, now + 1, kRowsPerRead,
       [&buckets](const store::TelemetryPoint& point) -> Result<void> {
         boost::system::error_code ec;
         auto body = json::parse(point.body, ec);

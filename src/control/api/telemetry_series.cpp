@@ -92,18 +92,11 @@ json::value TelemetrySeries::Mean::value() const {
 TelemetrySeries::TelemetrySeries(std::int64_t first, std::int64_t step, std::size_t count)
     : first_(first), step_(step), buckets_(count) {}
 
-void TelemetrySeries::add(std::int64_t ts, const json::object& body) {
-  if (ts < first_ || (ts - first_) / step_ >= static_cast<std::int64_t>(buckets_.size())) {
-    return;
-  }
-  Bucket& bucket = buckets_[static_cast<std::size_t>((ts - first_) / step_)];
-  ++bucket.samples;
-  bucket.cpu.add(number(body, "cpu_percent"));
-  bucket.memory.add(memory_percent(body));
-  bucket.disk.add(disk_percent(body));
-  bucket.temperature.add(number(body, "temperature_c"));
+namespace {
 
-  InterfaceCounters now;
+// rx/tx byte counters of the sample's interfaces, by name.
+TelemetrySeries::InterfaceCounters interface_counters(const json::object& body) {
+  TelemetrySeries::InterfaceCounters out;
   if (const json::value* interfaces = body.if_contains("interfaces");
       interfaces != nullptr && interfaces->is_array()) {
     for (const auto& i : interfaces->get_array()) {
@@ -114,11 +107,30 @@ void TelemetrySeries::add(std::int64_t ts, const json::object& body) {
       auto rx = counter(i.get_object(), "rx_bytes");
       auto tx = counter(i.get_object(), "tx_bytes");
       if (rx && tx) {
-        now[std::string(name->get_string())] = {*rx, *tx};
+        out[std::string(name->get_string())] = {*rx, *tx};
       }
     }
   }
-  add_rates(bucket, ts, now);
+  return out;
+}
+
+}  // namespace
+
+void TelemetrySeries::add(std::int64_t ts, const json::object& body) {
+  if (ts >= first_ && (ts - first_) / step_ >= static_cast<std::int64_t>(buckets_.size())) {
+    return;
+  }
+  auto now = interface_counters(body);
+  // A sample before the first bucket is only the base of the first bucket's network rates.
+  if (ts >= first_) {
+    Bucket& bucket = buckets_[static_cast<std::size_t>((ts - first_) / step_)];
+    ++bucket.samples;
+    bucket.cpu.add(number(body, "cpu_percent"));
+    bucket.memory.add(memory_percent(body));
+    bucket.disk.add(disk_percent(body));
+    bucket.temperature.add(number(body, "temperature_c"));
+    add_rates(bucket, ts, now);
+  }
   previous_ts_ = ts;
   previous_ = std::move(now);
 }

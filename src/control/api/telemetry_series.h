@@ -17,11 +17,19 @@ namespace hecs::control::api {
 
 class TelemetrySeries {
  public:
+  struct Counters {
+    std::uint64_t rx = 0;
+    std::uint64_t tx = 0;
+  };
+  using InterfaceCounters = std::map<std::string, Counters>;  // by interface name
+
   // Buckets [first + k·step, first + (k+1)·step) for k in 0..count-1; step > 0.
   TelemetrySeries(std::int64_t first, std::int64_t step, std::size_t count);
 
-  // One telemetry body (docs/protocol.md) taken at ts; samples outside the buckets, and fields
-  // missing or of the wrong type, are ignored. Call in ts order.
+  // One telemetry body (docs/protocol.md) taken at ts; fields missing or of the wrong type are
+  // ignored. Call in ts order. A sample before the first bucket is only the base of the first
+  // network rates (give the last one before `first`, or the first bucket has no rate); samples
+  // after the last bucket are ignored.
   void add(std::int64_t ts, const boost::json::object& body);
 
   // The buckets holding at least one sample, oldest first: ts (RFC 3339 of its start), samples,
@@ -45,12 +53,6 @@ class TelemetrySeries {
     Mean cpu, memory, disk, temperature;
     Rate rx, tx;
   };
-  struct Counters {
-    std::uint64_t rx = 0;
-    std::uint64_t tx = 0;
-  };
-  using InterfaceCounters = std::map<std::string, Counters>;
-
   void add_rates(Bucket& bucket, std::int64_t ts, const InterfaceCounters& now);
 
   std::int64_t first_;

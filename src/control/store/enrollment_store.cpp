@@ -353,6 +353,18 @@ Result<Credential> EnrollmentStore::decide(const std::string& tenant_id,
     // A revoked device cannot send its own "offline" any more (the ACL drops its status and its
     // will), so the revocation says it.
     const int online = to == DeviceState::revoked ? 0 : 1;
+    if (online == 0) {
+      // The online history (device_presence) gets the change too, or it would show a revoked
+      // device online for ever.
+      int was_online = 0;
+      sql << "SELECT online FROM devices WHERE id = :id AND tenant_id = :tenant_id",
+          soci::use(device_id), soci::use(tenant_id), soci::into(was_online);
+      if (sql.got_data() && was_online != 0) {
+        sql << "INSERT INTO device_presence (tenant_id, device_id, ts, online) "
+               "VALUES (:tenant_id, :device_id, :ts, 0)",
+            soci::use(tenant_id), soci::use(device_id), soci::use(at);
+      }
+    }
     sql << "UPDATE devices SET state = :state, online = CASE WHEN :online = 0 THEN 0 ELSE online "
            "END, changed_at = :at WHERE id = :id",
         soci::use(state), soci::use(online), soci::use(at), soci::use(device_id);

@@ -223,6 +223,27 @@ TEST_F(DeviceHistory, SeriesBucketsStartAtWholeStepsAndEndNow) {
   EXPECT_TRUE(items[0].at("rx_bytes_per_s").is_null());  // a single sample has no rate
 }
 
+// The panel reads again only its newest bucket; the sample before that bucket is the base of
+// the bucket's rates, so a bucket with a single sample keeps its rate on a refresh.
+TEST_F(DeviceHistory, ARefreshOfTheNewestBucketAloneHasItsNetworkRates) {
+  const std::int64_t start = clock_.now - 2 * kMinute;  // a whole step of 30 s
+  status(true);
+  sample(start - 30'000, body(10, 500, {}, nullptr, 1000, 100));
+  sample(start, body(20, 500, {}, nullptr, 31'000, 3100));  // 1000 B/s in, 100 B/s out
+  sample(start + 30'000, body(30, 500, {}, nullptr, 61'000, 6100));
+  auto r =
+      get(path(kDevice, "/telemetry/series?step=30000&since=" + std::to_string(start)), a_.viewer);
+  ASSERT_EQ(r.status, 200) << r.raw.body;
+  const auto& items = r.body.at("items").as_array();
+  ASSERT_EQ(items.size(), 2u) << r.raw.body;  // the sample before `since` makes no bucket
+  EXPECT_EQ(text(items[0].at("ts")), time(start));
+  EXPECT_EQ(items[0].at("samples"), 1);
+  EXPECT_DOUBLE_EQ(number(items[0], "cpu_percent"), 20);
+  EXPECT_DOUBLE_EQ(number(items[0], "rx_bytes_per_s"), 1000);
+  EXPECT_DOUBLE_EQ(number(items[0], "tx_bytes_per_s"), 100);
+  EXPECT_DOUBLE_EQ(number(items[1], "rx_bytes_per_s"), 1000);
+}
+
 TEST_F(DeviceHistory, SeriesReadsMoreSamplesThanOneChunk) {
   status(true);
   const std::int64_t since = clock_.now - 20 * kMinute;
@@ -274,7 +295,10 @@ TEST_F(DeviceHistory, BadParametersAre400WithTheReason) {
     EXPECT_EQ(r.status, 400) << c.query;
     EXPECT_EQ(text(r.body.at("detail")), c.detail) << c.query;
   }
-  for (const std::string query : {"since=yesterday", "since=-1", "step=60000"}) {
+  const std::vector<std::string> bad_presence = {"since=yesterday", "since=-1", "step=60000",
+                                                 "since=" + std::to_string(clock_.now + 1),
+                                                 "since=9223372036854775807"};
+  for (const auto& query : bad_presence) {
     auto r = get(path(kDevice, "/presence?" + query), a_.viewer);
     EXPECT_EQ(r.status, 400) << query;
   }

@@ -166,6 +166,24 @@ TEST_P(Enrolment, DecisionsFollowTheStateMachine) {
   EXPECT_EQ(devices_->get(kTenantA, kDevice1)->state, "revoked");
 }
 
+TEST_P(Enrolment, RevokingAnOnlineDeviceRecordsItOfflineInItsHistory) {
+  token("t1", 5, true);
+  ASSERT_TRUE(enrolment_->enrol(request("t1", kDevice1, "k1")));
+  ASSERT_TRUE(enrolment_->enrol(request("t1", kDevice2, "k2")));
+  ingest({status(kDevice1, 1, true, kNow - 1000, kTenantA)});
+  ASSERT_TRUE(enrolment_->decide(kTenantA, kDevice1, DeviceState::revoked, kNow));
+  ASSERT_TRUE(enrolment_->decide(kTenantA, kDevice2, DeviceState::revoked, kNow));
+  auto online = telemetry_->presence(kTenantA, kDevice1, 0, 10);
+  ASSERT_TRUE(online) << online.error().message;
+  ASSERT_EQ(online->items.size(), 2u);
+  EXPECT_TRUE(online->items[0].online);
+  EXPECT_EQ(online->items[1].ts, kNow);
+  EXPECT_FALSE(online->items[1].online) << "a revoked device cannot say it went offline itself";
+  auto offline = telemetry_->presence(kTenantA, kDevice2, 0, 10);
+  ASSERT_TRUE(offline);
+  EXPECT_TRUE(offline->items.empty()) << "a device that was offline changes nothing";
+}
+
 TEST_P(Enrolment, RevokedDevicesListEveryUnexpiredCertificateForTheCrl) {
   token("t1", 5, true);
   ASSERT_TRUE(enrolment_->enrol(request("t1", kDevice1, "k1")));

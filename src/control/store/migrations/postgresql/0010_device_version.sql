@@ -2,8 +2,13 @@
 -- latest hello in its own column, to filter and sort on without parsing every inventory, filled
 -- from the inventories stored before this migration.
 ALTER TABLE devices ADD COLUMN agent_version TEXT NOT NULL DEFAULT '';
--- Ingest writes inventories as serialized JSON objects, so the cast cannot fail on them.
-UPDATE devices SET agent_version = COALESCE(CAST(inventory AS jsonb) ->> 'agent_version', '') WHERE inventory LIKE '{%';
+-- Ingest writes inventories as serialized JSON objects, so the cast to json cannot fail on them;
+-- not jsonb, which refuses the escape \u0000 that a hello's strings may hold, and an
+-- inventory holding it is left out (->> could not make text of it; its next hello fills the column).
+-- Only a string is a version, as on SQLite.
+UPDATE devices SET agent_version = CAST(inventory AS json) ->> 'agent_version'
+  WHERE inventory LIKE '{%' AND inventory NOT LIKE '%\\u0000%'
+    AND json_typeof(CAST(inventory AS json) -> 'agent_version') = 'string';
 -- Keyset pages sorted by hostname, version or state read these in order instead of sorting the
 -- tenant's devices for each page. last_seen has none on purpose: it moves with every message,
 -- and an index on it would cost each ingested telemetry row one more write; sorting by it sorts
