@@ -71,7 +71,8 @@ class Control {
 
  private:
   Control() = default;
-  void launch();
+  void launch(bool first);  // first: may move to another port when its own was taken
+  bool spawn_and_wait();    // false when /readyz did not answer 200 within 20 s
   void read_api_key();
   std::unique_ptr<TempDir> dir_;
   std::string mqtt_url_, db_;
