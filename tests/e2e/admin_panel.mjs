@@ -312,6 +312,9 @@ async function fleetFlow(page) {
   await signIn(page, viewerUser, viewerPassword);
   check((await nav.getByRole('link', { name: 'Administration' }).count()) === 0, 'a viewer sees no Administration');
   check((await nav.getByRole('link', { name: 'Fleet' }).count()) === 1, 'a viewer sees Fleet');
+  await page.locator('tr[data-device]').first().waitFor();
+  check((await page.getByRole('button', { name: /^(Accept|Reject|Revoke|Edit tags of) / }).count()) === 0,
+    'a viewer sees the devices but no Accept, Reject, Revoke or Tags button');
   const users = await page.evaluate(async () => (await fetch('/api/v1/users')).status);
   check(users === 403, 'the API refuses the viewer the user list');
   // A mutating request crafted from the viewer's own session (cookie and CSRF token both right)
