@@ -1,5 +1,6 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { ApiClient, Role } from './api';
+import { FormFoot, useSubmit } from './adminForm';
 import { ConfirmButton, CopyField } from './CopyField';
 import { ApiKey, createKey, errorText, grantableRoles, listKeys, NewApiKey, revokeKey, rotateKey } from './adminApi';
 import { when } from './tasksApi';
@@ -144,30 +145,19 @@ function KeyForm({ api, role, onCreated }: { api: ApiClient; role: Role; onCreat
   const [name, setName] = useState('');
   const [keyRole, setKeyRole] = useState<Role>('viewer');
   const [days, setDays] = useState('90');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, submit } = useSubmit();
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      if (!name.trim()) throw new Error('Name: required.');
-      const d = Number(days);
-      if (!Number.isInteger(d) || d < 1 || d > 730) throw new Error('Expires in: a whole number of days from 1 to 730.');
-      const k = await createKey(api, name.trim(), keyRole, d * kDay);
-      setError(null);
-      setName('');
-      onCreated(k);
-    } catch (err) {
-      const m = errorText(err);
-      if (m) setError(m);
-    } finally {
-      setBusy(false);
-    }
+  async function create() {
+    if (!name.trim()) throw new Error('Name: required.');
+    const d = Number(days);
+    if (!Number.isInteger(d) || d < 1 || d > 730) throw new Error('Expires in: a whole number of days from 1 to 730.');
+    const k = await createKey(api, name.trim(), keyRole, d * kDay);
+    setName('');
+    onCreated(k);
   }
 
   return (
-    <form className="admin-form" aria-label="Create an API key" onSubmit={(e) => void submit(e)}>
+    <form className="admin-form" aria-label="Create an API key" onSubmit={(e) => void submit(e, create)}>
       <h3>Create an API key</h3>
       <div className="form-grid">
         <label className="block">
@@ -189,16 +179,7 @@ function KeyForm({ api, role, onCreated }: { api: ApiClient; role: Role; onCreat
           <input type="number" min={1} max={730} value={days} onChange={(e) => setDays(e.target.value)} />
         </label>
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create key'}
-        </button>
-      </div>
+      <FormFoot busy={busy} error={error} label="Create key" />
     </form>
   );
 }

@@ -1,5 +1,6 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { ApiClient } from './api';
+import { FormFoot, useSubmit } from './adminForm';
 import { ConfirmButton, CopyField } from './CopyField';
 import {
   createToken, EnrolmentToken, enrolFile, errorText, installCommand, listTokens, NewEnrolmentToken, parseTags,
@@ -120,39 +121,28 @@ function TokenForm({ api, onCreated }: { api: ApiClient; onCreated: (t: NewEnrol
   const [hours, setHours] = useState('24');
   const [tags, setTags] = useState('');
   const [autoApprove, setAutoApprove] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, submit } = useSubmit();
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      const parsedTags = parseTags(tags);
-      const uses = Number(maxUses);
-      const h = Number(hours);
-      if (!Number.isInteger(uses) || uses < 1 || uses > 100000) throw new Error('Max uses: a whole number from 1 to 100000.');
-      if (!Number.isFinite(h) || h * 3600 < 60 || h > 8760) throw new Error('Expires in: from 1 minute (0.02 h) to 8760 hours (a year).');
-      const t = await createToken(api, {
-        description: description.trim(),
-        max_uses: uses,
-        expires_in_s: Math.round(h * 3600),
-        tags: parsedTags,
-        auto_approve: autoApprove,
-      });
-      setError(null);
-      setDescription('');
-      setTags('');
-      onCreated(t);
-    } catch (err) {
-      const m = errorText(err);
-      if (m) setError(m);
-    } finally {
-      setBusy(false);
-    }
+  async function create() {
+    const parsedTags = parseTags(tags);
+    const uses = Number(maxUses);
+    const h = Number(hours);
+    if (!Number.isInteger(uses) || uses < 1 || uses > 100000) throw new Error('Max uses: a whole number from 1 to 100000.');
+    if (!Number.isFinite(h) || h * 3600 < 60 || h > 8760) throw new Error('Expires in: from 1 minute (0.02 h) to 8760 hours (a year).');
+    const t = await createToken(api, {
+      description: description.trim(),
+      max_uses: uses,
+      expires_in_s: Math.round(h * 3600),
+      tags: parsedTags,
+      auto_approve: autoApprove,
+    });
+    setDescription('');
+    setTags('');
+    onCreated(t);
   }
 
   return (
-    <form className="admin-form" aria-label="Create an enrolment token" onSubmit={(e) => void submit(e)}>
+    <form className="admin-form" aria-label="Create an enrolment token" onSubmit={(e) => void submit(e, create)}>
       <h3>Create an enrolment token</h3>
       <div className="form-grid">
         <label className="block">
@@ -180,16 +170,7 @@ function TokenForm({ api, onCreated }: { api: ApiClient; onCreated: (t: NewEnrol
         (auto-approve)
       </label>
       <small>Without it, devices wait as pending until an admin accepts them on the Fleet page.</small>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create token'}
-        </button>
-      </div>
+      <FormFoot busy={busy} error={error} label="Create token" />
     </form>
   );
 }

@@ -1,5 +1,6 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { ApiClient, Role, roleAtLeast } from './api';
+import { FormFoot, useSubmit } from './adminForm';
 import { ConfirmButton } from './CopyField';
 import { createUser, errorText, grantableRoles, listUsers, updateUser, UserRow } from './adminApi';
 import { when } from './tasksApi';
@@ -147,30 +148,19 @@ function UserForm({ api, roles, onCreated }: { api: ApiClient; roles: Role[]; on
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [userRole, setUserRole] = useState<Role>('viewer');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, submit } = useSubmit();
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      if (!username.trim()) throw new Error('User name: required.');
-      if ([...password].length < 12) throw new Error('Password: at least 12 characters.');
-      const u = await createUser(api, username.trim(), password, userRole);
-      setError(null);
-      setUsername('');
-      setPassword('');
-      onCreated(u);
-    } catch (err) {
-      const m = errorText(err);
-      if (m) setError(m);
-    } finally {
-      setBusy(false);
-    }
+  async function create() {
+    if (!username.trim()) throw new Error('User name: required.');
+    if ([...password].length < 12) throw new Error('Password: at least 12 characters.');
+    const u = await createUser(api, username.trim(), password, userRole);
+    setUsername('');
+    setPassword('');
+    onCreated(u);
   }
 
   return (
-    <form className="admin-form" aria-label="Create a user" onSubmit={(e) => void submit(e)}>
+    <form className="admin-form" aria-label="Create a user" onSubmit={(e) => void submit(e, create)}>
       <h3>Create a user</h3>
       <div className="form-grid">
         <label className="block">
@@ -195,16 +185,7 @@ function UserForm({ api, roles, onCreated }: { api: ApiClient; roles: Role[]; on
           </select>
         </label>
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create user'}
-        </button>
-      </div>
+      <FormFoot busy={busy} error={error} label="Create user" />
     </form>
   );
 }
