@@ -146,6 +146,7 @@ void Service::Impl::flush_results() {
 void Service::Impl::write_results(std::vector<store::ResultItem> batch) {
   auto stats = tasks.apply(batch, clock.now_ms());
   bool more = false;
+  std::map<std::string, std::vector<std::string>> acks;
   if (stats) {
     results_stored->inc(stats->applied);
     results_ignored->inc(stats->ignored);
@@ -155,15 +156,11 @@ void Service::Impl::write_results(std::vector<store::ResultItem> batch) {
       log->warn("result.local_refused count={}", stats->local_refused);
     }
     // Stored (or known already): the agents may drop them. One ack per device and batch.
-    std::map<std::string, std::vector<std::string>> acks;
     for (auto& item : batch) {
       auto& ids = acks[item.device_id];
       if (ids.empty() || ids.back() != item.message_id) {  // one message, two items
         ids.push_back(std::move(item.message_id));
       }
-    }
-    for (auto& [device, ids] : acks) {
-      ack(device, std::move(ids));
     }
     if (!stats->tasks.empty()) {
       events.notify(stats->tasks);
@@ -184,6 +181,11 @@ void Service::Impl::write_results(std::vector<store::ResultItem> batch) {
   }
   if (more) {
     flush_results();
+  }
+  // Signed after the next batch may start (one signature per device): with the results
+  // stored, the acks no longer hold up the writer, and another worker takes the next batch.
+  for (auto& [device, ids] : acks) {
+    ack(device, std::move(ids));
   }
 }
 

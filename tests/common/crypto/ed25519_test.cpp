@@ -1,4 +1,7 @@
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -109,6 +112,62 @@ TEST(Ed25519, AKeyReloadedFromItsSeedIsTheSameKey) {
   ASSERT_TRUE(b);
   EXPECT_EQ(b->public_key(), a.public_key());
   EXPECT_EQ(b->sign("m"), a.sign("m"));  // Ed25519 is deterministic
+}
+
+// ed25519_verify keeps a context per recent key on each thread (4 of them); these check that
+// the shortcut never lets a key, a message or an earlier answer leak into another check.
+TEST(Ed25519, ChecksStayExactAcrossMoreKeysThanTheThreadKeeps) {
+  std::vector<Ed25519Key> keys;
+  for (int i = 0; i < 7; ++i) {
+    keys.push_back(Ed25519Key::generate());
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::string message = "round " + std::to_string(round) + " key " + std::to_string(i);
+      const std::string signature = keys[i].sign(message);
+      const auto& other = keys[(i + 1) % keys.size()];
+      EXPECT_TRUE(ed25519_verify(keys[i].public_key(), message, signature)) << message;
+      EXPECT_FALSE(ed25519_verify(other.public_key(), message, signature)) << message;
+      EXPECT_FALSE(ed25519_verify(keys[i].public_key(), message + ".", signature)) << message;
+      EXPECT_TRUE(ed25519_verify(keys[i].public_key(), message, signature)) << message;
+    }
+  }
+}
+
+TEST(Ed25519, AGoodSignatureVerifiesRightAfterARefusedOne) {
+  const auto key = Ed25519Key::generate();
+  const std::string signature = key.sign("m");
+  std::string forged = signature;
+  forged[10] = static_cast<char>(forged[10] ^ 0x40);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(ed25519_verify(key.public_key(), "m", forged));
+    EXPECT_TRUE(ed25519_verify(key.public_key(), "m", signature));
+  }
+}
+
+TEST(Ed25519, ThreadsVerifyingWithTheSameKeyGetTheirOwnAnswers) {
+  const auto key = Ed25519Key::generate();
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const std::string message = std::to_string(t) + "/" + std::to_string(i);
+        const std::string signature = key.sign(message);
+        // Odd rounds check a signature for another message: must be refused.
+        const bool expect = i % 2 == 0;
+        const bool got =
+            ed25519_verify(key.public_key(), expect ? message : message + "x", signature);
+        if (got != expect) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
