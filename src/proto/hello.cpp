@@ -54,6 +54,14 @@ Result<Hello> parse_hello(const boost::json::object& body) {
   if (auto read = reader.result(); !read) {
     return tl::unexpected(std::move(read.error()));
   }
+  // Stored as plain text columns, which PostgreSQL cannot give a NUL (it would cut the value
+  // there); no real host name or version holds one.
+  for (const auto& [name, value] :
+       {std::pair{"hostname", &hello.hostname}, std::pair{"agent_version", &hello.agent_version}}) {
+    if (value->find('\0') != std::string::npos) {
+      return fail(Errc::invalid_input, std::string("body.") + name + ": contains NUL");
+    }
+  }
   return hello;
 }
 

@@ -83,6 +83,19 @@ TEST(ParseHello, RefusesCommandKeyIdsThatAreNotAListOfStrings) {
       << parsed.error().message;
 }
 
+TEST(ParseHello, RefusesANulInTheHostnameOrVersion) {
+  for (const char* field : {"hostname", "agent_version"}) {
+    boost::json::object body = wire_body(sample_hello());
+    body[field] = std::string("pi\0x", 4);
+    auto parsed = parse_hello(body);
+    ASSERT_FALSE(parsed) << field;
+    EXPECT_EQ(parsed.error().message, std::string("body.") + field + ": contains NUL");
+  }
+  boost::json::object body = wire_body(sample_hello());
+  body["os"] = std::string("Debian\0", 7);  // kept in the inventory JSON, where it is escaped
+  EXPECT_TRUE(parse_hello(body));
+}
+
 TEST(ParseHello, IgnoresUnknownFieldsForForwardCompatibility) {
   boost::json::object body = wire_body(sample_hello());
   body["gpu"] = "VideoCore VI";

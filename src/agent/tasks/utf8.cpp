@@ -4,6 +4,7 @@ namespace hecs::agent::tasks {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+constexpr std::string_view kNulSymbol = "\xE2\x90\x80";    // U+2400 SYMBOL FOR NULL
 
 // Length of the sequence a lead byte starts, 0 when it cannot start one.
 std::size_t sequence_length(unsigned char lead) {
@@ -56,6 +57,11 @@ std::string take_utf8(std::string& carry, std::string_view in, bool final) {
   std::size_t at = 0;
   while (at < text.size()) {
     const auto lead = static_cast<unsigned char>(text[at]);
+    if (lead == 0) {
+      out += kNulSymbol;
+      ++at;
+      continue;
+    }
     const std::size_t length = sequence_length(lead);
     if (length == 0) {
       out += kReplacement;

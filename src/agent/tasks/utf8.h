@@ -8,7 +8,8 @@
 namespace hecs::agent::tasks {
 
 // Appends `in` to `carry` and returns the longest valid UTF-8 text that can be made of it now:
-// each invalid byte becomes U+FFFD, and an incomplete sequence at the end stays in `carry` for
+// each invalid byte becomes U+FFFD, each NUL U+2400 (a stored text cannot hold NUL, and a
+// terminal would not show it), and an incomplete sequence at the end stays in `carry` for
 // the next call, unless `final` (then it is replaced too).
 std::string take_utf8(std::string& carry, std::string_view in, bool final);
 

@@ -11,6 +11,28 @@
 namespace hecs::control::tasks {
 namespace asio = boost::asio;
 
+namespace {
+
+// A device's output and error text may carry NUL (JSON's "\u0000"), which PostgreSQL cannot
+// hold in text: it would cut the value there. Shown as U+2400, as hecs-agent sends it.
+std::string visible_nul(std::string text) {
+  if (text.find('\0') == std::string::npos) {
+    return text;
+  }
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (char c : text) {
+    if (c == '\0') {
+      out += "\xE2\x90\x80";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void Service::Impl::reject(std::string_view reason, const std::string& device_id,
                            const std::string& why) {
   metrics
@@ -70,7 +92,7 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
     item.ended_at = result->ended_at;
     item.exit_code = result->exit_code;
     item.signal = result->signal;
-    item.error = std::move(result->error);
+    item.error = visible_nul(std::move(result->error));
     item.stdout_bytes =
         static_cast<std::int64_t>(std::min<std::uint64_t>(result->stdout_bytes, INT64_MAX));
     item.stderr_bytes =
@@ -82,7 +104,7 @@ void Service::Impl::on_result(const std::string& device_id, const std::string& p
     store::ResultItem out = base;
     out.stream = result->output->stream == "stderr" ? 1 : 0;
     out.pos = static_cast<std::int64_t>(result->output->offset);
-    out.data = std::move(result->output->data);
+    out.data = visible_nul(std::move(result->output->data));
     items.push_back(std::move(out));
   }
   if (result->artifact) {

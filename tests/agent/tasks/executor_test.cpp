@@ -262,5 +262,16 @@ TEST(Utf8, SplitSequencesAreJoinedAndInvalidBytesReplaced) {
   EXPECT_EQ(utf8_prefix("ab\xC3\xA9", 3), 2u);  // never inside a character
 }
 
+TEST(Utf8, NulBytesBecomeTheSymbolForNull) {
+  std::string carry;
+  // As `cat /proc/1/environ` prints: NUL-separated.
+  EXPECT_EQ(take_utf8(carry, std::string_view("A=1\0B=2\0", 8), false),
+            "A=1\xE2\x90\x80"
+            "B=2\xE2\x90\x80");
+  EXPECT_EQ(take_utf8(carry, "\xC3", false), "");
+  EXPECT_EQ(take_utf8(carry, std::string_view("\0", 1), true),
+            "\xEF\xBF\xBD\xE2\x90\x80");  // a cut sequence, then the NUL
+}
+
 }  // namespace
 }  // namespace hecs::agent::tasks

@@ -90,6 +90,40 @@ TEST_F(TaskRoutes, StateFiltersTakeSeveralKnownStatesAndRefuseOthers) {
   EXPECT_EQ(get("/api/v1/tasks?state=queued", super_).status, 400);  // a run state, not a task's
 }
 
+// JSON lets a device send "\u0000"; PostgreSQL text cannot hold it and would cut the value
+// there, so the service stores U+2400 instead, as hecs-agent itself sends it.
+TEST_F(TaskRoutes, NulInAResultsOutputAndErrorIsStoredAsTheSymbolForNull) {
+  auto message = [&](json::object body) {
+    body["task"] = task_;
+    return json::serialize(json::object{{"v", 1},
+                                        {"id", random_uuid()},
+                                        {"type", "result"},
+                                        {"ts", clock_.now},
+                                        {"body", std::move(body)}});
+  };
+  tasks_->on_result(kDevice,
+                    message({{"output", json::object{{"stream", "stdout"},
+                                                     {"offset", 0},
+                                                     {"data", std::string("A=1\0B=2", 7)}}}}));
+  tasks_->on_result(kDevice, message({{"state", "failed"},
+                                      {"started_at", clock_.now},
+                                      {"ended_at", clock_.now + 1},
+                                      {"exit_code", 1},
+                                      {"error", std::string("bad\0", 4)}}));
+  tasks_->stop();  // writes what is queued
+  auto out = get("/api/v1/tasks/" + task_ + "/runs/" + kDevice + "/output", super_);
+  ASSERT_EQ(out.status, 200) << out.raw.body;
+  EXPECT_NE(out.raw.body.find("A=1\xE2\x90\x80"
+                              "B=2"),
+            std::string::npos)
+      << out.raw.body;
+  auto runs = get("/api/v1/tasks/" + task_ + "/runs?device=" + kDevice, super_);
+  ASSERT_EQ(runs.status, 200) << runs.raw.body;
+  const auto& run = runs.body.at("items").at(0);
+  EXPECT_EQ(run.at("state").as_string(), "failed") << runs.raw.body;
+  EXPECT_EQ(run.at("error").as_string(), "bad\xE2\x90\x80") << runs.raw.body;
+}
+
 TEST_F(TaskRoutes, OutputIsReadFromAByteOffsetAndSaysWhereToGoOn) {
   std::vector<store::ResultItem> pieces;
   for (auto [pos, data] : {std::pair{0, "hello "}, std::pair{6, "wide "}, std::pair{11, "world"}}) {
