@@ -29,7 +29,7 @@ function(hecs_test name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
   target_compile_options(${name} PRIVATE ${HECS_WARNINGS})
-  target_link_libraries(${name} PRIVATE ${M_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_link_libraries(${name} PRIVATE ${M_DEPS} hecs_test_main)
   set(fixtures)
   if(M_FIXTURES)
     set(fixtures FIXTURES_REQUIRED ${M_FIXTURES})  # a setup test that must run first
