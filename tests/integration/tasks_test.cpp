@@ -176,10 +176,16 @@ TEST_F(Tasks, HundredMegabytesOfOutputAreCappedWithAMarker) {
   auto run = run_of(*control_, id, agent_->device_id());
   EXPECT_EQ(run.at("stdout_bytes").as_int64(), 100000000);
   EXPECT_TRUE(run.at("truncated").as_bool());
+  // 65536 NUL bytes kept, each sent as U+2400 (3 bytes of text), then the marker.
   auto text = output_of(*control_, id, agent_->device_id());
-  EXPECT_LT(text.size(), 65536u + 200u);
-  EXPECT_GE(text.size(), 65536u);
-  EXPECT_NE(text.find("[hecs: output truncated after"), std::string::npos);
+  std::string symbols;
+  for (int i = 0; i < 65536; ++i) {
+    symbols += "\xE2\x90\x80";
+  }
+  ASSERT_GE(text.size(), symbols.size());
+  EXPECT_EQ(text.substr(0, symbols.size()), symbols);
+  EXPECT_LT(text.size(), symbols.size() + 200u);
+  EXPECT_NE(text.find("[hecs: output truncated after", symbols.size()), std::string::npos);
 }
 
 TEST_F(Tasks, ResultsSurviveABrokerOutageAndArriveOnce) {
