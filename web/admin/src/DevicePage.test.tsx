@@ -2,7 +2,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-libra
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from './api';
 import { DevicePage } from './DevicePage';
-import { mergeSeries, presenceSpans } from './deviceHistoryApi';
+import { getPresence, kMaxPresencePages, mergeSeries, presenceSpans } from './deviceHistoryApi';
 
 // uPlot needs a canvas, which jsdom has not: the chart module is replaced by a stand-in that
 // shows the accessible name and the points it was given.
@@ -198,6 +198,48 @@ describe('deviceHistoryApi', () => {
   it('replaces the buckets read again and drops those out of range', () => {
     const merged = mergeSeries([point(1000, 1), point(2000, 2), point(3000, 3)], [point(3000, 30), point(4000, 4)], 3000, 2000);
     expect(merged.map((p) => p.cpu_percent)).toEqual([2, 30, 4]);
+  });
+
+  it('reads every page of changes, without the ones at a page boundary twice', async () => {
+    const at = (ms: number, online: boolean) => ({ ts: new Date(ms).toISOString(), online });
+    const pages: Record<string, unknown> = {
+      '1000': { since: '', online_at_since: false, more: true, items: [at(1000, true), at(2000, false), at(3000, true)] },
+      // Starts again at 3000: the change at 3000 comes back, with one more at the same time.
+      '3000': { since: '', online_at_since: true, more: true, items: [at(3000, true), at(3000, false), at(4000, true)] },
+      '4000': { since: '', online_at_since: false, more: false, items: [at(4000, true), at(5000, false)] },
+    };
+    const asked: string[] = [];
+    const fetch = vi.fn(async (url: string) => {
+      const since = new URL(url, 'http://x').searchParams.get('since') ?? '';
+      asked.push(since);
+      return json(pages[since]);
+    });
+    const p = await getPresence(new ApiClient({ fetch }), kId, 1000);
+    expect(asked).toEqual(['1000', '3000', '4000']);
+    expect(p.more).toBe(false);
+    expect(p.items.map((c) => [Date.parse(c.ts), c.online])).toEqual([
+      [1000, true], [2000, false], [3000, true], [3000, false], [4000, true], [5000, false],
+    ]);
+  });
+
+  it('stops at the page limit, or at a page that does not move on, and leaves the rest unknown', async () => {
+    const at = (ms: number) => ({ ts: new Date(ms).toISOString(), online: ms % 2000 === 0 });
+    let calls = 0;
+    const endless = vi.fn(async (url: string) => {
+      calls++;
+      const since = Number(new URL(url, 'http://x').searchParams.get('since'));
+      return json({ since: '', online_at_since: null, more: true, items: [at(since), at(since + 1000)] });
+    });
+    const p = await getPresence(new ApiClient({ fetch: endless }), kId, 0);
+    expect(calls).toBe(kMaxPresencePages);
+    expect(p.more).toBe(true);
+    const spans = presenceSpans(p, 0, 100_000, true);
+    expect(spans[spans.length - 1]).toEqual({ from: kMaxPresencePages * 1000, to: 100_000, online: null });
+
+    const stuck = vi.fn(async () => json({ since: '', online_at_since: null, more: true, items: [at(7000), at(7000)] }));
+    const q = await getPresence(new ApiClient({ fetch: stuck }), kId, 7000);
+    expect(stuck).toHaveBeenCalledTimes(2);
+    expect(q.more).toBe(true);
   });
 
   it('cuts the day into spans of one state', () => {

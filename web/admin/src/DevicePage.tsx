@@ -93,6 +93,11 @@ function PresenceBar({ presence, device, now }: { presence: Presence; device: De
         <span>now</span>
       </div>
       <p className="muted">{label}.</p>
+      {presence.more && (
+        <p className="muted" role="note">
+          More changes than the {changes} read: the bar is grey after the last of them.
+        </p>
+      )}
       {changes > 0 && (
         <details>
           <summary>Changes in the last day</summary>

@@ -49,8 +49,25 @@ export function getDevice(api: ApiClient, id: string): Promise<Device> {
   return api.request<Device>('GET', devicePath(id));
 }
 
-export function getPresence(api: ApiClient, id: string, sinceMs: number): Promise<Presence> {
-  return api.request<Presence>('GET', `${devicePath(id)}/presence?since=${Math.floor(sinceMs)}`);
+// Pages read at most for one bar: 20 × 1000 changes, a device flapping every 5 s for a day.
+export const kMaxPresencePages = 20;
+
+// Every change since `sinceMs`. The API answers at most 1000 a page, oldest first, with `more`
+// when others follow; the next page starts at the time of the last change, so the changes at
+// exactly that time come again and are dropped from the page before. Past kMaxPresencePages,
+// or on a page that does not get past that time, `more` stays true.
+export async function getPresence(api: ApiClient, id: string, sinceMs: number): Promise<Presence> {
+  const page = (fromMs: number) =>
+    api.request<Presence>('GET', `${devicePath(id)}/presence?since=${Math.floor(fromMs)}`);
+  const out = await page(sinceMs);
+  for (let n = 1; out.more && out.items.length > 0 && n < kMaxPresencePages; n++) {
+    const lastMs = Date.parse(out.items[out.items.length - 1].ts);
+    const next = await page(lastMs);
+    if (!next.items.some((c) => Date.parse(c.ts) > lastMs)) break;
+    out.items = out.items.filter((c) => Date.parse(c.ts) < lastMs).concat(next.items);
+    out.more = next.more;
+  }
+  return out;
 }
 
 export function getSeries(api: ApiClient, id: string, sinceMs: number, stepMs: number): Promise<Series> {
@@ -84,7 +101,9 @@ export function presenceSpans(p: Presence, fromMs: number, toMs: number, onlineN
     at = Math.max(at, t);
     state = c.online;
   }
-  if (toMs > at) spans.push({ from: at, to: toMs, online: p.items.length > 0 || state !== null ? state : onlineNow });
+  // After the last change read: its state, unless changes were left unread (then unknown).
+  const last = p.more ? null : p.items.length > 0 || state !== null ? state : onlineNow;
+  if (toMs > at) spans.push({ from: at, to: toMs, online: last });
   return spans;
 }
 
