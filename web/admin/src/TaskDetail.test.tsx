@@ -2,6 +2,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-libra
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from './api';
 import { addOutput, TaskDetail } from './TaskDetail';
+import { setActingTenant } from './tenant';
 
 afterEach(cleanup);
 
@@ -48,6 +49,7 @@ function detailFetch(runs: unknown[]) {
       return json({ items: [{ id: 'd1', hostname: 'pi-1' }, { id: 'd2', hostname: 'pi-2' }], next_cursor: null, total: 2 });
     }
     if (url.includes('/runs?')) return json({ items: runs, next: null });
+    if (url.endsWith('/artifact')) return new Response('tar.gz bytes', { status: 200, headers: { 'Content-Type': 'application/gzip' } });
     if (init?.method === 'POST') return new Response(null, { status: 204 });
     return json(kTask);
   });
@@ -105,14 +107,55 @@ describe('TaskDetail', () => {
     expect(source.closed).toBe(true);
   });
 
-  it('cancels the task and one run for an operator, not for a viewer; links an artifact', async () => {
+  it('downloads an artifact through the API client, in the acting tenant', async () => {
+    setActingTenant({ id: 'tenant-b', name: 'B' });
+    const { fetch } = detailFetch([
+      { device: 'd2', state: 'succeeded', exit_code: 0, artifact: { name: 'collect-logs-x.tar.gz', size: 2048, sha256: 'a'.repeat(64), state: 'complete', received: 2048 } },
+    ]);
+    const created: Blob[] = [];
+    const clicked: string[] = [];
+    const createObjectURL = vi.fn((b: Blob) => {
+      created.push(b);
+      return 'blob:artifact';
+    });
+    Object.assign(URL, { createObjectURL, revokeObjectURL: vi.fn() });
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      clicked.push(`${this.getAttribute('href')} ${this.download}`);
+    });
+    try {
+      renderDetail(fetch);
+      fireEvent.click(await screen.findByRole('button', { name: /Download collect-logs-x.tar.gz \(2 KiB\)/ }));
+      await waitFor(() => expect(clicked).toEqual(['blob:artifact collect-logs-x.tar.gz']));
+      const call = fetch.mock.calls.find(([url]) => url === `/api/v1/tasks/${kId}/runs/d2/artifact`);
+      expect(call).toBeDefined();
+      expect((call![1] as RequestInit).headers).toMatchObject({ 'X-HECS-Tenant': 'tenant-b' });
+      expect(await created[0].text()).toBe('tar.gz bytes');
+    } finally {
+      click.mockRestore();
+      setActingTenant(null);
+    }
+  });
+
+  it('says why an artifact could not be downloaded', async () => {
+    const { fetch } = detailFetch([
+      { device: 'd2', state: 'succeeded', exit_code: 0, artifact: { name: 'logs.tar.gz', size: 10, sha256: 'a'.repeat(64), state: 'complete', received: 10 } },
+    ]);
+    const failing = vi.fn(async (url: string, init?: RequestInit) =>
+      url.endsWith('/artifact')
+        ? new Response(JSON.stringify({ title: 'Not Found', detail: 'no such artifact' }), { status: 404, headers: { 'Content-Type': 'application/problem+json' } })
+        : fetch(url, init));
+    renderDetail(failing);
+    fireEvent.click(await screen.findByRole('button', { name: /Download logs.tar.gz/ }));
+    expect(await screen.findByText('No such artifact.')).toBeTruthy();
+  });
+
+  it('cancels the task and one run for an operator, not for a viewer', async () => {
     const { fetch, calls } = detailFetch([
       { device: 'd1', state: 'running', exit_code: null },
       { device: 'd2', state: 'succeeded', exit_code: 0, artifact: { name: 'collect-logs-x.tar.gz', size: 2048, sha256: 'a'.repeat(64), state: 'complete', received: 2048 } },
     ]);
     renderDetail(fetch);
-    const link = (await screen.findByRole('link', { name: /Download collect-logs-x.tar.gz/ })) as HTMLAnchorElement;
-    expect(link.getAttribute('href')).toBe(`/api/v1/tasks/${kId}/runs/d2/artifact`);
+    await screen.findByRole('button', { name: /Download collect-logs-x.tar.gz/ });
     fireEvent.click(screen.getByRole('button', { name: 'Cancel the run on pi-1' }));
     await waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.url === `/api/v1/tasks/${kId}/runs/d1/cancel`)).toBe(true));
     fireEvent.click(screen.getByRole('button', { name: 'Cancel task' }));

@@ -162,6 +162,25 @@ export function TaskDetail({ api, role, id, eventSource = defaultEventSource }: 
     }
   }
 
+  // Fetched with the session's headers, then saved from memory (at most collect-logs' 8 MiB).
+  async function download(device: string, name: string) {
+    setActionError(null);
+    try {
+      const blob = await api.download(artifactUrl(id, device));
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = name;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return;
+      setActionError(e instanceof Error ? e.message : String(e));
+    }
+  }
+
   const canAct = roleAtLeast(role, 'operator');
   const total = task?.total ?? runs?.length ?? 0;
   const p = progressOf(total, runs ? countsOf(runs) : task?.counts);
@@ -280,9 +299,9 @@ export function TaskDetail({ api, role, id, eventSource = defaultEventSource }: 
                       {r.artifact && (
                         <div>
                           {r.artifact.state === 'complete' ? (
-                            <a href={artifactUrl(id, r.device)} download={r.artifact.name}>
+                            <button type="button" className="linkish" onClick={() => void download(r.device, r.artifact!.name)}>
                               Download {r.artifact.name} ({Math.ceil(r.artifact.size / 1024)} KiB)
-                            </a>
+                            </button>
                           ) : (
                             <span className="muted">
                               artifact {r.artifact.name}: {r.artifact.state}

@@ -185,7 +185,23 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown, isLogin = false): Promise<T> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const response = await this.send(method, path, 'application/json', body, isLogin);
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  // A file the API serves (an artifact), with the same headers and errors as request(): a
+  // plain link would go without X-HECS-Tenant, and so into the caller's own tenant.
+  async download(path: string): Promise<Blob> {
+    const response = await this.send('GET', path, '*/*');
+    return response.blob();
+  }
+
+  // The call itself: headers, the session's CSRF token and acting tenant, and every failure
+  // turned into an ApiError. Answers only a 2xx response.
+  private async send(method: string, path: string, accept: string, body?: unknown, isLogin = false): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && method !== 'HEAD' && this.csrf) headers['X-CSRF-Token'] = this.csrf;
     const tenant = isLogin ? null : actingTenant();
@@ -202,11 +218,7 @@ export class ApiClient {
     } catch (e) {
       throw new ApiError(0, 'network', `Cannot reach hecs-control: ${e instanceof Error ? e.message : String(e)}.`);
     }
-    if (response.ok) {
-      if (response.status === 204) return undefined as T;
-      const text = await response.text();
-      return (text ? JSON.parse(text) : undefined) as T;
-    }
+    if (response.ok) return response;
     let problem: Problem | null = null;
     try {
       const type = response.headers.get('Content-Type') ?? '';
