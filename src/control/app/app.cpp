@@ -307,7 +307,7 @@ int run(const Config& config) {
     return 1;
   }
 
-  PeriodicJobs jobs({io, workers, config, clock, log, **database, telemetry, schedules,
+  PeriodicJobs jobs({io, workers, config, clock, log, **database, telemetry, task_store, schedules,
                      task_service, audit, **signer, *security, enrollments, revoked, **http,
                      **mqtt});
   jobs.start();

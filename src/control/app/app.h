@@ -41,8 +41,10 @@ struct Config {
   std::size_t max_message_bytes = 64 * 1024;    // max_message_bytes: 1 KiB..1 MiB
   std::size_t tasks_confirm_above = 50;         // tasks_confirm_above: larger targets confirm
   int task_resend_seconds = 60;                 // task_resend_seconds: 1..3600
-  unsigned threads = 0;                         // threads: 0 = one per core
-  std::string log_level = "info";               // log_level
+  int task_retention_days = 30;     // task_retention_days: 0..3650, ended tasks kept; 0 = ever
+  int artifact_retention_days = 7;  // artifact_retention_days: 0..3650; 0 = as their task
+  unsigned threads = 0;             // threads: 0 = one per core
+  std::string log_level = "info";   // log_level
   // web_root: the admin panel's built files (docs/admin-panel.md); "" = no panel
   std::string web_root = HECS_DEFAULT_WEB_ROOT;
 };

@@ -76,6 +76,16 @@ void add_flags(CLI::App& cli, Config& c) {
                  "A task sent this long ago without news from the device is sent again")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  cli.add_option("--task-retention-days", c.task_retention_days,
+                 "Ended tasks are deleted this long after they ended, with their runs, output "
+                 "and artifacts (0: kept for ever)")
+      ->check(CLI::Range(0, 3650))
+      ->capture_default_str();
+  cli.add_option("--artifact-retention-days", c.artifact_retention_days,
+                 "Artifacts (collect-logs bundles) are emptied this long after they arrived "
+                 "(0: kept as long as their task)")
+      ->check(CLI::Range(0, 3650))
+      ->capture_default_str();
   cli.add_option("--max-message-bytes", c.max_message_bytes, "Largest accepted MQTT payload")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
       ->capture_default_str();

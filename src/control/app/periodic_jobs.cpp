@@ -63,9 +63,46 @@ void PeriodicJobs::schedule_prune() {
       if (auto n = d_.telemetry.prune_presence(d_.clock.now_ms() - kPresenceRetentionMs); !n) {
         d_.log->warn("presence.prune_failed error={}", log::quoted(n.error().message));
       }
+      prune_tasks();
     });
     schedule_prune();
   });
+}
+
+// In transactions of kPruneBatch tasks (a task of 10,000 runs is one of them), up to
+// kPruneBatches a minute: a backlog after the retention was shortened drains over minutes
+// instead of holding the writer.
+void PeriodicJobs::prune_tasks() {
+  constexpr std::size_t kPruneBatch = 100;
+  constexpr int kPruneBatches = 20;
+  constexpr std::int64_t kDayMs = std::int64_t{86400} * 1000;
+  const std::int64_t now = d_.clock.now_ms();
+  auto drain = [&](const char* what, int days, auto prune) {
+    if (days <= 0) {
+      return;
+    }
+    std::size_t total = 0;
+    for (int i = 0; i < kPruneBatches; ++i) {
+      auto n = prune(now - days * kDayMs, kPruneBatch);
+      if (!n) {
+        d_.log->warn("{}.prune_failed error={}", what, log::quoted(n.error().message));
+        return;
+      }
+      total += *n;
+      if (*n < kPruneBatch) {
+        break;
+      }
+    }
+    if (total > 0) {
+      d_.log->info("{}.pruned count={} older_than_days={}", what, total, days);
+    }
+  };
+  drain("artifacts", d_.config.artifact_retention_days,
+        [this](std::int64_t before, std::size_t limit) {
+          return d_.tasks.prune_artifacts(before, limit);
+        });
+  drain("tasks", d_.config.task_retention_days,
+        [this](std::int64_t before, std::size_t limit) { return d_.tasks.prune(before, limit); });
 }
 
 void PeriodicJobs::schedule_schedules() {

@@ -33,6 +33,7 @@ struct JobDeps {
   log::Logger log;
   db::Database& database;
   store::TelemetryStore& telemetry;
+  store::TaskStore& tasks;
   store::ScheduleStore& schedules;
   tasks::Service& task_service;
   store::AuditStore& audit;
@@ -55,9 +56,10 @@ class PeriodicJobs {
   void cancel();
 
  private:
-  // Raw telemetry older than the window, and online changes older than 30 days, go once a
-  // minute.
+  // Raw telemetry older than the window, online changes older than 30 days, and tasks and
+  // artifacts past their retention go once a minute.
   void schedule_prune();
+  void prune_tasks();
   // Cron schedules (docs/tasks.md): due ones fire their task, once a second.
   void schedule_schedules();
   // Each tenant's chain head is signed when it moved, so that deleting the newest records, or

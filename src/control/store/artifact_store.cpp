@@ -146,6 +146,9 @@ Result<std::pair<ArtifactRow, std::string>> TaskStore::artifact_bytes(
       return fail(Errc::not_found, "this run has no artifact");
     }
     out.first = row.take();
+    if (out.first.state == "expired") {
+      return fail(Errc::not_found, "the artifact was removed when its retention ended");
+    }
     if (out.first.state != "complete") {
       return fail(Errc::conflict, out.first.state == "corrupt"
                                       ? "the artifact arrived damaged: " + out.first.error

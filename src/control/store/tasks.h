@@ -214,12 +214,20 @@ class TaskStore {
   // created at the fire time) and run, unless they exist; two at once make one.
   Result<ResultStats> apply(std::span<const ResultItem> batch, std::int64_t now);
 
+  // ---- retention (task_prune.cpp) -----------------------------------------------------------
+  // Up to `limit` tasks ended (finished, cancelled, aborted) before `before` with no run left
+  // unfinished, oldest first, with their runs, output and artifacts. How many went.
+  Result<std::size_t> prune(std::int64_t before, std::size_t limit);
+  // Up to `limit` artifacts last written before `before`: their bytes go, the row stays as
+  // state "expired". How many.
+  Result<std::size_t> prune_artifacts(std::int64_t before, std::size_t limit);
+
   // ---- artifacts (artifact_store.cpp) ------------------------------------------------------
   // The artifacts of a task's runs, by device.
   Result<std::map<std::string, ArtifactRow>> artifacts(const std::string& tenant_id,
                                                        const std::string& task_id);
-  // One complete artifact and its bytes; not_found when there is none, conflict while it is
-  // incomplete or corrupt.
+  // One complete artifact and its bytes; not_found when there is none or it expired, conflict
+  // while it is incomplete or corrupt.
   Result<std::pair<ArtifactRow, std::string>> artifact_bytes(const std::string& tenant_id,
                                                              const std::string& task_id,
                                                              const std::string& device_id);

@@ -35,7 +35,7 @@ export interface Artifact {
   name: string;
   size: number;
   sha256: string;
-  state: 'receiving' | 'complete' | 'corrupt';
+  state: 'receiving' | 'complete' | 'corrupt' | 'expired';
   received: number;
 }
 
