@@ -143,11 +143,7 @@ TEST_P(Artifacts, AnotherTenantFindsNoArtifact) {
   EXPECT_TRUE(tasks_->artifacts(kTenantB, kTask)->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Artifacts,
-                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
-                         [](const ::testing::TestParamInfo<db::Backend>& backend) {
-                           return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
-                         });
+HECS_STORE_ON_BOTH_BACKENDS(Artifacts);
 
 }  // namespace
 }  // namespace hecs::control::store

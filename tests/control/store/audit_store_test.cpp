@@ -303,11 +303,7 @@ TEST_P(Audit, TwoConcurrentWritersToOneTenantNeitherLoseNorForkTheChain) {
   EXPECT_EQ(verified.records, 2U * kPerThread);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Audit,
-                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
-                         [](const ::testing::TestParamInfo<db::Backend>& backend) {
-                           return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
-                         });
+HECS_STORE_ON_BOTH_BACKENDS(Audit);
 
 }  // namespace
 }  // namespace hecs::control::store

@@ -206,11 +206,7 @@ TEST(DeviceVersionMigration, BackfillsTheVersionFromStoredInventories) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, DeviceLists,
-                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
-                         [](const ::testing::TestParamInfo<db::Backend>& backend) {
-                           return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
-                         });
+HECS_STORE_ON_BOTH_BACKENDS(DeviceLists);
 
 }  // namespace
 }  // namespace hecs::control::store

@@ -222,11 +222,7 @@ TEST_P(Enrolment, IngestKeepsTheStateAndTagsOfAnEnrolledDevice) {
   EXPECT_EQ(stored.tags, R"(["site=haguenau","line=3"])");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Enrolment,
-                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
-                         [](const ::testing::TestParamInfo<db::Backend>& backend) {
-                           return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
-                         });
+HECS_STORE_ON_BOTH_BACKENDS(Enrolment);
 
 }  // namespace
 }  // namespace hecs::control::store

@@ -596,11 +596,7 @@ TEST_P(Identity, MovesASessionsLastSeenForwardOnly) {
   EXPECT_EQ(identity_->get_session(kTenantA, "s-1")->last_seen_at, kNow + 500);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Identity,
-                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
-                         [](const ::testing::TestParamInfo<db::Backend>& backend) {
-                           return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
-                         });
+HECS_STORE_ON_BOTH_BACKENDS(Identity);
 
 }  // namespace
 }  // namespace hecs::control::store

@@ -111,11 +111,7 @@ TEST_P(LocalTasks, ALocalClaimOnAnotherTaskOrFromAnUnknownDeviceIsRefused) {
   EXPECT_EQ(tasks_->get(kTenantA, kApiTask)->origin, "api");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, LocalTasks,
-                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
-                         [](const ::testing::TestParamInfo<db::Backend>& backend) {
-                           return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
-                         });
+HECS_STORE_ON_BOTH_BACKENDS(LocalTasks);
 
 }  // namespace
 }  // namespace hecs::control::store

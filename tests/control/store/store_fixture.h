@@ -161,3 +161,13 @@ class Store : public ::testing::TestWithParam<db::Backend> {
 };
 
 }  // namespace hecs::control::store
+
+// Instantiates `suite` (a TEST_P fixture over db::Backend) on SQLite and on PostgreSQL, the
+// tests named .../sqlite and .../postgresql.
+#define HECS_STORE_ON_BOTH_BACKENDS(suite)                                             \
+  INSTANTIATE_TEST_SUITE_P(                                                            \
+      Backends, suite,                                                                 \
+      ::testing::Values(::hecs::db::Backend::sqlite, ::hecs::db::Backend::postgresql), \
+      [](const ::testing::TestParamInfo<::hecs::db::Backend>& backend) {               \
+        return backend.param == ::hecs::db::Backend::sqlite ? "sqlite" : "postgresql"; \
+      })

@@ -333,11 +333,7 @@ TEST_P(Store, StoresNothingOfABatchWithAnInvalidItem) {
   EXPECT_EQ(list(DeviceFilter{}).total, 0U);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Store,
-                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
-                         [](const ::testing::TestParamInfo<db::Backend>& backend) {
-                           return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
-                         });
+HECS_STORE_ON_BOTH_BACKENDS(Store);
 
 }  // namespace
 }  // namespace hecs::control::store

@@ -164,11 +164,7 @@ TEST_P(Prune, EmptiesOldArtifactsButKeepsTheirTaskAndSaysWhy) {
   EXPECT_EQ(*again, 0U);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Prune,
-                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql),
-                         [](const ::testing::TestParamInfo<db::Backend>& backend) {
-                           return backend.param == db::Backend::sqlite ? "sqlite" : "postgresql";
-                         });
+HECS_STORE_ON_BOTH_BACKENDS(Prune);
 
 }  // namespace
 }  // namespace hecs::control::store

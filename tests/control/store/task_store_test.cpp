@@ -239,8 +239,7 @@ TEST_P(Tasks, OutputFromAnOffsetStartsAtThePieceHoldingIt) {
   EXPECT_TRUE(!foreign || foreign->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Tasks,
-                         ::testing::Values(db::Backend::sqlite, db::Backend::postgresql));
+HECS_STORE_ON_BOTH_BACKENDS(Tasks);
 
 }  // namespace
 }  // namespace hecs::control::store
