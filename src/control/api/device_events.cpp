@@ -5,12 +5,9 @@
 // what it last sent, then fresh counts. A client that reads slowly is only read for when it
 // asks for more, so several changes of a device in between are sent once, as they are now.
 #include <map>
-#include <mutex>
 #include <tuple>
 
-#include <boost/json/serialize.hpp>
-#include <fmt/format.h>
-
+#include "control/api/hub_stream.h"
 #include "control/api/routes.h"
 #include "control/devices/events.h"
 
@@ -25,70 +22,14 @@ constexpr std::size_t kRowsPerPiece = 1000;
 // (duplicates are filtered by what was last sent).
 constexpr std::int64_t kOverlapMs = 2000;
 
-std::string event(std::string_view name, const json::value& data) {
-  return fmt::format("event: {}\ndata: {}\n\n", name, json::serialize(data));
-}
-
-class DeviceEventStream final : public net::BodyStream,
-                                public std::enable_shared_from_this<DeviceEventStream> {
+class DeviceEventStream final : public HubStream {
  public:
   // Holds one of the hub's stream slots (acquired by the caller) until destroyed.
   DeviceEventStream(State& state, devices::Events& hub, std::string tenant)
-      : state_(state), hub_(hub), tenant_(std::move(tenant)) {}
+      : HubStream(hub, std::move(tenant)), state_(state) {}
   ~DeviceEventStream() override { hub_.release(); }
   DeviceEventStream(const DeviceEventStream&) = delete;
   DeviceEventStream& operator=(const DeviceEventStream&) = delete;
-
-  void pull(std::function<void(std::optional<std::string>)> deliver) override {
-    std::unique_lock lock(mutex_);
-    if (closed_) {
-      lock.unlock();
-      deliver(std::nullopt);
-      return;
-    }
-    if (!started_ || more_) {
-      auto text = collect();
-      lock.unlock();
-      deliver(std::move(text));
-      return;
-    }
-    const auto seen = seen_;
-    lock.unlock();
-    auto handle = hub_.wait(tenant_, seen, [weak = weak_from_this(), deliver](bool changed) {
-      auto self = weak.lock();
-      if (!self) {
-        deliver(std::nullopt);
-        return;
-      }
-      std::unique_lock inner(self->mutex_);
-      self->handle_ = 0;
-      if (self->closed_) {
-        inner.unlock();
-        deliver(std::nullopt);
-        return;
-      }
-      std::string text = changed ? self->collect() : std::string();  // "": a keepalive
-      inner.unlock();
-      deliver(std::move(text));
-    });
-    std::lock_guard again(mutex_);
-    if (handle != 0 && !closed_) {
-      handle_ = handle;
-    }
-  }
-
-  void close() override {
-    std::uint64_t handle = 0;
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-      handle = handle_;
-      handle_ = 0;
-    }
-    if (handle != 0) {
-      hub_.cancel(handle);
-    }
-  }
 
  private:
   using Sent = std::tuple<bool, std::string, std::string>;  // online, hostname, state
@@ -98,10 +39,10 @@ class DeviceEventStream final : public net::BodyStream,
     if (!counts) {
       return {};
     }
-    return event("counts", json::object{{"online", counts->online},
-                                        {"offline", counts->offline},
-                                        {"pending", counts->pending},
-                                        {"total", counts->total}});
+    return sse_event("counts", json::object{{"online", counts->online},
+                                            {"offline", counts->offline},
+                                            {"pending", counts->pending},
+                                            {"total", counts->total}});
   }
 
   // The devices the first read from the overlap would find, as they are now: the counts sent
@@ -125,9 +66,10 @@ class DeviceEventStream final : public net::BodyStream,
     }
   }
 
-  // What changed since the last piece. Called with mutex_ held.
-  std::string collect() {
-    seen_ = hub_.version(tenant_);  // before reading: nothing is missed
+  bool ready() const override { return !started_ || more_; }
+
+  // What changed since the last piece.
+  std::string collect() override {
     const auto now = state_.deps.clock.now_ms();
     if (!started_) {
       started_ = true;
@@ -158,11 +100,11 @@ class DeviceEventStream final : public net::BodyStream,
         it->second = now_state;
       }
       changed_ = true;
-      text += event("device", json::object{{"id", r.id},
-                                           {"hostname", r.hostname},
-                                           {"online", r.online},
-                                           {"state", r.state},
-                                           {"last_seen", format_time(r.last_seen)}});
+      text += sse_event("device", json::object{{"id", r.id},
+                                               {"hostname", r.hostname},
+                                               {"online", r.online},
+                                               {"state", r.state},
+                                               {"last_seen", format_time(r.last_seen)}});
     }
     more_ = rows->size() == kRowsPerPiece;
     if (!more_) {
@@ -176,12 +118,8 @@ class DeviceEventStream final : public net::BodyStream,
   }
 
   State& state_;
-  devices::Events& hub_;
-  const std::string tenant_;
-  std::mutex mutex_;
-  bool closed_ = false, started_ = false, more_ = false, changed_ = false;
-  std::uint64_t handle_ = 0;
-  std::uint64_t seen_ = 0;
+  const std::string& tenant_ = key_;
+  bool started_ = false, more_ = false, changed_ = false;
   std::int64_t since_ = 0;     // the clock when the last complete read began
   std::int64_t read_at_ = 0;   // the clock when the read in progress began
   std::int64_t after_at_ = 0;  // the read in progress: after this (changed_at, id)

@@ -2,9 +2,10 @@
 // (docs/tasks.md, "Events"). The stream starts with the task and every run as they are, and the
 // output stored so far; then it sends what changes, woken by tasks::Events, until no run is left
 // unfinished.
-#include <boost/json/serialize.hpp>
-#include <fmt/format.h>
+#include <algorithm>
+#include <map>
 
+#include "control/api/hub_stream.h"
 #include "control/api/routes.h"
 
 namespace hecs::control::api {
@@ -26,74 +27,21 @@ bool unfinished(const std::map<std::string, int>& counts) {
   return false;
 }
 
-std::string event(std::string_view name, const json::value& data) {
-  return fmt::format("event: {}\ndata: {}\n\n", name, json::serialize(data));
-}
-
-class TaskEventStream final : public net::BodyStream,
-                              public std::enable_shared_from_this<TaskEventStream> {
+class TaskEventStream final : public HubStream {
  public:
   TaskEventStream(State& state, std::string tenant, std::string task)
-      : state_(state), tenant_(std::move(tenant)), task_(std::move(task)) {}
-
-  void pull(std::function<void(std::optional<std::string>)> deliver) override {
-    std::unique_lock lock(mutex_);
-    if (closed_ || ended_) {
-      lock.unlock();
-      deliver(std::nullopt);
-      return;
-    }
-    if (!started_ || more_) {
-      started_ = true;
-      auto text = collect();
-      lock.unlock();
-      deliver(std::move(text));
-      return;
-    }
-    const auto seen = seen_;
-    lock.unlock();
-    auto handle = state_.deps.tasks->events().wait(
-        task_, seen, [weak = weak_from_this(), deliver](bool changed) {
-          auto self = weak.lock();
-          if (!self) {
-            deliver(std::nullopt);
-            return;
-          }
-          std::unique_lock inner(self->mutex_);
-          self->handle_ = 0;
-          if (self->closed_) {
-            inner.unlock();
-            deliver(std::nullopt);
-            return;
-          }
-          std::string text = changed ? self->collect() : std::string();
-          inner.unlock();
-          deliver(std::move(text));
-        });
-    std::lock_guard again(mutex_);
-    if (handle != 0 && !closed_) {
-      handle_ = handle;
-    }
-  }
-
-  void close() override {
-    std::uint64_t handle = 0;
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-      handle = handle_;
-      handle_ = 0;
-    }
-    if (handle != 0) {
-      state_.deps.tasks->events().cancel(handle);
-    }
-  }
+      : HubStream(state.deps.tasks->events(), std::move(task)),
+        state_(state),
+        tenant_(std::move(tenant)) {}
 
  private:
-  // What changed since the last piece. Called with mutex_ held.
-  std::string collect() {
+  bool ready() const override { return !started_ || more_; }
+  bool finished() const override { return ended_; }
+
+  // What changed since the last piece.
+  std::string collect() override {
+    started_ = true;
     auto& store = *state_.deps.task_store;
-    seen_ = state_.deps.tasks->events().version(task_);  // before reading: nothing is missed
     std::string text;
     auto task = store.get(tenant_, task_);
     if (!task) {
@@ -103,8 +51,8 @@ class TaskEventStream final : public net::BodyStream,
     auto counts = store.counts(task_);
     if (!sent_task_) {
       sent_task_ = true;
-      text += event("task",
-                    json::object{{"id", task->id}, {"state", task->state}, {"total", task->total}});
+      text += sse_event(
+          "task", json::object{{"id", task->id}, {"state", task->state}, {"total", task->total}});
     }
     const auto now = state_.deps.clock.now_ms();
     auto runs = store.runs_updated(task_, runs_since_ - kRunOverlapMs);
@@ -116,12 +64,12 @@ class TaskEventStream final : public net::BodyStream,
           continue;
         }
         last = r.state;
-        text += event("run", json::object{{"device", r.device_id},
-                                          {"state", r.state},
-                                          {"exit_code", r.exit_code ? json::value(*r.exit_code)
-                                                                    : json::value(nullptr)},
-                                          {"error", r.error},
-                                          {"truncated", r.truncated}});
+        text += sse_event("run", json::object{{"device", r.device_id},
+                                              {"state", r.state},
+                                              {"exit_code", r.exit_code ? json::value(*r.exit_code)
+                                                                        : json::value(nullptr)},
+                                              {"error", r.error},
+                                              {"truncated", r.truncated}});
       }
     }
     auto output = store.output_since(task_, output_after_, kOutputRowsPerPiece);
@@ -129,26 +77,24 @@ class TaskEventStream final : public net::BodyStream,
     if (output) {
       for (const auto& o : *output) {
         output_after_ = std::max(output_after_, o.id);
-        text += event("output", json::object{{"device", o.device_id},
-                                             {"stream", o.stream == 1 ? "stderr" : "stdout"},
-                                             {"offset", o.pos},
-                                             {"data", o.data}});
+        text += sse_event("output", json::object{{"device", o.device_id},
+                                                 {"stream", o.stream == 1 ? "stderr" : "stdout"},
+                                                 {"offset", o.pos},
+                                                 {"data", o.data}});
       }
       more_ = output->size() == kOutputRowsPerPiece;
     }
     if (!more_ && counts && !unfinished(*counts) && task->state != "running") {
-      text += event("end", json::object{{"state", task->state}});
+      text += sse_event("end", json::object{{"state", task->state}});
       ended_ = true;
     }
     return text;
   }
 
   State& state_;
-  const std::string tenant_, task_;
-  std::mutex mutex_;
-  bool closed_ = false, started_ = false, ended_ = false, more_ = false, sent_task_ = false;
-  std::uint64_t handle_ = 0;
-  std::uint64_t seen_ = 0;
+  const std::string tenant_;
+  const std::string& task_ = key_;
+  bool started_ = false, ended_ = false, more_ = false, sent_task_ = false;
   std::int64_t runs_since_ = 0;  // 0: every run, the first time
   std::int64_t output_after_ = 0;
   std::map<std::string, std::string> last_state_;
