@@ -51,7 +51,7 @@ export function ConfirmButton({
   label: string; // the button's text: "Revoke"
   confirmLabel: string; // "Yes, revoke"
   question: string; // "Revoke the key ci? Calls with it are refused at once."
-  onConfirm: () => Promise<void> | void;
+  onConfirm: () => Promise<unknown> | void;
   disabled?: boolean;
   name?: string; // accessible name when the text alone is ambiguous in a table: "Revoke key ci"
 }) {

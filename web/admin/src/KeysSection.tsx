@@ -1,42 +1,16 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { ApiClient, Role } from './api';
-import { FormFoot, useSubmit } from './adminForm';
+import { FormFoot, useAdminList, useSubmit } from './adminForm';
 import { ConfirmButton, CopyField } from './CopyField';
-import { ApiKey, createKey, errorText, grantableRoles, listKeys, NewApiKey, revokeKey, rotateKey } from './adminApi';
+import { ApiKey, createKey, grantableRoles, listKeys, NewApiKey, revokeKey, rotateKey } from './adminApi';
 import { when } from './tasksApi';
 
 // API keys (docs/api.md "Users, API keys, tenants"): the list, create (the key shown once),
 // rotate with an overlap, revoke.
 export function KeysSection({ api, role }: { api: ApiClient; role: Role }) {
-  const [keys, setKeys] = useState<ApiKey[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { items: keys, error, reload: load, act } = useAdminList(api, listKeys);
   const [shown, setShown] = useState<{ key: NewApiKey; rotated: boolean } | null>(null);
   const [notice, setNotice] = useState('');
-
-  const load = useCallback(async () => {
-    try {
-      setKeys(await listKeys(api));
-      setError(null);
-    } catch (e) {
-      const m = errorText(e);
-      if (m) setError(m);
-    }
-  }, [api]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  async function act(what: () => Promise<void>) {
-    try {
-      await what();
-      setError(null);
-    } catch (e) {
-      const m = errorText(e);
-      if (m) setError(m);
-    }
-    await load();
-  }
 
   const revoke = (k: ApiKey) =>
     act(async () => {
@@ -185,7 +159,7 @@ function KeyForm({ api, role, onCreated }: { api: ApiClient; role: Role; onCreat
 }
 
 // Rotation: a new key with the same name and role; the old one keeps working for the overlap.
-function RotateButton({ k, onRotate }: { k: ApiKey; onRotate: (overlapS: number) => Promise<void> }) {
+function RotateButton({ k, onRotate }: { k: ApiKey; onRotate: (overlapS: number) => Promise<unknown> }) {
   const [open, setOpen] = useState(false);
   const [hours, setHours] = useState('24');
   const [error, setError] = useState<string | null>(null);

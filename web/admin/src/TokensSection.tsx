@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { ApiClient } from './api';
-import { FormFoot, useSubmit } from './adminForm';
+import { FormFoot, useAdminList, useSubmit } from './adminForm';
 import { ConfirmButton, CopyField } from './CopyField';
 import {
-  createToken, EnrolmentToken, enrolFile, errorText, installCommand, listTokens, NewEnrolmentToken, parseTags,
+  createToken, EnrolmentToken, enrolFile, installCommand, listTokens, NewEnrolmentToken, parseTags,
   revokeToken, tokenState,
 } from './adminApi';
 import { when } from './tasksApi';
@@ -11,34 +11,10 @@ import { when } from './tasksApi';
 // Enrolment tokens (docs/api.md "Enrolment"): the list, a form that makes one, and the token
 // with the agent's install command, shown once.
 export function TokensSection({ api, origin }: { api: ApiClient; origin: string }) {
-  const [tokens, setTokens] = useState<EnrolmentToken[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { items: tokens, error, reload: load, act } = useAdminList(api, listTokens);
   const [created, setCreated] = useState<NewEnrolmentToken | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setTokens(await listTokens(api));
-      setError(null);
-    } catch (e) {
-      const m = errorText(e);
-      if (m) setError(m);
-    }
-  }, [api]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  async function revoke(t: EnrolmentToken) {
-    try {
-      await revokeToken(api, t.id);
-      setError(null);
-    } catch (e) {
-      const m = errorText(e);
-      if (m) setError(m);
-    }
-    await load();
-  }
+  const revoke = (t: EnrolmentToken) => act(() => revokeToken(api, t.id));
 
   return (
     <section aria-labelledby="tokens-title">

@@ -1,42 +1,19 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { ApiClient, Role, roleAtLeast } from './api';
-import { FormFoot, useSubmit } from './adminForm';
+import { FormFoot, useAdminList, useSubmit } from './adminForm';
 import { ConfirmButton } from './CopyField';
-import { createUser, errorText, grantableRoles, listUsers, updateUser, UserRow } from './adminApi';
+import { createUser, grantableRoles, listUsers, updateUser, UserRow } from './adminApi';
 import { when } from './tasksApi';
 
 // Users and roles (docs/api.md "Roles"): nobody grants a role above their own, changes a user
 // above them or themselves; the API says so when the panel lets a case through.
 export function UsersSection({ api, role, username }: { api: ApiClient; role: Role; username: string }) {
-  const [users, setUsers] = useState<UserRow[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { items: users, error, reload: load, act } = useAdminList(api, listUsers);
   const [notice, setNotice] = useState('');
 
-  const load = useCallback(async () => {
-    try {
-      setUsers(await listUsers(api));
-      setError(null);
-    } catch (e) {
-      const m = errorText(e);
-      if (m) setError(m);
-    }
-  }, [api]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
   async function change(u: UserRow, what: { role?: Role; disabled?: boolean; password?: string }, done: string) {
-    try {
-      await updateUser(api, u.id, what);
-      setError(null);
-      setNotice(done);
-    } catch (e) {
-      const m = errorText(e);
-      if (m) setError(m);
-      setNotice('');
-    }
-    await load();
+    const ok = await act(() => updateUser(api, u.id, what));
+    setNotice(ok ? done : '');
   }
 
   const roles = grantableRoles(role);
