@@ -1,5 +1,6 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react';
+import { FormEvent, useCallback, useState } from 'react';
 import { ApiClient } from './api';
+import { usePages } from './pages';
 import {
   AuditFilter, AuditRecord, auditQuery, errorText, kNoAuditFilter, listAudit, plural, Verification, verifyAudit,
 } from './adminApi';
@@ -14,34 +15,14 @@ export function shortIds(text: string): string {
 export function AuditSection({ api }: { api: ApiClient }) {
   const [draft, setDraft] = useState<AuditFilter>(kNoAuditFilter);
   const [filter, setFilter] = useState<AuditFilter>(kNoAuditFilter);
-  const [records, setRecords] = useState<AuditRecord[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const load = useCallback(
+  const readPage = useCallback(
     async (cursor: string | null) => {
-      setLoading(true);
-      try {
-        const page = await listAudit(api, filter, cursor);
-        setRecords((old) => (cursor && old ? [...old, ...page.items] : page.items));
-        setNext(page.next_cursor);
-        setError(null);
-      } catch (e) {
-        const m = errorText(e);
-        if (m) setError(m);
-        if (!cursor) setRecords([]);
-      } finally {
-        setLoading(false);
-      }
+      const page = await listAudit(api, filter, cursor);
+      return { items: page.items, next: page.next_cursor };
     },
     [api, filter],
   );
-
-  useEffect(() => {
-    setRecords(null);
-    void load(null);
-  }, [load]);
+  const { items: records, next, loading, error, setError, load } = usePages<AuditRecord>(readPage);
 
   function apply(e: FormEvent) {
     e.preventDefault();

@@ -1,15 +1,11 @@
-import { MouseEvent, useCallback, useEffect, useState } from 'react';
-import { ApiClient, ApiError, Role, roleAtLeast } from './api';
+import { MouseEvent, useCallback, useState } from 'react';
+import { ApiClient, Role, roleAtLeast } from './api';
+import { usePages } from './pages';
 import { navigate } from './router';
 import { RunForm } from './RunForm';
 import {
   commandSummary, kOrigins, kTaskStates, listTasks, progressOf, shortId, Task, TaskFilter, TaskOrigin, TaskState, when,
 } from './tasksApi';
-
-function message(e: unknown): string | null {
-  if (e instanceof ApiError && e.status === 401) return null; // the app shows the sign-in page
-  return e instanceof Error ? e.message : String(e);
-}
 
 export function follow(e: MouseEvent<HTMLAnchorElement>, to: string) {
   if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
@@ -21,33 +17,8 @@ export function follow(e: MouseEvent<HTMLAnchorElement>, to: string) {
 // form above it for operators and above.
 export function Tasks({ api, role }: { api: ApiClient; role: Role }) {
   const [filter, setFilter] = useState<TaskFilter>({ states: [], origin: '' });
-  const [tasks, setTasks] = useState<Task[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const load = useCallback(
-    async (after: string | null) => {
-      setLoading(true);
-      try {
-        const page = await listTasks(api, filter, after);
-        setTasks((old) => (after && old ? [...old, ...page.items] : page.items));
-        setNext(page.next);
-        setError(null);
-      } catch (e) {
-        const m = message(e);
-        if (m) setError(m);
-      } finally {
-        setLoading(false);
-      }
-    },
-    [api, filter],
-  );
-
-  useEffect(() => {
-    setTasks(null);
-    void load(null);
-  }, [load]);
+  const readPage = useCallback((after: string | null) => listTasks(api, filter, after), [api, filter]);
+  const { items: tasks, next, loading, error, load } = usePages<Task>(readPage);
 
   const toggleState = (s: TaskState, on: boolean) =>
     setFilter((f) => ({ ...f, states: on ? kTaskStates.filter((x) => x === s || f.states.includes(x)) : f.states.filter((x) => x !== s) }));

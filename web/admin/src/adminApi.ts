@@ -1,6 +1,6 @@
 // The administration routes of docs/api.md ("Enrolment", "Users, API keys, tenants", "Audit
 // log") over the ApiClient of api.ts, and the pure helpers the Administration page uses.
-import { ApiClient, ApiError, Role, roleAtLeast } from './api';
+import { ApiClient, Role, roleAtLeast } from './api';
 
 // ---- enrolment tokens ----------------------------------------------------------------
 
@@ -218,11 +218,7 @@ export function verifyAudit(api: ApiClient): Promise<Verification> {
 
 // ---- shared --------------------------------------------------------------------------
 
-// A failed call as the message shown, or null for a 401 (the app shows the sign-in page).
-export function errorText(e: unknown): string | null {
-  if (e instanceof ApiError && e.status === 401) return null;
-  return e instanceof Error ? e.message : String(e);
-}
+export { errorText } from './api';
 
 export function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -274,3 +274,9 @@ export class ApiClient {
     return out;
   }
 }
+
+// A failed call as the message shown, or null for a 401 (the app shows the sign-in page).
+export function errorText(e: unknown): string | null {
+  if (e instanceof ApiError && e.status === 401) return null;
+  return e instanceof Error ? e.message : String(e);
+}
