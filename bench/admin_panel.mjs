@@ -41,8 +41,9 @@ async function scrollToEnd(expected) {
   box.scrollTop = 0;
   const frames = [];
   let maxRows = 0;
-  let stalled = 0; // frames whose scroll could not move: the bottom of the loaded rows, waiting for a page
-  let lastTop = -1;
+  // Frames in which rows in view were not read yet (the list's "Loading devices" placeholder):
+  // the scroll outran the pages.
+  let stalled = 0;
   const started = performance.now();
   let last = started;
   const lastShown = () => [...document.querySelectorAll('[data-device][aria-rowindex]')].some((r) => Number(r.getAttribute('aria-rowindex')) >= expected + 1);
@@ -52,8 +53,7 @@ async function scrollToEnd(expected) {
       last = now;
       maxRows = Math.max(maxRows, document.querySelectorAll('[data-device]').length);
       if (lastShown()) return resolve();
-      if (box.scrollTop === lastTop) stalled++;
-      lastTop = box.scrollTop;
+      if (document.querySelector('tr.loading-rows')) stalled++;
       if (now - started > 300000) return reject(new Error('the last device was not shown within 300 s'));
       box.scrollTop += box.clientHeight;
       requestAnimationFrame(step);

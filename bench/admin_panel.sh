@@ -88,7 +88,7 @@ TABLE="| figure ($DEVICES devices, median of $REPEATS loads) | value |
 | frames during the scroll | $(col frames) |
 | longest frame, ms | $(col max_frame_ms) |
 | 95th percentile frame, ms | $(col p95_frame_ms) |
-| frames the scroll waited at the end of the loaded rows for the next page | $(col stalled) |
+| frames in which rows in view were not read yet (the loading placeholder showed) | $(col stalled) |
 | most device rows in the page at once | $(col max_rows) |
 | device pages fetched during the scroll | $(col pages) |"
 echo "$TABLE"

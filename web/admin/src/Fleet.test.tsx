@@ -269,6 +269,31 @@ describe('Fleet at fleet scale', () => {
     expect(screen.getByText('500 devices')).toBeTruthy();
   });
 
+  it('scrolls over the whole list, reading the pages up to a far position as it goes', async () => {
+    const total = 2000;
+    const fetch = fleetFetch((url) => {
+      const cursor = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('cursor');
+      const from = cursor ? Number(cursor.slice(1)) : 0;
+      const next = from + 250 < total ? `c${from + 250}` : null;
+      return page(devices(250, from), next, total);
+    });
+    render(<Fleet api={new ApiClient({ fetch })} />);
+    expect(await screen.findByText('host-00000')).toBeTruthy();
+    const spacers = () => Array.from(document.querySelectorAll<HTMLElement>('tr.spacer td')).map((td) => parseInt(td.style.height, 10));
+    // The rows below the view count for the whole list, not the 250 read.
+    expect(spacers().reduce((a, b) => a + b, 0) + document.querySelectorAll('tr[data-device]').length * kRowHeight).toBe(total * kRowHeight);
+    expect(listCalls(fetch)).toHaveLength(1);
+
+    const scroller = screen.getByRole('region', { name: 'Device list, scrollable' });
+    scroller.scrollTop = (total - 10) * kRowHeight; // the scrollbar dragged to the end
+    fireEvent.scroll(scroller);
+    expect(await screen.findByText(/^Loading devices \d+–2000 of 2000…$/)).toBeTruthy();
+    expect(await screen.findByText('host-01999', {}, { timeout: 5000 })).toBeTruthy();
+    expect(listCalls(fetch)).toHaveLength(total / 250);
+    expect(screen.queryByText(/^Loading devices/)).toBeNull();
+    expect(document.querySelectorAll('tr[data-device]').length).toBeLessThan(60);
+  });
+
   it('shows no mutating action to a viewer', async () => {
     const fetch = fleetFetch(() => page([device('p', false, 'pending'), device('a', true)]));
     render(<Fleet api={new ApiClient({ fetch })} role="viewer" />);

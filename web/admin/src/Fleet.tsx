@@ -227,7 +227,12 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
   }, [list !== null && list.items.length > 0]);
 
   const items = list?.items ?? [];
-  const win = rowWindow(scrollTop, viewport, kRowHeight, items.length);
+  // The scroll height is the whole list's (total rows), not the rows loaded so far, so that the
+  // scrollbar says where the view is; rows not read yet show as one "Loading" placeholder while
+  // the pages up to them are read, one after the other.
+  const count = list?.next ? Math.max(items.length, list.total) : items.length;
+  const win = rowWindow(scrollTop, viewport, kRowHeight, count);
+  const missing = Math.max(0, win.end - Math.max(win.start, items.length));
   useEffect(() => {
     if (list?.next && win.end >= list.items.length - kPrefetchRows) void loadMore();
   }, [win.end, list, loadMore]);
@@ -368,7 +373,7 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
                     <td colSpan={8} style={{ height: win.before }} />
                   </tr>
                 )}
-                {items.slice(win.start, win.end).map((d, i) => (
+                {items.slice(win.start, Math.min(win.end, items.length)).map((d, i) => (
                   <tr key={d.id} data-device={d.id} aria-rowindex={win.start + i + 2}>
                     <td>
                       <a href={'/fleet/' + d.id} onClick={(e) => follow(e, '/fleet/' + d.id)}>
@@ -413,6 +418,15 @@ export function Fleet({ api, role = 'viewer' }: { api: ApiClient; role?: Role })
                     </td>
                   </tr>
                 ))}
+                {missing > 0 && (
+                  <tr className="loading-rows">
+                    <td colSpan={8} style={{ height: missing * kRowHeight }}>
+                      <span role="status">
+                        Loading devices {Math.max(win.start, items.length) + 1}–{win.end} of {count}…
+                      </span>
+                    </td>
+                  </tr>
+                )}
                 {win.after > 0 && (
                   <tr className="spacer" aria-hidden="true">
                     <td colSpan={8} style={{ height: win.after }} />
