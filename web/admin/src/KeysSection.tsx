@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { ApiClient, Role } from './api';
-import { FormFoot, useAdminList, useSubmit } from './adminForm';
+import { useAdminList, useSubmit } from './adminForm';
+import { FormFoot } from './FormFoot';
 import { ConfirmButton, CopyField } from './CopyField';
 import { ApiKey, createKey, grantableRoles, listKeys, NewApiKey, revokeKey, rotateKey } from './adminApi';
 import { when } from './tasksApi';

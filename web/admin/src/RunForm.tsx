@@ -1,5 +1,6 @@
 import { FormEvent, useEffect, useState } from 'react';
 import { ApiClient, ApiError } from './api';
+import { FormFoot } from './FormFoot';
 import { Command, createTask, previewTarget, splitArgv, Target, TargetPreview, Task } from './tasksApi';
 
 type TargetKind = 'devices' | 'group' | 'selector';
@@ -203,14 +204,7 @@ export function RunForm({ api, onCreated }: { api: ApiClient; onCreated: (task: 
           <input type="number" min={1} max={86400} value={timeout} onChange={(e) => setTimeoutS(e.target.value)} />
         </label>
       </fieldset>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy}>
-        {busy ? 'Starting…' : 'Run'}
-      </button>
+      <FormFoot busy={busy} error={error} label="Run" busyLabel="Starting…" />
     </form>
   );
 }

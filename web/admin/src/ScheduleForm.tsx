@@ -1,5 +1,6 @@
 import { FormEvent, useEffect, useState } from 'react';
 import { ApiClient, ApiError } from './api';
+import { FormFoot } from './FormFoot';
 import { kPreviewDelayMs, targetOf } from './RunForm';
 import {
   browserTimeZone, createSchedule, inZone, kMissedPolicies, knownTimeZones, MissedPolicy, previewFires, Schedule,
@@ -217,14 +218,7 @@ export function ScheduleForm({ api, onCreated }: { api: ApiClient; onCreated: (s
           <input type="number" min={1} max={86400} value={timeout} onChange={(e) => setTimeoutS(e.target.value)} />
         </label>
       </fieldset>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy}>
-        {busy ? 'Creating…' : 'Create schedule'}
-      </button>
+      <FormFoot busy={busy} error={error} label="Create schedule" />
     </form>
   );
 }

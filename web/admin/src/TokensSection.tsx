@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { ApiClient } from './api';
-import { FormFoot, useAdminList, useSubmit } from './adminForm';
+import { useAdminList, useSubmit } from './adminForm';
+import { FormFoot } from './FormFoot';
 import { ConfirmButton, CopyField } from './CopyField';
 import {
   createToken, EnrolmentToken, enrolFile, installCommand, listTokens, NewEnrolmentToken, parseTags,

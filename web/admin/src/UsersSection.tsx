@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { ApiClient, Role, roleAtLeast } from './api';
-import { FormFoot, useAdminList, useSubmit } from './adminForm';
+import { useAdminList, useSubmit } from './adminForm';
+import { FormFoot } from './FormFoot';
 import { ConfirmButton } from './CopyField';
 import { createUser, grantableRoles, listUsers, updateUser, UserRow } from './adminApi';
 import { when } from './tasksApi';

@@ -1,9 +1,8 @@
 // What the Administration sections share: their list, read when shown and after each action,
 // with the error of the last read or action; and for their create forms the busy flag and error
-// of one submission, and the error line and submit button at their foot.
+// of one submission (their foot is FormFoot.tsx).
 import { FormEvent, useCallback, useEffect, useState } from 'react';
-import { ApiClient } from './api';
-import { errorText } from './adminApi';
+import { ApiClient, errorText } from './api';
 
 // `read` must be the same function on every render (a module's own). `act(action)` runs an
 // action, shows its error (none for an expired session, which the app handles) and reads the
@@ -58,21 +57,4 @@ export function useSubmit() {
     }
   }
   return { busy, error, submit };
-}
-
-export function FormFoot({ busy, error, label }: { busy: boolean; error: string | null; label: string }) {
-  return (
-    <>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : label}
-        </button>
-      </div>
-    </>
-  );
 }
