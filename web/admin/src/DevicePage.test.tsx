@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from './api';
 import { DevicePage } from './DevicePage';
 import { getPresence, kMaxPresencePages, mergeSeries, presenceSpans } from './deviceHistoryApi';
+import { FakeEventSource, json } from './testUtil';
 
 // uPlot needs a canvas, which jsdom has not: the chart module is replaced by a stand-in that
 // shows the accessible name and the points it was given.
@@ -14,31 +15,6 @@ vi.mock('./Chart', () => ({
 
 const kId = '3f6c1e2a-8b4d-4f7e-9a21-5c0d7e8b9f10';
 const kNow = Date.parse('2026-12-05T12:00:00.000Z');
-
-class FakeEventSource {
-  static last: FakeEventSource | null = null;
-  closed = false;
-  private listeners = new Map<string, ((e: MessageEvent) => void)[]>();
-  constructor(readonly url: string) {
-    FakeEventSource.last = this;
-  }
-  addEventListener(name: string, f: (e: MessageEvent) => void) {
-    this.listeners.set(name, [...(this.listeners.get(name) ?? []), f]);
-  }
-  close() {
-    this.closed = true;
-  }
-  emit(name: string, data: unknown) {
-    act(() => {
-      for (const f of this.listeners.get(name) ?? []) f(new MessageEvent(name, { data: JSON.stringify(data) }));
-    });
-  }
-}
-
-function json(body: unknown, status = 200) {
-  const type = status >= 400 ? 'application/problem+json' : 'application/json';
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } });
-}
 
 const kDevice = {
   id: kId, tenant_id: 't', hostname: 'pi-atelier-03', online: true, session: 12,

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient, Device } from './api';
 import { countDevices, Fleet, kRetryFirstMs, kRowHeight } from './Fleet';
 import { kTypingMs } from './FleetFilters';
+import { json } from './testUtil';
 
 // A stand-in for the browser's EventSource: tests push events through `emit` and drop the
 // connection through `fail`.
@@ -52,13 +53,6 @@ function device(id: string, online: boolean, state: Device['state'] = 'accepted'
     id, tenant_id: 't', hostname: 'host-' + id, online, session: 1, first_seen: '', last_seen: '2026-01-01T00:00:00.000Z',
     state, tags: [], inventory: { agent_version: '0.1.0' }, telemetry: null, telemetry_at: null,
   };
-}
-
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': status < 300 ? 'application/json' : 'application/problem+json' },
-  });
 }
 
 function page(items: Device[], next: string | null = null, total = items.length) {

@@ -2,12 +2,9 @@ import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/re
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from './api';
 import { RunForm } from './RunForm';
+import { json } from './testUtil';
 
 afterEach(cleanup);
-
-function json(body: unknown, status = 200, type = 'application/json') {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } });
-}
 
 const kPreview = {
   count: 2, devices: [{ id: 'd1', hostname: 'pi-1', online: true }, { id: 'd2', hostname: 'pi-2', online: false }],

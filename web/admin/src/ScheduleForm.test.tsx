@@ -3,12 +3,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from './api';
 import { ScheduleForm } from './ScheduleForm';
 import { browserTimeZone } from './schedulesApi';
+import { json } from './testUtil';
 
 afterEach(cleanup);
-
-function json(body: unknown, status = 200, type = 'application/json') {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } });
-}
 
 const kFires = {
   next: ['2026-10-24T00:30:00.000Z', '2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z', '2026-10-27T01:30:00.000Z', '2026-10-28T01:30:00.000Z'],

@@ -3,12 +3,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from './api';
 import { Schedules } from './Schedules';
 import { firesQuery, inZone, Schedule, targetSummary } from './schedulesApi';
+import { json } from './testUtil';
 
 afterEach(cleanup);
-
-function json(body: unknown, status = 200, type = 'application/json') {
-  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': type } });
-}
 
 function schedule(id: string, extra: Partial<Schedule> = {}): Schedule {
   return {

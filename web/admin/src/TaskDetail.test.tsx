@@ -1,39 +1,13 @@
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from './api';
 import { addOutput, TaskDetail } from './TaskDetail';
 import { setActingTenant } from './tenant';
+import { FakeEventSource, json } from './testUtil';
 
 afterEach(cleanup);
 
 // An EventSource the test drives: emit(name, data) delivers one server-sent event.
-class FakeEventSource {
-  static last: FakeEventSource | null = null;
-  readonly url: string;
-  closed = false;
-  onopen: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  private listeners = new Map<string, ((e: MessageEvent) => void)[]>();
-  constructor(url: string) {
-    this.url = url;
-    FakeEventSource.last = this;
-  }
-  addEventListener(name: string, f: (e: MessageEvent) => void) {
-    this.listeners.set(name, [...(this.listeners.get(name) ?? []), f]);
-  }
-  close() {
-    this.closed = true;
-  }
-  emit(name: string, data: unknown) {
-    act(() => {
-      for (const f of this.listeners.get(name) ?? []) f(new MessageEvent(name, { data: JSON.stringify(data) }));
-    });
-  }
-}
-
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
 
 const kId = '0193aaaa-bbbb-7ccc-8ddd-eeeeffff0000';
 const kTask = {

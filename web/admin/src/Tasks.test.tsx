@@ -3,12 +3,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from './api';
 import { Tasks } from './Tasks';
 import { commandSummary, progressOf, splitArgv, Task, taskListQuery } from './tasksApi';
+import { json } from './testUtil';
 
 afterEach(cleanup);
-
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
 
 function task(id: string, extra: Partial<Task> = {}): Task {
   return {

@@ -1,5 +1,6 @@
 // A stubbed fetch for the Administration tests: answers by method and path, records each call.
 import { vi } from 'vitest';
+import { json } from './testUtil';
 
 export interface Call {
   url: string;
@@ -8,10 +9,7 @@ export interface Call {
   headers: Record<string, string>;
 }
 
-export function json(body: unknown, status = 200) {
-  const type = status >= 400 ? 'application/problem+json' : 'application/json';
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } });
-}
+export { json } from './testUtil';
 
 export function problem(status: number, code: string, detail: string) {
   return json({ status, code, title: code, detail }, status);

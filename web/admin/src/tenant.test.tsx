@@ -3,10 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient, kCsrfKey } from './api';
 import { App } from './App';
 import { actingTenant, kTenantKey, setActingTenant, withTenant } from './tenant';
-
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
+import { json } from './testUtil';
 
 class FakeEventSource {
   static urls: string[] = [];
