@@ -265,10 +265,13 @@ Result<std::size_t> TaskStore::mark_sent(const std::string& task_id,
                         "sent_at = CASE WHEN state IN ('queued', 'sent') OR sent_at IS NULL "
                         "THEN :at ELSE sent_at END, "
                         "state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END, "
-                        "updated_at = :at2 "
+                        // Never back: a result stored before this pass ended keeps its time,
+                        // or a task's event stream, asking for runs updated since its last
+                        // look, would not see it.
+                        "updated_at = CASE WHEN updated_at > :at2 THEN updated_at ELSE :at3 END "
                         "WHERE task_id = :t AND device_id = :d "
                         "AND (state IN ('queued', 'sent') OR sent_at IS NULL)",
-         soci::use(at), soci::use(at), soci::use(task_id), soci::use(device));
+         soci::use(at), soci::use(at), soci::use(at), soci::use(task_id), soci::use(device));
     for (const auto& d : devices) {
       device = d;
       st.execute(true);

@@ -115,6 +115,24 @@ TEST_P(Tasks, MarkSentAfterTheRunningResultKeepsTheStateAndStampsSentAt) {
   EXPECT_EQ(run(kDev1).sent_at, kNow + 6);
 }
 
+// The dispatcher stamps its runs sent after signing them all, and on a large fleet a device's
+// result can be stored seconds before that. The run's updated_at must not go back to the
+// dispatch time: a task's event stream asks for runs updated since its last look, and would
+// never show that run's final state.
+TEST_P(Tasks, MarkSentNeverMovesUpdatedAtBack) {
+  apply({state(kDev1, "succeeded", kNow + 3, "m1")}, kNow + 5'000);
+  const std::vector<std::string> sent{kDev1, kDev2};
+  ASSERT_TRUE(tasks_->mark_sent(kTask, sent, kNow + 10));
+  EXPECT_EQ(run(kDev1).state, "succeeded");
+  EXPECT_EQ(run(kDev1).sent_at, kNow + 10);
+  EXPECT_EQ(run(kDev1).updated_at, kNow + 5'000);
+  EXPECT_EQ(run(kDev2).updated_at, kNow + 10);
+  auto since = tasks_->runs_updated(kTask, kNow + 4'000);
+  ASSERT_TRUE(since) << since.error().message;
+  ASSERT_EQ(since->size(), 1U);
+  EXPECT_EQ((*since)[0].device_id, kDev1);
+}
+
 TEST_P(Tasks, ResultsMoveRunsForwardOnlyAndOutputIsKeptOnce) {
   const std::vector<std::string> all{kDev1, kDev2, kDev3};
   ASSERT_TRUE(tasks_->mark_sent(kTask, all, kNow + 1));
