@@ -22,6 +22,9 @@
 #   last stored (db)  POST sent -> the largest task_runs.updated_at of the task, read from the
 #                     SQLite file afterwards (read-only): when the batch that made the run final
 #                     was written (the time is taken as the batch's transaction starts);
+#   all acked         POST sent -> the first /metrics poll (every 50 ms, once all are stored) with
+#                     hecs_acks_pending at 0: acks leave from a low-priority thread, so this is
+#                     when every agent may drop its result ("-" for a build without the gauge);
 #   per device        p50 / p99 over the N runs of POST -> sent_at (the time of the dispatch pass,
 #                     taken before it signs its commands; a null one, counted apart, would be
 #                     a regression of the fix in 89982e6), POST -> ended_at (the
@@ -127,7 +130,8 @@ def metrics():
     _, text = call("GET", "/metrics")
     out = {}
     for line in text.decode().splitlines():
-        for name in ("hecs_task_commands_sent_total", "hecs_acks_sent_total",
+        for name in ("hecs_task_commands_sent_total", "hecs_acks_sent_total", "hecs_acks_pending",
+                     "hecs_acks_overdue_total",
                      "hecs_task_results_stored_total", "hecs_task_results_ignored_total"):
             if line.startswith(name + " "):
                 out[name] = float(line.split()[1])
@@ -154,6 +158,17 @@ while True:
         sys.exit(f"task {task}: not done after 300 s: {counts}")
     time.sleep(0.1)
 c1 = cpu(); m1 = metrics()
+# Acks leave from a low-priority thread: when none waits any more, every stored result is
+# acknowledged (a hecs-control without the gauge sent them before "all stored": no reading).
+t_acked = None
+m2 = m1
+if "hecs_acks_pending" in m1:
+    while True:
+        t_acked = time.time() * 1000
+        m2 = metrics()
+        if m2.get("hecs_acks_pending", 0) == 0 or time.time() > deadline:
+            break
+        time.sleep(0.05)
 conn.close()
 
 rows = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
@@ -171,11 +186,14 @@ out = {
     "task": task, "n": n, "succeeded": counts["succeeded"], "failed_or_other": n - counts["succeeded"],
     "sent_null": n - len(sent),
     "post_ms": round(t_post - t0), "all_ms": round(t_all - t0), "last_db_ms": round(max(stored)),
+    "acked_ms": round(t_acked - t0) if t_acked is not None else "-",
     "sent_p50": round(pct(sent, 50)), "sent_p99": round(pct(sent, 99)),
     "ended_p50": round(pct(ended, 50)), "ended_p99": round(pct(ended, 99)),
     "stored_p50": round(pct(stored, 50)), "stored_p99": round(pct(stored, 99)),
     "commands": d("hecs_task_commands_sent_total"), "acks": d("hecs_acks_sent_total"),
     "results": d("hecs_task_results_stored_total"), "ignored": d("hecs_task_results_ignored_total"),
+    # Acks sent at normal priority, having waited 2 s, from the POST until all were acked.
+    "overdue": int(m2.get("hecs_acks_overdue_total", 0) - m0.get("hecs_acks_overdue_total", 0)),
 }
 for name in groups:
     out["cpu_" + name] = round((c1[name] - c0[name]) / clk, 2)
@@ -213,7 +231,7 @@ start_agents() {  # count
 # One fleet: broker, control plane, fleet, REPEATS measured tasks; a table row.
 run_fleet() {  # sim|agent count
   local kind=$1 n=$2 r line all=() post=() db=() s50=() s99=() e50=() e99=() t50=() t99=()
-  local cc=() cm=() cf=() cmds=() acks=() res=() nulls=() fails=0 label
+  local cc=() cm=() cf=() cmds=() acks=() res=() nulls=() acked=() overdue=() fails=0 label
   start_task_broker
   rm -rf "$TMP/control"
   start_control --log-level warn
@@ -239,7 +257,8 @@ run_fleet() {  # sim|agent count
       "control:$CONTROL_PID;mosquitto:$MOSQUITTO_PID;fleet:$(fleet_pids)")
     echo "$label, task $r: $line"
     all+=("$(field all_ms "$line")"); post+=("$(field post_ms "$line")")
-    db+=("$(field last_db_ms "$line")")
+    db+=("$(field last_db_ms "$line")"); acked+=("$(field acked_ms "$line")")
+    overdue+=("$(field overdue "$line")")
     s50+=("$(field sent_p50 "$line")"); s99+=("$(field sent_p99 "$line")")
     e50+=("$(field ended_p50 "$line")"); e99+=("$(field ended_p99 "$line")")
     t50+=("$(field stored_p50 "$line")"); t99+=("$(field stored_p99 "$line")")
@@ -254,7 +273,9 @@ run_fleet() {  # sim|agent count
     profile "$n"
   fi
   m() { median "$*"; }
-  ROWS+=("| $label | $(m "${post[@]}") (${post[*]}) | $(m "${all[@]}") (${all[*]}) | $(m "${db[@]}") (${db[*]}) | $(m "${s50[@]}") / $(m "${s99[@]}") | $(m "${e50[@]}") / $(m "${e99[@]}") | $(m "${t50[@]}") / $(m "${t99[@]}") (p99 ${t99[*]}) | $(m "${cc[@]}") (${cc[*]}) | $(m "${cm[@]}") | $(m "${cf[@]}") | $(m "${cmds[@]}") / $(m "${acks[@]}") / $(m "${res[@]}") | ${nulls[*]} | $fails |")
+  # "-": a hecs-control without hecs_acks_pending (BIN= an older build)
+  ma() { if [[ " $* " == *" - "* ]]; then echo "-"; else median "$*"; fi; }
+  ROWS+=("| $label | $(m "${post[@]}") (${post[*]}) | $(m "${all[@]}") (${all[*]}) | $(m "${db[@]}") (${db[*]}) | $(ma "${acked[@]}") (${acked[*]}); overdue ${overdue[*]} | $(m "${s50[@]}") / $(m "${s99[@]}") | $(m "${e50[@]}") / $(m "${e99[@]}") | $(m "${t50[@]}") / $(m "${t99[@]}") (p99 ${t99[*]}) | $(m "${cc[@]}") (${cc[*]}) | $(m "${cm[@]}") | $(m "${cf[@]}") | $(m "${cmds[@]}") / $(m "${acks[@]}") / $(m "${res[@]}") | ${nulls[*]} | $fails |")
   echo "${ROWS[-1]}"
   stop_pids ${SIM_PIDS[@]+"${SIM_PIDS[@]}"} ${AGENT_PIDS[@]+"${AGENT_PIDS[@]}"}
   stop_pids "$CONTROL_PID" "$MOSQUITTO_PID"
@@ -303,13 +324,13 @@ if (( REAL_AGENTS > 0 )); then
 fi
 
 TABLE=$(
-  echo "| fleet | POST answered, ms | POST → all N stored (poll), ms | POST → last stored (db), ms | per device POST → sent p50 / p99, ms | POST → ended (agent clock) p50 / p99, ms | POST → stored p50 / p99, ms | CPU s hecs-control | CPU s Mosquitto | CPU s fleet | task commands / acks / results stored | runs with sent_at null, per task | runs not succeeded |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| fleet | POST answered, ms | POST → all N stored (poll), ms | POST → last stored (db), ms | POST → all acked, ms | per device POST → sent p50 / p99, ms | POST → ended (agent clock) p50 / p99, ms | POST → stored p50 / p99, ms | CPU s hecs-control | CPU s Mosquitto | CPU s fleet | task commands / acks / results stored | runs with sent_at null, per task | runs not succeeded |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
   [[ -z $PROFILE ]] || printf '%s\n' "$PROFILE"
 )
 echo "$TABLE"
 append_results "tasks" \
   "BIN=$BIN HECS_BENCH_TASK_SIZES=\"$SIZES\" HECS_BENCH_TASK_AGENTS=$REAL_AGENTS HECS_BENCH_TASK_REPEATS=$REPEATS HECS_BENCH_TASK_OUTPUT=$OUTPUT HECS_BENCH_TASK_INTERVAL=$INTERVAL HECS_BENCH_TASK_VERIFY=$VERIFY HECS_BENCH_TASK_PERF=$PERF${BROKER_INFLIGHT:+ HECS_BENCH_BROKER_INFLIGHT=$BROKER_INFLIGHT} bench/tasks.sh" \
-  "per fleet a fresh private Mosquitto on 127.0.0.1 (no persistence, max_inflight_messages ${BROKER_INFLIGHT:-20 (default)}) and hecs-control (SQLite in the temp dir, plain MQTT, one worker per core); the fleet (hecs-sim agents that $( (( VERIFY )) && echo "verify every command with the control plane's keys" || echo "read commands unverified") and answer each task with one message, \"succeeded\" carrying $OUTPUT bytes of stdout; or real hecs-agent processes running \`uname -a\`), telemetry every ${INTERVAL} s; once all are online, $REPEATS tasks one after the other, each {\"target\": {\"selector\": \"!hecs-bench-none\"} (the whole fleet), \"command\": {\"argv\": [\"uname\", \"-a\"]}, \"confirm\": true}. Medians of the $REPEATS tasks, each reading in parentheses. POST answered = its round trip (target resolved, N runs stored); all stored = POST sent → first GET /api/v1/tasks/{id} (polled every 100 ms) counting N succeeded; last stored (db) = POST sent → max(task_runs.updated_at), read from the SQLite file (the time the batch that stored the final state began); per device: POST → sent_at (one time per dispatch pass, taken before its commands are signed), → ended_at (reported by the agent, same machine clock), → updated_at (stored; the API has no stored-at time). CPU = utime+stime from /proc/PID/stat between the POST and the last poll; counters = /metrics deltas over that window. Everything on this machine's $(nproc) cores." \
+  "per fleet a fresh private Mosquitto on 127.0.0.1 (no persistence, max_inflight_messages ${BROKER_INFLIGHT:-20 (default)}) and hecs-control (SQLite in the temp dir, plain MQTT, one worker per core); the fleet (hecs-sim agents that $( (( VERIFY )) && echo "verify every command with the control plane's keys" || echo "read commands unverified") and answer each task with one message, \"succeeded\" carrying $OUTPUT bytes of stdout; or real hecs-agent processes running \`uname -a\`), telemetry every ${INTERVAL} s; once all are online, $REPEATS tasks one after the other, each {\"target\": {\"selector\": \"!hecs-bench-none\"} (the whole fleet), \"command\": {\"argv\": [\"uname\", \"-a\"]}, \"confirm\": true}. Medians of the $REPEATS tasks, each reading in parentheses. POST answered = its round trip (target resolved, N runs stored); all stored = POST sent → first GET /api/v1/tasks/{id} (polled every 100 ms) counting N succeeded; last stored (db) = POST sent → max(task_runs.updated_at), read from the SQLite file (the time the batch that stored the final state began); all acked = POST sent → first /metrics poll (every 50 ms, after all stored) with hecs_acks_pending 0: every result acknowledged, with the acks sent at normal priority after waiting 2 s (hecs_acks_overdue_total) per task; per device: POST → sent_at (one time per dispatch pass, taken before its commands are signed), → ended_at (reported by the agent, same machine clock), → updated_at (stored; the API has no stored-at time). CPU = utime+stime from /proc/PID/stat between the POST and the last poll; counters = /metrics deltas over that window. Everything on this machine's $(nproc) cores." \
   "$TABLE"

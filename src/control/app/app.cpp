@@ -25,6 +25,7 @@
 #include "control/app/security.h"
 #include "control/auth/auth.h"
 #include "control/checkpoints/checkpoints.h"
+#include "control/devices/acks.h"
 #include "control/devices/devices.h"
 #include "control/store/store.h"
 #include "control/tasks/tasks.h"
@@ -141,19 +142,16 @@ int run(const Config& config) {
   // Ten minutes: long enough for a slow link, short enough that a captured command is soon
   // useless even where the agent's replay record was lost.
   CommandSender commands(*security->pki, clock, 600);
-  auto& acks_sent = metrics.counter("hecs_acks_sent_total", "Ack messages sent to agents");
-  // After each commit the agents may drop what was stored (DESIGN §4). An ack that cannot be
-  // sent now is not retried: the agent sends the message again and gets its ack then.
-  ingest_options.on_committed = [&](const std::string& device, std::vector<std::string> ids) {
-    for (std::size_t at = 0; at < ids.size(); at += proto::kMaxAckIds) {
-      proto::Ack ack;
-      auto end = std::min(ids.size(), at + proto::kMaxAckIds);
-      ack.ids.assign(std::make_move_iterator(ids.begin() + static_cast<long>(at)),
-                     std::make_move_iterator(ids.begin() + static_cast<long>(end)));
-      if (commands.send(device, "ack", proto::to_json(ack))) {
-        acks_sent.inc();
-      }
-    }
+  // After each commit the agents may drop what was stored (DESIGN §4): acks go out from a
+  // low-priority thread, within two seconds (control/devices/acks.h).
+  devices::AckQueue acks(io, workers, metrics,
+                         [&commands](const std::string& device, boost::json::object ack) {
+                           return commands.send(device, "ack", std::move(ack));
+                         });
+  metrics.gauge("hecs_acks_pending", "Message ids committed and not yet acknowledged",
+                [&acks] { return static_cast<double>(acks.pending()); });
+  ingest_options.on_committed = [&acks](const std::string& device, std::vector<std::string> ids) {
+    acks.add(device, std::move(ids));
   };
   devices::Ingest ingest(io, workers, devices, metrics, clock, ingest_options);
 
@@ -314,6 +312,7 @@ int run(const Config& config) {
 
   ingest.start();
   task_service.start();
+  acks.start();
   (*mqtt)->start();
   log->info("control.started http={} port={} tls={} mqtt={} db={}", config.http_listen,
             (*http)->port(), security->https ? "on" : "off", log::quoted(config.mqtt_url),
@@ -326,6 +325,7 @@ int run(const Config& config) {
       asio::post(workers, [&] {
         ingest.stop();  // commit what was received before we leave
         task_service.stop();
+        acks.stop();  // the link is down: what waits would not reach the agents
         io.stop();
       });
     });
