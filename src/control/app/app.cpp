@@ -143,7 +143,7 @@ int run(const Config& config) {
   // useless even where the agent's replay record was lost.
   CommandSender commands(*security->pki, clock, 600);
   // After each commit the agents may drop what was stored (DESIGN §4): acks go out from a
-  // low-priority thread, within two seconds (control/devices/acks.h).
+  // low-priority thread, after a burst of results, within two seconds (control/devices/acks.h).
   devices::AckQueue acks(io, workers, metrics,
                          [&commands](const std::string& device, boost::json::object ack) {
                            return commands.send(device, "ack", std::move(ack));
@@ -240,6 +240,7 @@ int run(const Config& config) {
         task_service.on_hello(up->device_id);
       }
       if (up->kind == proto::UpKind::result) {
+        acks.arrived();  // a fan-out's answers: their acks wait for the burst to pass
         task_service.on_result(up->device_id, m.payload);
         return;
       }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <iterator>
 #include <list>
@@ -21,6 +22,10 @@
 
 namespace hecs::control::devices {
 namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// How often the background thread looks again whether a burst is over.
+constexpr std::chrono::milliseconds kBurstRecheck{10};
 
 struct AckQueue::Impl : std::enable_shared_from_this<Impl> {
   struct Entry {
@@ -57,6 +62,10 @@ struct AckQueue::Impl : std::enable_shared_from_this<Impl> {
   std::unordered_map<std::string, std::list<Entry>::iterator> by_device;
   std::size_t pending_ids = 0;
   int overdue_running = 0;
+  // Arrivals in the current window (number since the clock's epoch) and the one before it.
+  std::mutex rate_mutex;
+  std::int64_t window_at = 0;
+  std::size_t in_window = 0, in_previous = 0;
   bool stopping = false;
   std::thread thread;
 
@@ -111,6 +120,31 @@ struct AckQueue::Impl : std::enable_shared_from_this<Impl> {
     return due.size();
   }
 
+  std::int64_t window_of(Clock::time_point t) const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() /
+           std::max<std::int64_t>(options.window.count(), 1);
+  }
+
+  void arrived() {
+    const auto w = window_of(now());
+    std::lock_guard lock(rate_mutex);
+    if (w != window_at) {
+      in_previous = w == window_at + 1 ? in_window : 0;
+      in_window = 0;
+      window_at = w;
+    }
+    ++in_window;
+  }
+
+  bool in_burst() {
+    const auto w = window_of(now());
+    std::lock_guard lock(rate_mutex);
+    if (w == window_at) {
+      return in_window > options.burst_per_window || in_previous > options.burst_per_window;
+    }
+    return w == window_at + 1 && in_window > options.burst_per_window;
+  }
+
   void run() {
     pthread_setname_np(pthread_self(), "hecs-acks");
     // Linux applies a nice value given for a thread id to that thread alone.
@@ -124,6 +158,10 @@ struct AckQueue::Impl : std::enable_shared_from_this<Impl> {
       wake.wait(lock, [this] { return stopping || !entries.empty(); });
       if (stopping) {
         return;
+      }
+      if (entries.front().since + options.max_lag > now() && in_burst()) {
+        wake.wait_for(lock, kBurstRecheck);
+        continue;
       }
       Entry entry = pop_front();
       lock.unlock();
@@ -186,6 +224,8 @@ void AckQueue::add(const std::string& device_id, std::vector<std::string> ids) {
   }
   s.wake.notify_one();
 }
+
+void AckQueue::arrived() { impl_->arrived(); }
 
 std::size_t AckQueue::send_overdue() { return impl_->send_overdue(); }
 

@@ -1,10 +1,14 @@
 // Acks to agents (DESIGN §4): once a batch is committed, each device whose messages it stored
-// is told it may drop them from its outbox. An ack changes nothing the operator sees, so when
-// the machine is saturated (one task fanned out to a whole fleet) it waits behind the work
-// that stores results: a thread of its own, at the lowest CPU priority, signs and sends them in
-// the order they came. Waiting is bounded: an ack older than max_lag is sent by a worker at
-// normal priority (counted in hecs_acks_overdue_total). Acks waiting for the same device are
-// merged into one message, up to proto::kMaxAckIds ids each.
+// is told it may drop them from its outbox. An ack changes nothing the operator sees, so it
+// gives way to the work that does:
+// - a thread of its own, at the lowest CPU priority, signs and sends acks in the order they
+//   came, on CPU nothing else wants;
+// - while messages arrive in a burst (a task fanned out to the whole fleet answering: more
+//   than burst_per_window in the current or the last window), that thread holds them, so the
+//   signing, the broker's routing and the devices' checks of acks do not slow the results;
+// - waiting is bounded: an ack older than max_lag is sent by a worker at normal priority
+//   (counted in hecs_acks_overdue_total).
+// Acks waiting for the same device are merged into one message, up to proto::kMaxAckIds ids.
 //
 // What cannot be sent (broker down, or still waiting at stop) is dropped, not retried: the
 // agent sends the message again after its ack timeout and gets its ack then.
@@ -29,6 +33,9 @@ struct AckOptions {
   // Far below an agent's ack timeout (60 s by default), so a slow ack never makes it resend.
   std::chrono::milliseconds max_lag{2000};
   int nice = 19;  // of the background thread
+  // A burst: more than this many arrived() calls within one window (1,000 a second).
+  std::size_t burst_per_window = 100;
+  std::chrono::milliseconds window{100};
   // False: no background thread, acks leave only through send_overdue() (tests of the bound).
   bool background = true;
 };
@@ -51,6 +58,8 @@ class AckQueue {
   void start();
   // From any thread: `ids` of `device_id` are committed.
   void add(const std::string& device_id, std::vector<std::string> ids);
+  // From any thread: a message that will be acked has arrived (counts towards a burst).
+  void arrived();
   // Sends, on the caller's thread, every ack that has waited max_lag or longer; how many
   // devices it sent to.
   std::size_t send_overdue();

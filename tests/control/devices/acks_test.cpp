@@ -1,5 +1,5 @@
-// The ack queue: order, merging per device, the message size limit, the low-priority thread and
-// the bound on how long an ack waits.
+// The ack queue: order, merging per device, the message size limit, the low-priority thread,
+// holding acks through a burst, and the bound on how long an ack waits.
 #include "control/devices/acks.h"
 
 #include <algorithm>
@@ -183,6 +183,63 @@ TEST_F(Acks, TheBackgroundThreadSendsAtOnceAtTheLowestPriority) {
   EXPECT_EQ(nice_of(getpid()), base) << "the rest of the process keeps its nice";
   EXPECT_EQ(counter("hecs_acks_overdue_total"), 0U);
   EXPECT_TRUE(test::wait_until([&] { return acks.pending() == 0; }, 5s));
+  acks.stop();
+}
+
+TEST_F(Acks, DuringABurstOfArrivalsTheThreadHoldsAcksUntilItPasses) {
+  AckOptions options;  // bursts: more than 100 arrivals in 100 ms
+  AckQueue acks(io_, workers_, metrics_, recorder(), options, manual_clock());
+  acks.start();
+  for (int i = 0; i < 101; ++i) {
+    acks.arrived();
+  }
+  const auto a = ids(1);
+  acks.add(kA, a);
+  std::this_thread::sleep_for(150ms);  // the thread looks again every 10 ms
+  EXPECT_TRUE(sent().empty()) << "sent during the burst";
+  advance(100ms);  // the burst is in the last window: still one
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(sent().empty()) << "sent one window after the burst";
+  advance(100ms);  // two windows later, nothing arrived since
+  ASSERT_TRUE(test::wait_until([&] { return sent().size() == 1; }, 5s));
+  EXPECT_EQ(sent()[0].ids, a);
+  EXPECT_EQ(name_of(sent()[0].thread), "hecs-acks");
+  EXPECT_EQ(counter("hecs_acks_overdue_total"), 0U);
+  acks.stop();
+}
+
+TEST_F(Acks, ABurstThatGoesOnHoldsAnAckNoLongerThanMaxLag) {
+  AckOptions options;
+  options.max_lag = 2s;
+  AckQueue acks(io_, workers_, metrics_, recorder(), options, manual_clock());
+  acks.start();
+  auto burst = [&] {
+    for (int i = 0; i < 101; ++i) {
+      acks.arrived();
+    }
+  };
+  burst();
+  acks.add(kA, ids(1));
+  for (int step = 1; step < 20; ++step) {  // 1.9 s of burst
+    advance(100ms);
+    burst();
+    std::this_thread::sleep_for(15ms);
+  }
+  EXPECT_TRUE(sent().empty()) << "sent during the burst, before max_lag";
+  advance(100ms);
+  burst();
+  EXPECT_TRUE(test::wait_until([&] { return sent().size() == 1; }, 5s)) << "held beyond max_lag";
+  acks.stop();
+}
+
+TEST_F(Acks, ArrivalsAtOrBelowTheBurstRateHoldNothing) {
+  AckQueue acks(io_, workers_, metrics_, recorder(), AckOptions{}, manual_clock());
+  acks.start();
+  for (int i = 0; i < 100; ++i) {
+    acks.arrived();
+  }
+  acks.add(kA, ids(1));
+  EXPECT_TRUE(test::wait_until([&] { return sent().size() == 1; }, 5s));
   acks.stop();
 }
 
