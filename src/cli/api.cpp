@@ -144,7 +144,7 @@ bool is_success(const HttpResponse& response) {
 }  // namespace
 
 Result<json::value> call_api(HttpClient& http, Method method, const std::string& target,
-                             const json::value* body) {
+                             const json::value* body, json::value* problem) {
   std::string text = body ? json::serialize(*body) : "{}";
   auto response = method == Method::get     ? http.get(target)
                   : method == Method::del   ? http.del(target)
@@ -155,6 +155,11 @@ Result<json::value> call_api(HttpClient& http, Method method, const std::string&
     return tl::unexpected<Error>(std::move(response.error()));
   }
   if (!is_success(*response)) {
+    if (problem != nullptr) {
+      boost::system::error_code ec;
+      auto document = json::parse(response->body, ec);
+      *problem = !ec && document.is_object() ? std::move(document) : json::value();
+    }
     return tl::unexpected(status_error(http, *response));
   }
   if (response->status == 204) {

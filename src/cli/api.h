@@ -33,9 +33,12 @@ enum class Method { get, post, put, patch, del };
 // (POST and PATCH) is sent as JSON, "{}" when null. Errors: those of HttpClient; a non-2xx
 // answer maps to the Errc of its status with describe_http_error() as the message (and "retry
 // in Ns" when the server sent Retry-After, a hint to log in again for a refused session
-// token); a 2xx answer that is not a JSON object is Errc::corrupt.
+// token); a 2xx answer that is not a JSON object is Errc::corrupt. With `problem`, a non-2xx
+// answer whose body is a JSON object (a problem document) is also stored there, for a caller
+// that acts on its "code".
 Result<boost::json::value> call_api(HttpClient& http, Method method, const std::string& target,
-                                    const boost::json::value* body = nullptr);
+                                    const boost::json::value* body = nullptr,
+                                    boost::json::value* problem = nullptr);
 
 // A GET whose 2xx answer is text (a task's output), returned as the server sent it, not
 // escaped. Errors as for call_api().

@@ -57,8 +57,8 @@ Result<json::value> create_task(const RunOptions& options, std::string_view scri
     return tl::unexpected(request.error());
   }
   TasksApi api(env.http);
-  auto task = api.create(*request);
-  auto devices = task ? std::nullopt : needs_confirmation(task.error());
+  std::optional<std::int64_t> devices;
+  auto task = api.create(*request, &devices);
   if (devices && !options.yes) {
     std::string count = *devices > 0 ? std::to_string(*devices) : std::string("these");
     auto yes = ask_yes_no(env.context, fmt::format("Run on {} devices? [y/N] ", count));

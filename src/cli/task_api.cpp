@@ -1,7 +1,6 @@
 #include "cli/task_api.h"
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
 #include <boost/json.hpp>
@@ -18,10 +17,6 @@ namespace {
 // A server that keeps inventing cursors must not keep us paging forever: 100000 devices is the
 // most one task may have, 1000 pages of the largest size.
 constexpr int kMaxPages = 2000;
-
-// The server's words for a target over tasks_confirm_above (control/tasks/service.cpp).
-constexpr std::string_view kConfirmWords = "repeat with \"confirm\": true";
-constexpr std::string_view kTargetWords = "target: ";
 
 std::string task_path(std::string_view id) { return "/api/v1/tasks/" + url_encode(id); }
 
@@ -56,9 +51,18 @@ std::string runs_target(std::string_view task_id, const RunQuery& query) {
   return target;
 }
 
-Result<json::value> TasksApi::create(const json::value& request) {
+Result<json::value> TasksApi::create(const json::value& request,
+                                     std::optional<std::int64_t>* confirm_devices) {
   const std::string target = "/api/v1/tasks";
-  auto task = call_api(http_, Method::post, target, &request);
+  json::value problem;
+  auto task = call_api(http_, Method::post, target, &request, &problem);
+  if (!task && confirm_devices != nullptr && task.error().code == Errc::invalid_input &&
+      get_string(problem, "code") == std::optional<std::string_view>("confirmation_required")) {
+    boost::system::error_code ec;
+    const auto* devices = problem.as_object().if_contains("devices");
+    const auto count = devices != nullptr ? devices->to_number<std::int64_t>(ec) : 0;
+    *confirm_devices = devices != nullptr && !ec && count > 0 ? count : 0;
+  }
   if (task && !get_string(*task, "id")) {
     return tl::unexpected(missing_member(http_, target, "an \"id\""));
   }
@@ -140,22 +144,6 @@ Result<json::value> TasksApi::cancel(std::string_view id,
   }
   target += "/cancel";
   return call_api(http_, Method::post, target);
-}
-
-std::optional<std::int64_t> needs_confirmation(const Error& error) {
-  const std::string& text = error.message;
-  if (error.code != Errc::invalid_input || text.find(kConfirmWords) == std::string::npos) {
-    return std::nullopt;
-  }
-  std::size_t at = text.find(kTargetWords);
-  std::int64_t devices = 0;
-  if (at != std::string::npos) {
-    const char* begin = text.data() + at + kTargetWords.size();
-    if (std::from_chars(begin, text.data() + text.size(), devices).ec != std::errc()) {
-      devices = 0;
-    }
-  }
-  return devices;
 }
 
 }  // namespace hecs::cli

@@ -37,8 +37,11 @@ class TasksApi {
   explicit TasksApi(HttpClient& http) : http_(http) {}
 
   // POST /tasks: the new task (with "id"). Errc::invalid_input for a spec or target the server
-  // refuses, among them a large target without "confirm" (needs_confirmation() reads it).
-  Result<boost::json::value> create(const boost::json::value& request);
+  // refuses. When the refusal is a target larger than tasks_confirm_above sent without
+  // "confirm" (problem code "confirmation_required"), *confirm_devices (when given) is set to
+  // the target's size, 0 if the server did not say.
+  Result<boost::json::value> create(const boost::json::value& request,
+                                    std::optional<std::int64_t>* confirm_devices = nullptr);
   // One page, newest first: {"items":[task],"next":id|null}; `after` is a previous "next".
   Result<boost::json::value> list(std::string_view state, std::string_view origin, int limit,
                                   std::string_view after);
@@ -62,9 +65,5 @@ class TasksApi {
  private:
   HttpClient& http_;
 };
-
-// When `error` is the server refusing a target larger than tasks_confirm_above without
-// "confirm": the number of devices it names (0 when the message does not say); else nullopt.
-std::optional<std::int64_t> needs_confirmation(const Error& error);
 
 }  // namespace hecs::cli

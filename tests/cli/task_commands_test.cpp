@@ -164,9 +164,16 @@ TEST_F(HecsctlTasks, RunReportsASpecTheServerRefusesAsAUsageError) {
   EXPECT_EQ(outcome.err, "hecsctl: invalid request: cwd: expected an absolute path (HTTP 400)\n");
 }
 
+// As hecs-control refuses a target over tasks_confirm_above (control/api/task_routes.cpp).
 CannedResponse too_many() {
-  return problem(400, "invalid request",
-                 "target: 120 devices, more than 50: repeat with \"confirm\": true");
+  auto refusal = problem(400, "confirmation required",
+                         "target: 120 devices, more than 50: repeat with \"confirm\": true");
+  auto body = json::parse(refusal.body).as_object();
+  body["code"] = "confirmation_required";
+  body["devices"] = 120;
+  body["confirm_above"] = 50;
+  refusal.body = json::serialize(body);
+  return refusal;
 }
 
 TEST_F(HecsctlTasks, RunAsksBeforeALargeTargetAndRetriesWithConfirm) {
@@ -189,6 +196,26 @@ TEST_F(HecsctlTasks, RunAsksBeforeALargeTargetAndRetriesWithConfirm) {
   ASSERT_GE(requests.size(), 2u);
   EXPECT_FALSE(json::parse(requests[0].body).as_object().contains("confirm"));
   EXPECT_EQ(json::parse(requests[1].body).at("confirm"), true);
+}
+
+// The problem's code decides, not its words: a refusal that only says "confirm" is an error.
+TEST_F(HecsctlTasks, RunAsksOnlyWhenTheRefusalHasTheConfirmationCode) {
+  CannedHttpServer server([](const std::string&) {
+    return problem(400, "invalid request",
+                   "target: 120 devices, more than 50: repeat with \"confirm\": true");
+  });
+  bool asked = false;
+  auto outcome = run_cli({"run", "--url", server.url(), "--selector", "site=berlin", "--", "true"},
+                         {.clock = clock_, .ask_yes_no = [&](std::string_view) {
+                            asked = true;
+                            return Result<bool>(true);
+                          }});
+  EXPECT_FALSE(asked);
+  EXPECT_EQ(outcome.exit_code, kExitUsage);
+  EXPECT_EQ(outcome.err,
+            "hecsctl: invalid request: target: 120 devices, more than 50: repeat with "
+            "\"confirm\": true (HTTP 400)\n");
+  EXPECT_EQ(server.requests().size(), 1u);
 }
 
 TEST_F(HecsctlTasks, RunDoesNothingWhenTheAnswerIsNo) {

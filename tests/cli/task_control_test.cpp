@@ -22,16 +22,25 @@ class HecsctlTasksOnAFleet : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     broker_ = Mosquitto::start().release();
-    control_ = Control::start(broker_->url(), {}, {"--task-resend-seconds", "1"}).release();
+    // Two devices, and a target of more than one needs a confirmation (S39).
+    control_ = Control::start(broker_->url(), {},
+                              {"--task-resend-seconds", "1", "--tasks-confirm-above", "1"})
+                   .release();
     agent_ = Agent::start(*control_, 30, 5, {"--task-kill-grace", "1"}).release();
-    ASSERT_TRUE(
-        hecs::test::wait_until([] { return control_->device(agent_->device_id()).is_object(); },
-                               std::chrono::seconds(20)));
+    agent2_ = Agent::start(*control_, 30, 5).release();
+    ASSERT_TRUE(hecs::test::wait_until(
+        [] {
+          return control_->device(agent_->device_id()).is_object() &&
+                 control_->device(agent2_->device_id()).is_object();
+        },
+        std::chrono::seconds(20)));
   }
   static void TearDownTestSuite() {
+    delete agent2_;
     delete agent_;
     delete control_;
     delete broker_;
+    agent2_ = nullptr;
     agent_ = nullptr;
     control_ = nullptr;
     broker_ = nullptr;
@@ -55,6 +64,7 @@ class HecsctlTasksOnAFleet : public ::testing::Test {
   static inline Mosquitto* broker_ = nullptr;
   static inline Control* control_ = nullptr;
   static inline Agent* agent_ = nullptr;
+  static inline Agent* agent2_ = nullptr;
   // NOLINTEND(cppcoreguidelines-avoid-non-const-global-variables)
   hecs::test::TempDir home_{"cli-home"};
   test::ScopedEnv env_{{{"HOME", home_.path().string()},
@@ -150,6 +160,27 @@ TEST_F(HecsctlTasksOnAFleet, TaggedDevicesAreTargetedBySelector) {
   auto none = hecsctl({"run", "--selector", "site=cli-test", "--", "/bin/true"});
   EXPECT_EQ(none.exit_code, kExitUsage);
   EXPECT_NE(none.err.find("matches no accepted device"), std::string::npos) << none.err;
+}
+
+// The server's refusal of a large target, read by its problem code: without a terminal hecsctl
+// says to pass --yes and creates nothing; with --yes it runs on both devices.
+TEST_F(HecsctlTasksOnAFleet, ATargetOverTheConfirmLimitNeedsYes) {
+  auto refused = hecsctl({"run", "--selector", "!cli-none", "--", "/bin/true"});
+  EXPECT_EQ(refused.exit_code, kExitUsage) << refused.out << refused.err;
+  EXPECT_EQ(refused.err,
+            "hecsctl: the target has 2 devices, more than the server runs without a "
+            "confirmation: pass --yes\n");
+  auto list = hecsctl({"tasks", "list", "-o", "json"});
+  ASSERT_EQ(list.exit_code, kExitOk) << list.err;
+  const auto before = json::parse(list.out).at("items").as_array().size();
+
+  auto ran = hecsctl({"run", "--selector", "!cli-none", "--yes", "--", "/bin/true"});
+  EXPECT_EQ(ran.exit_code, kExitOk) << ran.out << ran.err;
+  EXPECT_NE(ran.err.find("finished: 2 succeeded"), std::string::npos) << ran.err;
+  list = hecsctl({"tasks", "list", "-o", "json"});
+  ASSERT_EQ(list.exit_code, kExitOk) << list.err;
+  EXPECT_EQ(json::parse(list.out).at("items").as_array().size(), before + 1)
+      << "the refused run created a task";
 }
 
 }  // namespace

@@ -142,16 +142,6 @@ TEST(TaskDetails, ListCountsAndOneRowPerRun) {
       << details;
 }
 
-TEST(Confirmation, IsReadFromTheServersRefusalOfALargeTarget) {
-  Error refusal{Errc::invalid_input,
-                "invalid request: target: 120 devices, more than 50: repeat with \"confirm\": "
-                "true (HTTP 400)"};
-  EXPECT_EQ(needs_confirmation(refusal), 120);
-  EXPECT_EQ(needs_confirmation({Errc::invalid_input, "invalid request: cwd: not absolute"}),
-            std::nullopt);
-  EXPECT_EQ(needs_confirmation({Errc::forbidden, refusal.message}), std::nullopt);
-}
-
 RunOptions echo_on_one_device() {
   RunOptions options;
   options.devices = {kDevice};
