@@ -4,10 +4,10 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdint>
-#include <cstring>
 #include <iterator>
 #include <list>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -31,7 +31,7 @@ struct AckQueue::Impl : std::enable_shared_from_this<Impl> {
   struct Entry {
     std::string device_id;
     std::vector<std::string> ids;
-    std::chrono::steady_clock::time_point since;  // of its oldest id
+    Clock::time_point since;  // of its oldest id
   };
 
   Impl(asio::io_context& io_, asio::thread_pool& workers_, metrics::Registry& metrics, SendFn send_,
@@ -151,7 +151,7 @@ struct AckQueue::Impl : std::enable_shared_from_this<Impl> {
     if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options.nice) != 0) {
       log::get("control.acks")
           ->warn("acks.nice_failed nice={} error={}", options.nice,
-                 log::quoted(std::strerror(errno)));
+                 log::quoted(std::error_code(errno, std::generic_category()).message()));
     }
     std::unique_lock lock(mutex);
     for (;;) {
