@@ -13,13 +13,13 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "proto/proto.h"
+#include "support/io_loop.h"
 #include "support/process.h"
 
 namespace hecs::control::devices {
@@ -54,17 +54,6 @@ std::string name_of(pid_t tid) {
 
 class Acks : public ::testing::Test {
  protected:
-  void SetUp() override {
-    io_thread_ = std::thread([this] { io_.run(); });
-  }
-
-  void TearDown() override {
-    guard_.reset();
-    io_.stop();
-    io_thread_.join();
-    workers_.join();
-  }
-
   AckQueue::SendFn recorder(bool succeed = true) {
     return [this, succeed](const std::string& device, boost::json::object body) {
       auto ack = proto::parse_ack(body);
@@ -98,14 +87,12 @@ class Acks : public ::testing::Test {
   }
 
   metrics::Registry metrics_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ =
-      boost::asio::make_work_guard(io_);
-  boost::asio::thread_pool workers_{2};
-  std::thread io_thread_;
   std::mutex mutex_;
   std::vector<Sent> sent_;
   std::atomic<Clock::rep> now_{Clock::duration(1h).count()};
+  test::IoLoop loop_;  // after what its work uses
+  boost::asio::io_context& io_ = loop_.io();
+  boost::asio::thread_pool& workers_ = loop_.workers();
 };
 
 constexpr const char* kA = "device-a";

@@ -3,12 +3,12 @@
 #include <chrono>
 #include <thread>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
 #include "control/devices/devices.h"
 #include "proto/proto.h"
+#include "support/io_loop.h"
 #include "support/process.h"
 #include "support/tempdir.h"
 
@@ -31,14 +31,6 @@ class IngestWriter : public ::testing::Test {
     db_ = std::move(*opened);
     devices_.emplace(*db_);
     telemetry_.emplace(*db_);
-    io_thread_ = std::thread([this] { io_.run(); });
-  }
-
-  void TearDown() override {
-    guard_.reset();
-    io_.stop();
-    io_thread_.join();
-    workers_.join();
   }
 
   std::uint64_t stored() {
@@ -68,11 +60,9 @@ class IngestWriter : public ::testing::Test {
   std::optional<store::TelemetryStore> telemetry_;
   metrics::Registry metrics_;
   SystemClock clock_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ =
-      boost::asio::make_work_guard(io_);
-  boost::asio::thread_pool workers_{2};
-  std::thread io_thread_;
+  test::IoLoop loop_;  // after what its work uses
+  boost::asio::io_context& io_ = loop_.io();
+  boost::asio::thread_pool& workers_ = loop_.workers();
 };
 
 TEST_F(IngestWriter, ABacklogOfSeveralBatchesIsWrittenBackToBackNotOneBatchPerTick) {
